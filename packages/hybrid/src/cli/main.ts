@@ -1,0 +1,64 @@
+/** The `falcon` command dispatcher: parses the command name, prints help, maps errors to exit codes. */
+import { infoCommand } from './info.js';
+import type { Command } from './command.js';
+import { UsageError } from './command.js';
+
+/** Every command of the `falcon` CLI, by name. */
+export const COMMANDS: Record<string, Command> = { info: infoCommand };
+
+function help(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  return [
+    'falcon: Falcon-H1 hybrid models in TypeScript',
+    '',
+    'Usage: falcon <command> [options]',
+    '',
+    'Commands:',
+    ...Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(width)}  ${c.summary}`),
+    '',
+    "Run 'falcon <command> --help' for a command's options.",
+  ].join('\n');
+}
+
+/**
+ * Run the CLI with `argv` (without node and the script) and return the exit code.
+ * @param argv - e.g. `['info', '--json']`
+ * @param out - where normal output goes (default stdout)
+ * @param err - where errors go (default stderr)
+ */
+export async function main(
+  argv: string[],
+  out: (s: string) => void = (s) => process.stdout.write(s + '\n'),
+  err: (s: string) => void = (s) => process.stderr.write(s + '\n'),
+): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    out(help());
+    return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-v') {
+    const { VERSION } = await import('../version.js');
+    out(VERSION);
+    return 0;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    err(`falcon: unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(', ')}; see 'falcon --help')`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    out(cmd.help);
+    return 0;
+  }
+  try {
+    return await cmd.run(rest, out);
+  } catch (e) {
+    if (process.env.FALCON_DEBUG) err((e as Error).stack ?? String(e));
+    if (e instanceof UsageError) {
+      err(`falcon ${name}: ${e.message} (see 'falcon ${name} --help')`);
+      return 2;
+    }
+    err(`falcon ${name}: ${(e as Error).message ?? String(e)}`);
+    return 1;
+  }
+}

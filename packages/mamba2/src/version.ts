@@ -1,0 +1,2 @@
+/** The version of `@falcon/mamba2` (kept equal to package.json by a test). */
+export const VERSION = '0.1.0';

@@ -1,0 +1,6 @@
+/**
+ * `@falcon/parallel`: Process groups, collectives, tensor/sequence/context/pipeline parallelism for `@falcon` models.
+ *
+ * @packageDocumentation
+ */
+export { VERSION } from './version.js';

@@ -1,0 +1,13 @@
+/** The cpu backend: tfjs-backend-cpu, always available, the default. */
+import '@tensorflow/tfjs-backend-cpu';
+import type { BackendProvider } from './types.js';
+
+/** Provider of the `cpu` backend. @internal */
+export const cpuProvider: BackendProvider = {
+  async probe() {
+    return { name: 'cpu', available: true, info: { kernels: 'tfjs-backend-cpu + @falcon kernels' } };
+  },
+  async register() {
+    return { kernels: 'tfjs-backend-cpu + @falcon kernels' };
+  },
+};
