@@ -1,0 +1,110 @@
+/**
+ * AdamW with decoupled weight decay (Loshchilov & Hutter), PyTorch's update order:
+ * p ← p − lr·wd·p; m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; p ← p − lr·m̂/(√v̂ + ε),
+ * with per-parameter learning-rate and weight-decay multipliers (μP parameter groups).
+ */
+import { tf } from '@falcon/tensor';
+import type { Tensor, Variable } from '@falcon/tensor';
+
+/** AdamW hyper-parameters. */
+export interface AdamWOptions {
+  /** β1, β2 (default 0.9, 0.95). */
+  betas?: [number, number];
+  /** ε added to √v̂ (default 1e-8). */
+  eps?: number;
+  /** Decoupled weight decay (default 0.1). */
+  weightDecay?: number;
+  /** Per-parameter multipliers of the learning rate and of the weight decay (μP groups); default 1 and 1. */
+  groups?: (name: string) => { lrMultiplier?: number; weightDecayMultiplier?: number };
+}
+
+/** The AdamW optimizer over named variables. */
+export class AdamW {
+  /** Number of steps taken. */
+  stepCount = 0;
+  private readonly m = new Map<string, Variable>();
+  private readonly v = new Map<string, Variable>();
+  private readonly b1: number;
+  private readonly b2: number;
+  private readonly eps: number;
+  private readonly wd: number;
+  private readonly mult = new Map<string, { lr: number; wd: number }>();
+
+  /**
+   * @param params - the trainable variables by name (transformers names)
+   * @param options - hyper-parameters
+   */
+  constructor(
+    private readonly params: Record<string, Variable>,
+    options: AdamWOptions = {},
+  ) {
+    [this.b1, this.b2] = options.betas ?? [0.9, 0.95];
+    this.eps = options.eps ?? 1e-8;
+    this.wd = options.weightDecay ?? 0.1;
+    for (const [name, p] of Object.entries(params)) {
+      const g = options.groups?.(name) ?? {};
+      this.mult.set(name, { lr: g.lrMultiplier ?? 1, wd: g.weightDecayMultiplier ?? 1 });
+      this.m.set(name, tf.variable(tf.zerosLike(p), false));
+      this.v.set(name, tf.variable(tf.zerosLike(p), false));
+    }
+  }
+
+  /**
+   * Apply one update.
+   * @param grads - gradient of the loss for each parameter (same names and shapes); missing ones are not updated
+   * @param lr - the learning rate of this step (before group multipliers)
+   */
+  step(grads: Record<string, Tensor>, lr: number): void {
+    for (const name of Object.keys(grads)) {
+      if (!(name in this.params)) throw new Error(`AdamW.step: gradient for unknown parameter '${name}'`);
+    }
+    this.stepCount++;
+    const t = this.stepCount;
+    const bc1 = 1 - this.b1 ** t;
+    const bc2 = 1 - this.b2 ** t;
+    tf.tidy(() => {
+      for (const [name, p] of Object.entries(this.params)) {
+        const g = grads[name];
+        if (!g) continue;
+        const { lr: lm, wd: wm } = this.mult.get(name)!;
+        const plr = lr * lm;
+        const m = this.m.get(name)!;
+        const v = this.v.get(name)!;
+        m.assign(tf.add(tf.mul(m, this.b1), tf.mul(g, 1 - this.b1)));
+        v.assign(tf.add(tf.mul(v, this.b2), tf.mul(tf.square(g), 1 - this.b2)));
+        const update = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), this.eps));
+        const decayed = this.wd * wm !== 0 ? tf.mul(p, 1 - plr * this.wd * wm) : p;
+        p.assign(tf.sub(decayed, tf.mul(update, plr)));
+      }
+    });
+  }
+
+  /** The optimizer state as tensors (`m.<name>`, `v.<name>`) plus the step count, for checkpoints. */
+  state(): { tensors: Record<string, Tensor>; step: number } {
+    const tensors: Record<string, Tensor> = {};
+    for (const [k, t] of this.m) tensors[`m.${k}`] = t;
+    for (const [k, t] of this.v) tensors[`v.${k}`] = t;
+    return { tensors, step: this.stepCount };
+  }
+
+  /**
+   * Restore the state written by {@link AdamW.state}.
+   * @throws when a moment is missing or has the wrong shape
+   */
+  loadState(tensors: Record<string, Tensor>, step: number): void {
+    for (const [prefix, map] of [['m', this.m], ['v', this.v]] as const) {
+      for (const [k, t] of map) {
+        const s = tensors[`${prefix}.${k}`];
+        if (!s) throw new Error(`optimizer state: '${prefix}.${k}' is missing`);
+        if (!tf.util.arraysEqual(s.shape, t.shape)) throw new Error(`optimizer state: '${prefix}.${k}' has shape [${s.shape}], expected [${t.shape}]`);
+        t.assign(s);
+      }
+    }
+    this.stepCount = step;
+  }
+
+  /** Free the moment buffers. */
+  dispose(): void {
+    for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
+  }
+}
