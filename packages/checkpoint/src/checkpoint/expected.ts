@@ -1,0 +1,138 @@
+/**
+ * The tensors a config implies, by name, shape and the condition that makes each exist: the
+ * parameter tables of spec §1 (Falcon-H1) and §8 (Llama), with the biases, `mamba.norm` and
+ * `lm_head` switched by `attention_bias`, `mlp_bias`, `mamba_conv_bias`, `mamba_proj_bias`,
+ * `projectors_bias`, `mamba_rms_norm` and `tie_word_embeddings`.
+ */
+import { falconH1Dims } from '../config/falcon_h1.js';
+import type { FalconH1Config } from '../config/falcon_h1.js';
+import type { LlamaConfig } from '../config/llama.js';
+import type { HFConfig } from '../config/parse.js';
+
+/** One difference between a checkpoint and its config. */
+export interface CheckpointMismatch {
+  /** `missing`: the config needs it and the checkpoint lacks it; `unexpected`: the reverse; `shape`: both have it, shapes differ. */
+  kind: 'missing' | 'unexpected' | 'shape';
+  /** Tensor name. */
+  name: string;
+  /** Shape the config implies (missing, shape). */
+  expected?: readonly number[];
+  /** Shape in the checkpoint (unexpected, shape). */
+  actual?: readonly number[];
+  /** A sentence saying what is wrong and why, e.g. `missing tensor 'model.layers.0.mamba.norm.weight' [64] (mamba_rms_norm is true)`. */
+  message: string;
+}
+
+/** A tensor a config may imply. @internal */
+export interface ExpectedTensor {
+  /** Tensor name. */
+  name: string;
+  /** Its shape. */
+  shape: number[];
+  /** The shape in spec notation, e.g. `[H·hd, d]`. */
+  formula: string;
+  /** Whether this config has it. */
+  present: boolean;
+  /** The flag that decides, e.g. `attention_bias is false`. */
+  why?: string;
+}
+
+function flag(name: string, value: boolean): string {
+  return `${name} is ${value}`;
+}
+
+function falconH1Tensors(c: FalconH1Config): ExpectedTensor[] {
+  const k = falconH1Dims(c);
+  const { hidden_size: d, vocab_size: V, intermediate_size: f } = c;
+  const H = k.num_attention_heads;
+  const Hkv = k.num_key_value_heads;
+  const hd = k.head_dim;
+  const out: ExpectedTensor[] = [
+    { name: 'model.embed_tokens.weight', shape: [V, d], formula: '[V, d]', present: true },
+    { name: 'model.final_layernorm.weight', shape: [d], formula: '[d]', present: true },
+    { name: 'lm_head.weight', shape: [V, d], formula: '[V, d]', present: !c.tie_word_embeddings, why: flag('tie_word_embeddings', c.tie_word_embeddings) },
+  ];
+  for (let i = 0; i < c.num_hidden_layers; i++) {
+    const p = `model.layers.${i}.`;
+    const add = (name: string, shape: number[], formula: string, present = true, why?: string) => out.push({ name: p + name, shape, formula, present, why });
+    add('input_layernorm.weight', [d], '[d]');
+    add('pre_ff_layernorm.weight', [d], '[d]');
+    const ab = c.attention_bias;
+    add('self_attn.q_proj.weight', [H * hd, d], '[H·hd, d]');
+    add('self_attn.k_proj.weight', [Hkv * hd, d], '[Hkv·hd, d]');
+    add('self_attn.v_proj.weight', [Hkv * hd, d], '[Hkv·hd, d]');
+    add('self_attn.o_proj.weight', [d, H * hd], '[d, H·hd]');
+    add('self_attn.q_proj.bias', [H * hd], '[H·hd]', ab, flag('attention_bias', ab));
+    add('self_attn.k_proj.bias', [Hkv * hd], '[Hkv·hd]', ab, flag('attention_bias', ab));
+    add('self_attn.v_proj.bias', [Hkv * hd], '[Hkv·hd]', ab, flag('attention_bias', ab));
+    add('self_attn.o_proj.bias', [d], '[d]', ab, flag('attention_bias', ab));
+    add('mamba.in_proj.weight', [k.in_proj_dim, d], '[d_ssm + conv_dim + h, d]');
+    add('mamba.in_proj.bias', [k.in_proj_dim], '[d_ssm + conv_dim + h]', c.mamba_proj_bias, flag('mamba_proj_bias', c.mamba_proj_bias));
+    add('mamba.conv1d.weight', [k.conv_dim, 1, c.mamba_d_conv], '[conv_dim, 1, k]');
+    add('mamba.conv1d.bias', [k.conv_dim], '[conv_dim]', c.mamba_conv_bias, flag('mamba_conv_bias', c.mamba_conv_bias));
+    add('mamba.dt_bias', [k.mamba_n_heads], '[h]');
+    add('mamba.A_log', [k.mamba_n_heads], '[h]');
+    add('mamba.D', [k.mamba_n_heads], '[h]');
+    add('mamba.norm.weight', [k.d_ssm], '[d_ssm]', c.mamba_rms_norm, flag('mamba_rms_norm', c.mamba_rms_norm));
+    add('mamba.out_proj.weight', [d, k.d_ssm], '[d, d_ssm]');
+    add('mamba.out_proj.bias', [d], '[d]', c.projectors_bias, flag('projectors_bias', c.projectors_bias));
+    const mb = c.mlp_bias;
+    add('feed_forward.gate_proj.weight', [f, d], '[f, d]');
+    add('feed_forward.up_proj.weight', [f, d], '[f, d]');
+    add('feed_forward.down_proj.weight', [d, f], '[d, f]');
+    add('feed_forward.gate_proj.bias', [f], '[f]', mb, flag('mlp_bias', mb));
+    add('feed_forward.up_proj.bias', [f], '[f]', mb, flag('mlp_bias', mb));
+    add('feed_forward.down_proj.bias', [d], '[d]', mb, flag('mlp_bias', mb));
+  }
+  return out;
+}
+
+function llamaTensors(c: LlamaConfig): ExpectedTensor[] {
+  const { hidden_size: d, vocab_size: V, intermediate_size: f, num_attention_heads: H, num_key_value_heads: Hkv, head_dim: hd } = c;
+  const out: ExpectedTensor[] = [
+    { name: 'model.embed_tokens.weight', shape: [V, d], formula: '[V, d]', present: true },
+    { name: 'model.norm.weight', shape: [d], formula: '[d]', present: true },
+    { name: 'lm_head.weight', shape: [V, d], formula: '[V, d]', present: !c.tie_word_embeddings, why: flag('tie_word_embeddings', c.tie_word_embeddings) },
+  ];
+  for (let i = 0; i < c.num_hidden_layers; i++) {
+    const p = `model.layers.${i}.`;
+    const add = (name: string, shape: number[], formula: string, present = true, why?: string) => out.push({ name: p + name, shape, formula, present, why });
+    add('input_layernorm.weight', [d], '[d]');
+    add('post_attention_layernorm.weight', [d], '[d]');
+    const ab = c.attention_bias;
+    add('self_attn.q_proj.weight', [H * hd, d], '[H·hd, d]');
+    add('self_attn.k_proj.weight', [Hkv * hd, d], '[Hkv·hd, d]');
+    add('self_attn.v_proj.weight', [Hkv * hd, d], '[Hkv·hd, d]');
+    add('self_attn.o_proj.weight', [d, H * hd], '[d, H·hd]');
+    add('self_attn.q_proj.bias', [H * hd], '[H·hd]', ab, flag('attention_bias', ab));
+    add('self_attn.k_proj.bias', [Hkv * hd], '[Hkv·hd]', ab, flag('attention_bias', ab));
+    add('self_attn.v_proj.bias', [Hkv * hd], '[Hkv·hd]', ab, flag('attention_bias', ab));
+    add('self_attn.o_proj.bias', [d], '[d]', ab, flag('attention_bias', ab));
+    const mb = c.mlp_bias;
+    add('mlp.gate_proj.weight', [f, d], '[f, d]');
+    add('mlp.up_proj.weight', [f, d], '[f, d]');
+    add('mlp.down_proj.weight', [d, f], '[d, f]');
+    add('mlp.gate_proj.bias', [f], '[f]', mb, flag('mlp_bias', mb));
+    add('mlp.up_proj.bias', [f], '[f]', mb, flag('mlp_bias', mb));
+    add('mlp.down_proj.bias', [d], '[d]', mb, flag('mlp_bias', mb));
+  }
+  return out;
+}
+
+/** Every tensor a config may imply, with whether this config has it. @internal */
+export function candidateTensors(config: HFConfig): ExpectedTensor[] {
+  return config.model_type === 'falcon_h1' ? falconH1Tensors(config) : llamaTensors(config);
+}
+
+/**
+ * The tensors a checkpoint of this config must hold: name → shape, in the spec's layout
+ * (e.g. `model.layers.{i}.mamba.in_proj.weight` → `[d_ssm + conv_dim + h, d]`).
+ * @param config - a parsed Falcon-H1 or Llama config
+ */
+export function expectedTensorShapes(config: HFConfig): Map<string, number[]> {
+  return new Map(
+    candidateTensors(config)
+      .filter((t) => t.present)
+      .map((t) => [t.name, t.shape]),
+  );
+}
