@@ -1,6 +1,34 @@
 /**
- * `@falcon/hybrid`: The Falcon-H1 hybrid model, trainer and the falcon command line.
+ * `@falcon/hybrid`: the Falcon-H1 hybrid model (attention ∥ Mamba-2 in every layer, one shared
+ * output projection), its configuration, generation with the hybrid cache, the trainer pieces and
+ * the `falcon` command line.
  *
  * @packageDocumentation
  */
 export { VERSION } from './version.js';
+export { hybridConfig, validateHybridConfig, isUniform, layerDims, EXTRA_FIELDS } from './config.js';
+export type { HybridConfig, LayerHeads, BitNetLayers } from './config.js';
+export { ParallelHybridLayer } from './parallel_hybrid_layer.js';
+export type { LayerCache, LayerInputs } from './parallel_hybrid_layer.js';
+export { FalconH1ForCausalLM, positionIds } from './model.js';
+export type { ForwardOptions, ForwardOutput } from './model.js';
+export { generate } from './generate.js';
+export type { GenerateOptions } from './generate.js';
+export type { SamplingOptions } from './sampling.js';
+export { nextToken } from './sampling.js';
+export { loadPretrained, savePretrained, configJson } from './pretrained.js';
+export type { FromPretrainedOptions } from './pretrained.js';
+export { causalLmLoss, IGNORE_INDEX } from './loss.js';
+export { mlp } from './mlp.js';
+export { linear } from './linear.js';
+export { recomputed } from './recompute.js';
+export type { RecomputePolicy } from './recompute.js';
+export { AdamW } from './train/adamw.js';
+export type { AdamWOptions } from './train/adamw.js';
+export { warmupCosine } from './train/schedule.js';
+export type { ScheduleOptions } from './train/schedule.js';
+export { clipByGlobalNorm } from './train/clip.js';
+export { TokenBatches } from './train/data.js';
+export type { Batch } from './train/data.js';
+export { ByteTokenizer } from './tokenizer/byte.js';
+export type { Tokenizer } from './tokenizer/byte.js';

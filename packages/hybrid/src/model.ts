@@ -1,0 +1,288 @@
+/**
+ * `FalconH1ForCausalLM`: the Falcon-H1 hybrid language model (embeddings ×
+ * `embedding_multiplier`, {@link ParallelHybridLayer}s, final RMSNorm, lm_head × `lm_head_multiplier`),
+ * with transformers' parameter names, loss and gradients, hybrid-cache generation, and
+ * `fromPretrained` / `savePretrained` in the Hugging Face layout.
+ */
+import { rmsNorm, tf } from '@falcon/tensor';
+import type { Scalar, Tensor, Tensor2D, Tensor3D, Variable } from '@falcon/tensor';
+import { init } from '@falcon/tensor';
+import type { HybridConfig } from './config.js';
+import { causalLmLoss } from './loss.js';
+import type { LayerCache } from './parallel_hybrid_layer.js';
+import { ParallelHybridLayer } from './parallel_hybrid_layer.js';
+import type { RecomputePolicy } from './recompute.js';
+import type { GenerateOptions } from './generate.js';
+import { generate } from './generate.js';
+import type { FromPretrainedOptions } from './pretrained.js';
+import { loadPretrained, savePretrained } from './pretrained.js';
+
+/** Options of {@link FalconH1ForCausalLM.forward}. */
+export interface ForwardOptions {
+  /** int32 `[batch, seqlen]`: compute the causal LM loss against these (shifted inside; −100 ignored). */
+  labels?: Tensor2D;
+  /** Return the hidden states (num_hidden_layers + 1 entries, the last after the final norm). */
+  outputHiddenStates?: boolean;
+  /** `[batch, seqlen]` 1 keep / 0 padding (left padding for batched prompts). */
+  attentionMask?: Tensor2D;
+  /** Recompute these sub-layers in the backward instead of storing their activations. */
+  recompute?: RecomputePolicy;
+}
+
+/** What {@link FalconH1ForCausalLM.forward} returns. */
+export interface ForwardOutput {
+  /** `[batch, seqlen, vocab_size]`. */
+  logits: Tensor3D;
+  /** Mean causal LM loss, when labels were given. */
+  loss?: Scalar;
+  /** The hidden states, when asked: `[batch, seqlen, d]` each. */
+  hiddenStates?: Tensor3D[];
+}
+
+/** Positions for RoPE: 0…l−1, or with a padding mask the count of real tokens before each one. */
+export function positionIds(batch: number, seqlen: number, mask?: Tensor, offset = 0): Tensor2D {
+  return tf.tidy(() => {
+    if (!mask) return tf.tile(tf.expandDims(tf.range(offset, offset + seqlen, 1, 'int32'), 0), [batch, 1]) as Tensor2D;
+    const c = tf.sub(tf.cumsum(tf.cast(mask, 'int32'), 1), tf.scalar(1, 'int32'));
+    return tf.cast(tf.maximum(c, tf.scalar(0, 'int32')), 'int32') as Tensor2D;
+  });
+}
+
+/** The Falcon-H1 causal language model. */
+export class FalconH1ForCausalLM {
+  /** The decoder layers. */
+  readonly layers: ParallelHybridLayer[];
+  /** Embeddings, final norm and (unless tied) lm_head, by transformers name. */
+  readonly top: Record<string, Variable> = {};
+
+  /**
+   * A model with freshly initialised weights (normal(0, initializer_range); norms 1; Mamba-2 as transformers).
+   * @param config - see {@link hybridConfig}
+   * @param seed - seed of the initialisation
+   */
+  constructor(
+    readonly config: HybridConfig,
+    seed = 0,
+  ) {
+    const b = config.base;
+    this.top['model.embed_tokens.weight'] = tf.variable(init.normal([b.vocab_size, b.hidden_size], { std: b.initializer_range, seed: seed + 7 }), true);
+    this.top['model.final_layernorm.weight'] = tf.variable(init.ones([b.hidden_size]), true);
+    if (!b.tie_word_embeddings) {
+      this.top['lm_head.weight'] = tf.variable(init.normal([b.vocab_size, b.hidden_size], { std: b.initializer_range, seed: seed + 8 }), true);
+    }
+    this.layers = Array.from({ length: b.num_hidden_layers }, (_, i) => new ParallelHybridLayer(config, i, seed));
+  }
+
+  /** Every trainable variable, by internal name (transformers names, except each layer's `fused_out_proj.weight`). */
+  variables(): Record<string, Variable> {
+    const out: Record<string, Variable> = { ...this.top };
+    this.layers.forEach((l, i) => {
+      for (const [k, v] of Object.entries(l.variables())) out[`model.layers.${i}.${k}`] = v;
+    });
+    return out;
+  }
+
+  /** The weights under transformers' names (o_proj and out_proj split out of the fused projection). */
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = { ...this.top };
+    this.layers.forEach((l, i) => {
+      for (const [k, v] of Object.entries(l.transformersWeights())) out[`model.layers.${i}.${k}`] = v;
+    });
+    return out;
+  }
+
+  /** Expected shape of every weight under transformers' names. */
+  stateDictShapes(): Map<string, number[]> {
+    const out = new Map<string, number[]>(Object.entries(this.top).map(([k, t]) => [k, [...t.shape]]));
+    this.layers.forEach((l, i) => {
+      for (const [k, s] of Object.entries(l.transformersShapes())) out.set(`model.layers.${i}.${k}`, s);
+    });
+    return out;
+  }
+
+  /**
+   * Load weights keyed by transformers' names (every name and shape checked first).
+   * @throws naming the missing, unexpected or misshapen weight
+   */
+  loadStateDict(weights: Record<string, Tensor>): void {
+    const expected = this.stateDictShapes();
+    const problems: string[] = [];
+    for (const [k, shape] of expected) {
+      const t = weights[k];
+      if (!t) problems.push(`missing '${k}' [${shape}]`);
+      else if (!tf.util.arraysEqual(t.shape, shape)) problems.push(`'${k}' has shape [${t.shape}], expected [${shape}]`);
+    }
+    for (const k of Object.keys(weights)) if (!expected.has(k)) problems.push(`unexpected '${k}'`);
+    if (problems.length) throw new Error(`the weights do not match the config: ${problems.join('; ')}`);
+    for (const [k, v] of Object.entries(this.top)) v.assign(weights[k]);
+    this.layers.forEach((l, i) => {
+      const prefix = `model.layers.${i}.`;
+      const mine: Record<string, Tensor> = {};
+      for (const [k, t] of Object.entries(weights)) if (k.startsWith(prefix)) mine[k.slice(prefix.length)] = t;
+      l.loadTransformersWeights(mine);
+    });
+  }
+
+  private embed(ids: Tensor): Tensor {
+    return tf.mul(tf.gather(this.top['model.embed_tokens.weight'], tf.cast(ids, 'int32')), this.config.base.embedding_multiplier);
+  }
+
+  private head(h: Tensor): Tensor3D {
+    const b = this.config.base;
+    const w = this.top['lm_head.weight'] ?? this.top['model.embed_tokens.weight'];
+    const [bs, l, d] = h.shape;
+    return tf.mul(tf.reshape(tf.matMul(tf.reshape(h, [bs * l, d]), w, false, true), [bs, l, b.vocab_size]), b.lm_head_multiplier) as Tensor3D;
+  }
+
+  private checkIds(where: string, ids: Tensor, mask?: Tensor): void {
+    if (!(ids instanceof tf.Tensor) || ids.rank !== 2 || ids.dtype !== 'int32') throw new Error(`${where}: input ids must be an int32 tensor [batch, seqlen], got ${ids?.dtype} [${ids?.shape}]`);
+    if ((ids.shape[1] ?? 0) < 1) throw new Error(`${where}: input ids are empty`);
+    if (mask && !tf.util.arraysEqual(mask.shape, ids.shape)) throw new Error(`${where}: attention mask has shape [${mask.shape}], expected [${ids.shape}]`);
+    const { vocab_size } = this.config.base;
+    const v = ids.dataSync();
+    let min = Infinity;
+    let max = -Infinity;
+    for (let i = 0; i < v.length; i++) {
+      if (v[i] < min) min = v[i];
+      if (v[i] > max) max = v[i];
+    }
+    if (min < 0 || max >= vocab_size) throw new Error(`${where}: token ids must be in [0, ${vocab_size}), found ${min < 0 ? min : max}`);
+  }
+
+  /**
+   * The whole sequence at once (training, evaluation).
+   * @param inputIds - int32 `[batch, seqlen]`
+   * @returns logits `[batch, seqlen, vocab_size]`, the loss when labels are given, the hidden states when asked
+   */
+  forward(inputIds: Tensor2D, options: ForwardOptions = {}): ForwardOutput {
+    this.checkIds('forward', inputIds, options.attentionMask);
+    const [batch, seqlen] = inputIds.shape;
+    const mask = options.attentionMask;
+    const hasPadding = mask ? tf.tidy(() => tf.min(mask).dataSync()[0] === 0) : false;
+    const hiddenStates: Tensor3D[] = [];
+    const out = tf.tidy(() => {
+      const positions = positionIds(batch, seqlen, hasPadding ? mask : undefined);
+      let x = this.embed(inputIds);
+      for (const layer of this.layers) {
+        if (options.outputHiddenStates) hiddenStates.push(tf.keep(x) as Tensor3D);
+        x = layer.forward(x, { positions, mask: hasPadding ? mask : undefined, recompute: options.recompute }).y;
+      }
+      x = rmsNorm(x, this.top['model.final_layernorm.weight'], this.config.base.rms_norm_eps);
+      if (options.outputHiddenStates) hiddenStates.push(tf.keep(x) as Tensor3D);
+      const logits = this.head(x);
+      const loss = options.labels ? causalLmLoss(logits, options.labels) : undefined;
+      return { logits, ...(loss ? { loss } : {}) };
+    });
+    return { ...out, ...(options.outputHiddenStates ? { hiddenStates } : {}) };
+  }
+
+  /**
+   * The loss and its gradient for every parameter, keyed by transformers name.
+   * @param inputIds - int32 `[batch, seqlen]`
+   * @returns loss (scalar) and grads (same names and shapes as {@link FalconH1ForCausalLM.stateDict})
+   */
+  valueAndGrads(inputIds: Tensor2D, options: { labels?: Tensor2D; attentionMask?: Tensor2D; recompute?: RecomputePolicy } = {}): { loss: Scalar; grads: Record<string, Tensor> } {
+    const { loss, grads } = this.valueAndVariableGrads(inputIds, options);
+    const out: Record<string, Tensor> = {};
+    for (const [k, g] of Object.entries(grads)) {
+      const m = /^model\.layers\.(\d+)\.fused_out_proj\.weight$/.exec(k);
+      if (!m) {
+        out[k] = g;
+        continue;
+      }
+      const i = Number(m[1]);
+      for (const [name, piece] of Object.entries(this.layers[i].splitFused(g))) out[`model.layers.${i}.${name}`] = piece;
+      g.dispose();
+    }
+    return { loss, grads: out };
+  }
+
+  /**
+   * The loss and its gradient for every variable, keyed by internal name (as {@link FalconH1ForCausalLM.variables});
+   * what the trainer uses.
+   */
+  valueAndVariableGrads(inputIds: Tensor2D, options: { labels?: Tensor2D; attentionMask?: Tensor2D; recompute?: RecomputePolicy } = {}): { loss: Scalar; grads: Record<string, Tensor> } {
+    const vars = this.variables();
+    const names = new Map(Object.entries(vars).map(([k, v]) => [v.name, k]));
+    const { value, grads } = tf.variableGrads(
+      () => this.forward(inputIds, { labels: options.labels ?? inputIds, attentionMask: options.attentionMask, recompute: options.recompute }).loss!,
+      Object.values(vars),
+    );
+    const out: Record<string, Tensor> = {};
+    for (const [vname, g] of Object.entries(grads)) out[names.get(vname)!] = g;
+    for (const [k, v] of Object.entries(vars)) if (!out[k]) out[k] = tf.zerosLike(v);
+    return { loss: value, grads: out };
+  }
+
+  /**
+   * Prefill: run the prompt once and return the last position's logits and the hybrid cache.
+   * @internal
+   */
+  prefill(ids: Tensor2D, capacity: number, mask?: Tensor2D): { logits: Tensor2D; caches: LayerCache[] } {
+    const [batch, seqlen] = ids.shape;
+    const caches: LayerCache[] = [];
+    const logits = tf.tidy(() => {
+      const positions = positionIds(batch, seqlen, mask);
+      let x = this.embed(ids);
+      for (const layer of this.layers) {
+        const r = layer.forward(x, { positions, mask, cacheCapacity: capacity });
+        x = r.y;
+        caches.push(r.cache ?? {});
+      }
+      x = rmsNorm(tf.slice(x, [0, seqlen - 1, 0], [-1, 1, -1]), this.top['model.final_layernorm.weight'], this.config.base.rms_norm_eps);
+      return tf.squeeze(this.head(x), [1]) as Tensor2D;
+    });
+    return { logits, caches };
+  }
+
+  /**
+   * One decoding step: the next token of every sequence through the cache (updated in place).
+   * @param ids - int32 `[batch, 1]`
+   * @param positions - int32 `[batch, 1]` RoPE positions of the new tokens
+   * @returns logits `[batch, vocab_size]`
+   * @internal
+   */
+  step(ids: Tensor2D, positions: Tensor2D, caches: LayerCache[]): Tensor2D {
+    return tf.tidy(() => {
+      let x = this.embed(ids);
+      this.layers.forEach((layer, i) => {
+        const r = layer.forward(x, { positions, cache: caches[i] });
+        x = r.y;
+        if (caches[i].mamba && r.cache?.mamba && r.cache.mamba !== caches[i].mamba) {
+          tf.dispose([caches[i].mamba!.convState, caches[i].mamba!.ssmState]);
+          caches[i].mamba = r.cache.mamba;
+        }
+      });
+      x = rmsNorm(x, this.top['model.final_layernorm.weight'], this.config.base.rms_norm_eps);
+      return tf.squeeze(this.head(x), [1]) as Tensor2D;
+    });
+  }
+
+  /**
+   * Read a model saved in the Hugging Face layout (`config.json` + `model.safetensors` or a sharded index).
+   * @param dir - the model directory
+   */
+  static async fromPretrained(dir: string, options: FromPretrainedOptions = {}): Promise<FalconH1ForCausalLM> {
+    return loadPretrained(dir, options);
+  }
+
+  /** Write `config.json` and `model.safetensors` into `dir` (transformers loads them). @param dir - target directory */
+  async savePretrained(dir: string, options: { maxShardBytes?: number } = {}): Promise<void> {
+    await savePretrained(this, dir, options);
+  }
+
+  /**
+   * Generate with the hybrid cache (prefill once, one cached step per token).
+   * @param promptIds - int32 `[batch, promptLen]`
+   * @returns int32 `[batch, promptLen + new tokens]`
+   */
+  async generate(promptIds: Tensor2D, options: GenerateOptions): Promise<Tensor2D> {
+    return generate(this, promptIds, options);
+  }
+
+  /** Free every weight. */
+  dispose(): void {
+    for (const v of Object.values(this.top)) v.dispose();
+    for (const l of this.layers) l.dispose();
+  }
+}

@@ -1,0 +1,280 @@
+/**
+ * `ParallelHybridLayer`: one Falcon-H1 decoder layer. Attention and Mamba-2 run side by side on the
+ * same normalised input; their outputs (each times its μP output multiplier) are concatenated along
+ * the features and go through ONE shared output projection, then the SwiGLU MLP, with residuals:
+ *
+ *   u = RMSNorm(x); a = Attn(u·α_in); m = Mamba2(u)
+ *   x = x + [a·α_attn_out, m·α_ssm_out] @ [o_proj | out_proj]ᵀ (+ o_proj.bias·α_attn_out + out_proj.bias·α_ssm_out)
+ *   x = x + MLP(RMSNorm(x))
+ *
+ * which is transformers' `o_proj(a)·α_attn_out + out_proj(m)·α_ssm_out` computed as one product.
+ */
+import { Attention } from '@falcon/attention';
+import type { AttentionConfig, KVCache } from '@falcon/attention';
+import { Mamba2Mixer } from '@falcon/mamba2';
+import type { Mamba2Cache } from '@falcon/mamba2';
+import { init, rmsNorm, tf } from '@falcon/tensor';
+import type { Tensor, Variable } from '@falcon/tensor';
+import type { HybridConfig } from './config.js';
+import { layerDims } from './config.js';
+import { linear } from './linear.js';
+import { mlp } from './mlp.js';
+import type { RecomputePolicy } from './recompute.js';
+import { recomputed } from './recompute.js';
+
+/** The decoding state of one layer. */
+export interface LayerCache {
+  /** Attention's KV cache (absent for a pure Mamba-2 layer). */
+  kv?: KVCache;
+  /** Mamba-2's conv and SSM states (absent for a pure attention layer). */
+  mamba?: Mamba2Cache;
+}
+
+/** Per-call inputs shared by every layer. */
+export interface LayerInputs {
+  /** RoPE positions, int32 `[batch, seqlen]`. */
+  positions: Tensor;
+  /** `[batch, seqlen]` 1 keep / 0 padding (absent: no padding). */
+  mask?: Tensor;
+  /** Prefill: KV cache capacity to allocate (returns the cache). */
+  cacheCapacity?: number;
+  /** Decoding: the layer's cache to continue from (updated in place / replaced). */
+  cache?: LayerCache;
+  /** Training: sub-layers whose activations are recomputed in the backward (default none). */
+  recompute?: RecomputePolicy;
+}
+
+const FUSED = 'fused_out_proj.weight';
+
+/** One Falcon-H1 decoder layer (attention ∥ Mamba-2, shared output projection, MLP). */
+export class ParallelHybridLayer {
+  /** The attention block (absent when the layer has no attention heads). */
+  readonly attention?: Attention;
+  /** The Mamba-2 mixer (absent when the layer has no Mamba-2 heads). */
+  readonly mamba?: Mamba2Mixer;
+  /** Parameters owned directly by the layer: norms, fused projection, its biases, the MLP. */
+  readonly own: Record<string, Variable> = {};
+  private readonly attnWidth: number;
+  private readonly dSsm: number;
+
+  /**
+   * @param config - the model config
+   * @param index - which layer (for its head counts and the seeds of its initialisation)
+   * @param seed - base seed of the initialisation
+   */
+  constructor(
+    private readonly config: HybridConfig,
+    readonly index: number,
+    seed = 0,
+  ) {
+    const b = config.base;
+    const heads = config.layers[index];
+    const { headDim, attnWidth, dSsm } = layerDims(config, index);
+    this.attnWidth = attnWidth;
+    this.dSsm = dSsm;
+    const std = b.initializer_range;
+    const s = seed + index * 101;
+    if (heads.attentionHeads > 0) {
+      this.attention = new Attention({
+        hiddenSize: b.hidden_size,
+        numHeads: heads.attentionHeads,
+        numKvHeads: heads.kvHeads,
+        headDim,
+        rope: b.rope_parameters as AttentionConfig['rope'],
+        maxPositionEmbeddings: b.max_position_embeddings,
+        keyMultiplier: b.key_multiplier,
+        attentionBias: b.attention_bias,
+        outputProjection: false,
+        initializerRange: std,
+        seed: s + 1,
+      });
+    }
+    if (heads.mambaHeads > 0) {
+      this.mamba = new Mamba2Mixer({
+        dModel: b.hidden_size,
+        nHeads: heads.mambaHeads,
+        headDim: b.mamba_d_head,
+        nGroups: b.mamba_n_groups,
+        dState: b.mamba_d_state,
+        dConv: b.mamba_d_conv,
+        chunkSize: b.mamba_chunk_size,
+        dSsm,
+        rmsNormEps: b.rms_norm_eps,
+        rmsNorm: b.mamba_rms_norm,
+        normBeforeGate: b.mamba_norm_before_gate,
+        ssmMultipliers: b.ssm_multipliers,
+        ssmInMultiplier: b.ssm_in_multiplier,
+        timeStepLimit: b.time_step_limit ?? [0, Infinity],
+        projBias: b.mamba_proj_bias,
+        convBias: b.mamba_conv_bias,
+        initializerRange: std,
+        seed: s + 2,
+      });
+    }
+    const d = b.hidden_size;
+    const f = b.intermediate_size;
+    const v = (t: Tensor) => tf.variable(t, true);
+    this.own['input_layernorm.weight'] = v(init.ones([d]));
+    this.own['pre_ff_layernorm.weight'] = v(init.ones([d]));
+    this.own[FUSED] = v(init.normal([d, attnWidth + dSsm], { std, seed: s + 3 }));
+    if (this.attention && b.attention_bias) this.own['self_attn.o_proj.bias'] = v(init.zeros([d]));
+    if (this.mamba && b.projectors_bias) this.own['mamba.out_proj.bias'] = v(init.zeros([d]));
+    this.own['feed_forward.gate_proj.weight'] = v(init.normal([f, d], { std, seed: s + 4 }));
+    this.own['feed_forward.up_proj.weight'] = v(init.normal([f, d], { std, seed: s + 5 }));
+    this.own['feed_forward.down_proj.weight'] = v(init.normal([d, f], { std, seed: s + 6 }));
+    if (b.mlp_bias) for (const n of ['gate', 'up', 'down']) this.own[`feed_forward.${n}_proj.bias`] = v(init.zeros([n === 'down' ? d : f]));
+  }
+
+  /** Every trainable variable of the layer, by its internal name (the fused projection is one variable). */
+  variables(): Record<string, Variable> {
+    const out: Record<string, Variable> = { ...this.own };
+    for (const [k, p] of Object.entries(this.attention?.parameters() ?? {})) out[`self_attn.${k}`] = p;
+    for (const [k, p] of Object.entries(this.mamba?.parameters() ?? {})) if (!k.startsWith('out_proj.')) out[`mamba.${k}`] = p;
+    return out;
+  }
+
+  /**
+   * The layer's weights under transformers' names (relative to `model.layers.{i}.`), with the fused
+   * projection split back into `self_attn.o_proj.weight` and `mamba.out_proj.weight`.
+   * @returns new tensors for the split pieces, the live variables for the rest
+   */
+  transformersWeights(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [k, p] of Object.entries(this.variables())) {
+      if (k !== FUSED) out[k] = p;
+    }
+    Object.assign(out, this.splitFused(this.own[FUSED]));
+    return out;
+  }
+
+  /** The shape of every weight under transformers' names (relative to `model.layers.{i}.`). */
+  transformersShapes(): Record<string, number[]> {
+    const out: Record<string, number[]> = {};
+    for (const [k, p] of Object.entries(this.variables())) if (k !== FUSED) out[k] = [...p.shape];
+    const d = this.config.base.hidden_size;
+    if (this.attention) out['self_attn.o_proj.weight'] = [d, this.attnWidth];
+    if (this.mamba) out['mamba.out_proj.weight'] = [d, this.dSsm];
+    return out;
+  }
+
+  /** Split a `[d, attnWidth + dSsm]` tensor (the fused weight or its gradient) into transformers' two names. */
+  splitFused(t: Tensor): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    if (this.attention) out['self_attn.o_proj.weight'] = tf.slice(t, [0, 0], [-1, this.attnWidth]);
+    if (this.mamba) out['mamba.out_proj.weight'] = tf.slice(t, [0, this.attnWidth], [-1, this.dSsm]);
+    return out;
+  }
+
+  /**
+   * Load transformers weights (names relative to `model.layers.{i}.`); o_proj and out_proj are stacked
+   * into the fused projection. Every name and shape is checked before anything is assigned.
+   */
+  loadTransformersWeights(w: Record<string, Tensor>): void {
+    const where = `layer ${this.index}`;
+    const attn: Record<string, Tensor> = {};
+    const mamba: Record<string, Tensor> = {};
+    const own: Record<string, Tensor> = {};
+    for (const [k, t] of Object.entries(w)) {
+      if (k === 'self_attn.o_proj.weight' || k === 'mamba.out_proj.weight') continue;
+      if (k in this.own) own[k] = t;
+      else if (k.startsWith('self_attn.')) attn[k.slice(10)] = t;
+      else if (k.startsWith('mamba.')) mamba[k.slice(6)] = t;
+      else throw new Error(`${where}: unexpected weight '${k}'`);
+    }
+    const pieces: Tensor[] = [];
+    for (const [name, present, width] of [
+      ['self_attn.o_proj.weight', !!this.attention, this.attnWidth],
+      ['mamba.out_proj.weight', !!this.mamba, this.dSsm],
+    ] as const) {
+      const t = w[name];
+      if (!present) continue;
+      if (!t) throw new Error(`${where}: missing weight '${name}'`);
+      if (!tf.util.arraysEqual(t.shape, [this.config.base.hidden_size, width])) {
+        throw new Error(`${where}: weight '${name}' has shape [${t.shape}], expected [${this.config.base.hidden_size}, ${width}]`);
+      }
+      pieces.push(t);
+    }
+    for (const [k, p] of Object.entries(this.own)) {
+      if (k === FUSED) continue;
+      const t = own[k];
+      if (!t) throw new Error(`${where}: missing weight '${k}'`);
+      if (!tf.util.arraysEqual(t.shape, p.shape)) throw new Error(`${where}: weight '${k}' has shape [${t.shape}], expected [${p.shape}]`);
+    }
+    this.attention?.loadWeights(attn);
+    this.mamba?.loadWeights(mamba, { strict: false });
+    for (const [k, p] of Object.entries(this.own)) {
+      if (k !== FUSED) p.assign(own[k]);
+    }
+    tf.tidy(() => this.own[FUSED].assign(pieces.length === 1 ? pieces[0] : tf.concat(pieces, 1)));
+  }
+
+  /**
+   * Run the layer over a sequence (training, prefill) or new tokens (decoding, when `inputs.cache` is given).
+   * @param x - residual stream `[batch, seqlen, d]`
+   * @returns the new residual stream `[batch, seqlen, d]` and, for prefill/decoding, the layer's cache
+   */
+  forward(x: Tensor, inputs: LayerInputs): { y: Tensor; cache?: LayerCache } {
+    const b = this.config.base;
+    const bitnet = this.config.bitnet;
+    let cache: LayerCache | undefined;
+    const rec = inputs.cache || inputs.cacheCapacity !== undefined ? 'none' : (inputs.recompute ?? 'none');
+    const y = tf.tidy(() => {
+      const u = rmsNorm(x, this.own['input_layernorm.weight'], b.rms_norm_eps);
+      const parts: Tensor[] = [];
+      const next: LayerCache = {};
+      if (this.attention) {
+        const ua = tf.mul(u, b.attention_in_multiplier);
+        let a: Tensor;
+        if (inputs.cache) {
+          a = this.attention.stepPreProjection(ua, inputs.cache.kv!, { positions: inputs.positions, keyPaddingMask: inputs.mask });
+          next.kv = inputs.cache.kv;
+        } else if (rec === 'attention' || rec === 'both') {
+          const attn = this.attention;
+          a = recomputed((t) => attn.forwardPreProjection(t, { positions: inputs.positions, keyPaddingMask: inputs.mask }).output, ua, Object.values(attn.parameters()));
+        } else {
+          const r = this.attention.forwardPreProjection(ua, { positions: inputs.positions, keyPaddingMask: inputs.mask, cacheCapacity: inputs.cacheCapacity });
+          a = r.output;
+          if (r.cache) next.kv = r.cache;
+        }
+        parts.push(tf.mul(a, b.attention_out_multiplier));
+      }
+      if (this.mamba) {
+        let m: Tensor;
+        if (inputs.cache) {
+          const r = this.mamba.stepPreProjection(tf.squeeze(u, [1]), inputs.cache.mamba!);
+          m = tf.expandDims(r.y, 1);
+          next.mamba = { convState: tf.keep(r.cache.convState), ssmState: tf.keep(r.cache.ssmState) };
+        } else if (rec === 'mamba' || rec === 'both') {
+          const mixer = this.mamba;
+          m = recomputed((t) => mixer.forwardPreProjection(t, { attentionMask: inputs.mask }).y, u, Object.entries(mixer.parameters()).filter(([k]) => !k.startsWith('out_proj.')).map(([, v]) => v));
+        } else {
+          const r = this.mamba.forwardPreProjection(u, { attentionMask: inputs.mask, returnCache: inputs.cacheCapacity !== undefined });
+          m = r.y;
+          if (r.cache) next.mamba = { convState: tf.keep(r.cache.convState), ssmState: tf.keep(r.cache.ssmState) };
+        }
+        parts.push(tf.mul(m, b.ssm_out_multiplier));
+      }
+      let h = linear(parts.length === 1 ? parts[0] : tf.concat(parts, -1), this.own[FUSED], undefined, bitnet.outProj);
+      const ob = this.own['self_attn.o_proj.bias'];
+      const mb = this.own['mamba.out_proj.bias'];
+      if (ob) h = tf.add(h, tf.mul(ob, b.attention_out_multiplier));
+      if (mb) h = tf.add(h, tf.mul(mb, b.ssm_out_multiplier));
+      const x1 = tf.add(x, h);
+      const ff = mlp(rmsNorm(x1, this.own['pre_ff_layernorm.weight'], b.rms_norm_eps), this.ffParams(), b.mlp_multipliers, bitnet.mlp);
+      if (next.kv || next.mamba) cache = next;
+      return tf.add(x1, ff);
+    });
+    return { y, cache };
+  }
+
+  private ffParams(): Record<string, Variable> {
+    const out: Record<string, Variable> = {};
+    for (const [k, p] of Object.entries(this.own)) if (k.startsWith('feed_forward.')) out[k.slice(13)] = p;
+    return out;
+  }
+
+  /** Free the layer's variables. */
+  dispose(): void {
+    for (const p of Object.values(this.variables())) p.dispose();
+  }
+}

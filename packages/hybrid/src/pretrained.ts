@@ -1,0 +1,75 @@
+/**
+ * Hugging Face layout on disk: `config.json` plus `model.safetensors` (or sharded with
+ * `model.safetensors.index.json`). Loading checks every tensor against the config before assigning
+ * anything; saving writes what transformers' `FalconH1ForCausalLM.from_pretrained` loads.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { configToJson, openCheckpoint, validateCheckpoint, writeShardedSafetensors } from '@falcon/checkpoint';
+import type { Tensor } from '@falcon/tensor';
+import type { BitNetLayers, HybridConfig, LayerHeads } from './config.js';
+import { EXTRA_FIELDS, hybridConfig, isUniform } from './config.js';
+import { FalconH1ForCausalLM } from './model.js';
+
+/** Options of {@link loadPretrained}. */
+export interface FromPretrainedOptions {
+  /** Replace the per-layer head counts of the file's config. */
+  layers?: LayerHeads[];
+  /** Turn BitNet layers on or off. */
+  bitnet?: Partial<BitNetLayers>;
+}
+
+/**
+ * Read `config.json` and the weights of `dir` into a model.
+ * @throws when the config is invalid or a tensor is missing, unexpected or misshapen (all listed)
+ */
+export async function loadPretrained(dir: string, options: FromPretrainedOptions = {}): Promise<FalconH1ForCausalLM> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, 'config.json'), 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read ${join(dir, 'config.json')}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const config = hybridConfig(text, options);
+  const reader = await openCheckpoint(dir);
+  try {
+    if (isUniform(config)) validateCheckpoint(config.base, reader.shapes(), { what: `checkpoint in ${dir}` });
+    const model = new FalconH1ForCausalLM(config);
+    const tensors = await reader.readTensors();
+    const weights: Record<string, Tensor> = Object.fromEntries([...tensors].filter(([k]) => !(config.base.tie_word_embeddings && k === 'lm_head.weight')));
+    try {
+      model.loadStateDict(weights);
+    } finally {
+      for (const t of tensors.values()) t.dispose();
+    }
+    return model;
+  } finally {
+    await reader.close();
+  }
+}
+
+/** The config.json text of a model (transformers' fields, plus this library's extras when needed). */
+export function configJson(config: HybridConfig): string {
+  const json = JSON.parse(configToJson(config.base)) as Record<string, unknown>;
+  if (!isUniform(config)) json[EXTRA_FIELDS.layers] = config.layers;
+  if (config.bitnet.mlp || config.bitnet.outProj) json[EXTRA_FIELDS.bitnet] = config.bitnet;
+  return isUniform(config) && !json[EXTRA_FIELDS.bitnet] ? configToJson(config.base) : JSON.stringify(json, null, 2) + '\n';
+}
+
+/**
+ * Write `config.json` and `model.safetensors` (sharded past `maxShardBytes`) into `dir`.
+ * Each file is written under a temporary name and renamed when complete.
+ */
+export async function savePretrained(model: FalconH1ForCausalLM, dir: string, options: { maxShardBytes?: number } = {}): Promise<void> {
+  const { mkdir, writeFile, rename } = await import('node:fs/promises');
+  await mkdir(dir, { recursive: true });
+  const weights = model.stateDict();
+  try {
+    await writeShardedSafetensors(dir, weights, { maxShardBytes: options.maxShardBytes, metadata: { format: 'pt' } });
+  } finally {
+    for (const [k, t] of Object.entries(weights)) if (/o_proj\.weight$|out_proj\.weight$/.test(k)) t.dispose();
+  }
+  const tmp = join(dir, `.config.json.tmp-${process.pid}`);
+  await writeFile(tmp, configJson(model.config));
+  await rename(tmp, join(dir, 'config.json'));
+}
