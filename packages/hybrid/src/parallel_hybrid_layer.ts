@@ -230,7 +230,7 @@ export class ParallelHybridLayer {
           next.kv = inputs.cache.kv;
         } else if (rec === 'attention' || rec === 'both') {
           const attn = this.attention;
-          a = recomputed((t) => attn.forwardPreProjection(t, { positions: inputs.positions, keyPaddingMask: inputs.mask }).output, ua, Object.values(attn.parameters()));
+          a = recomputed((t, [pos, mask]) => attn.forwardPreProjection(t, { positions: pos, keyPaddingMask: mask }).output, ua, Object.values(attn.parameters()), [inputs.positions, inputs.mask]);
         } else {
           const r = this.attention.forwardPreProjection(ua, { positions: inputs.positions, keyPaddingMask: inputs.mask, cacheCapacity: inputs.cacheCapacity });
           a = r.output;
@@ -246,7 +246,7 @@ export class ParallelHybridLayer {
           next.mamba = { convState: tf.keep(r.cache.convState), ssmState: tf.keep(r.cache.ssmState) };
         } else if (rec === 'mamba' || rec === 'both') {
           const mixer = this.mamba;
-          m = recomputed((t) => mixer.forwardPreProjection(t, { attentionMask: inputs.mask }).y, u, Object.entries(mixer.parameters()).filter(([k]) => !k.startsWith('out_proj.')).map(([, v]) => v));
+          m = recomputed((t, [mask]) => mixer.forwardPreProjection(t, { attentionMask: mask }).y, u, Object.entries(mixer.parameters()).filter(([k]) => !k.startsWith('out_proj.')).map(([, v]) => v), [inputs.mask]);
         } else {
           const r = this.mamba.forwardPreProjection(u, { attentionMask: inputs.mask, returnCache: inputs.cacheCapacity !== undefined });
           m = r.y;

@@ -13,7 +13,7 @@ import { FalconH1ForCausalLM } from './model.js';
 
 /** Options of {@link loadPretrained}. */
 export interface FromPretrainedOptions {
-  /** Replace the per-layer head counts of the file's config. */
+  /** Replace the per-layer head counts of the file's config (weights of heads a layer no longer has are dropped). */
   layers?: LayerHeads[];
   /** Turn BitNet layers on or off. */
   bitnet?: Partial<BitNetLayers>;
@@ -36,7 +36,10 @@ export async function loadPretrained(dir: string, options: FromPretrainedOptions
     if (isUniform(config)) validateCheckpoint(config.base, reader.shapes(), { what: `checkpoint in ${dir}` });
     const model = new FalconH1ForCausalLM(config);
     const tensors = await reader.readTensors();
-    const weights: Record<string, Tensor> = Object.fromEntries([...tensors].filter(([k]) => !(config.base.tie_word_embeddings && k === 'lm_head.weight')));
+    const expected = model.stateDictShapes();
+    // With per-layer head counts given here, weights of heads the layers no longer have are dropped.
+    const keep = (k: string) => !(config.base.tie_word_embeddings && k === 'lm_head.weight') && (!options.layers || expected.has(k));
+    const weights: Record<string, Tensor> = Object.fromEntries([...tensors].filter(([k]) => keep(k)));
     try {
       model.loadStateDict(weights);
     } finally {

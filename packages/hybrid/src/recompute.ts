@@ -9,24 +9,41 @@ import type { Tensor, Variable } from '@falcon/tensor';
 export type RecomputePolicy = 'none' | 'attention' | 'mamba' | 'both';
 
 /**
- * `fn(x)` whose activations are recomputed in the backward instead of stored.
- * @param fn - the sub-layer, a function of `x` and of the variables `vars` (read through its closure)
- * @param x - the sub-layer input
+ * `fn(x, consts)` whose activations are recomputed in the backward instead of stored.
+ * @param fn - the sub-layer, a function of `x`, of constant tensors (positions, masks) and of the
+ *   variables `vars` (read through its closure)
+ * @param x - the sub-layer input (differentiated)
  * @param vars - every variable `fn` reads (their gradients flow through this node)
- * @returns `fn(x)`
+ * @param consts - other tensors `fn` needs (not differentiated; kept alive until the backward)
+ * @returns `fn(x, consts)`
  */
-export function recomputed(fn: (x: Tensor) => Tensor, x: Tensor, vars: Variable[]): Tensor {
+export function recomputed(fn: (x: Tensor, consts: (Tensor | undefined)[]) => Tensor, x: Tensor, vars: Variable[], consts: (Tensor | undefined)[] = []): Tensor {
+  const present = consts.filter((c): c is Tensor => c !== undefined);
+  const rebuild = (saved: Tensor[]) => {
+    let j = 0;
+    return consts.map((c) => (c === undefined ? undefined : saved[j++]));
+  };
   const f = tf.customGrad((...args: (Tensor | ((t: Tensor[]) => void))[]) => {
     const save = args[args.length - 1] as (t: Tensor[]) => void;
     const input = args[0] as Tensor;
-    save([input]);
-    const value = fn(input);
+    save([input, ...present]);
+    const value = fn(input, consts);
     return {
       value,
       gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
-        const [xs] = saved;
-        const res = tf.engine().gradients(() => fn(xs), [xs, ...vars], Array.isArray(dy) ? dy[0] : dy, true);
+        const [xs, ...cs] = saved;
         const all = [xs, ...vars];
+        // A gradient inside a backward pass: tfjs cleans up "the" tape after any gradients() call made
+        // at depth 0, which would free the outer pass's saved tensors. Counting this call as a nested
+        // (higher-order) one keeps the outer tape; its nodes are freed with it.
+        const state = (tf.engine() as unknown as { state: { gradientDepth: number } }).state;
+        state.gradientDepth++;
+        let res: { grads: (Tensor | null)[] };
+        try {
+          res = tf.engine().gradients(() => fn(xs, rebuild(cs)), all, Array.isArray(dy) ? dy[0] : dy, true);
+        } finally {
+          state.gradientDepth--;
+        }
         return res.grads.map((g, i) => g ?? tf.zerosLike(all[i]));
       },
     };

@@ -1,10 +1,12 @@
 /** The `falcon` command dispatcher: parses the command name, prints help, maps errors to exit codes. */
+import { generateCommand } from './generate.js';
 import { infoCommand } from './info.js';
+import { trainCommand } from './train.js';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 
 /** Every command of the `falcon` CLI, by name. */
-export const COMMANDS: Record<string, Command> = { info: infoCommand };
+export const COMMANDS: Record<string, Command> = { train: trainCommand, generate: generateCommand, info: infoCommand };
 
 function help(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));

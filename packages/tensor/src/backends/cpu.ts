@@ -1,6 +1,9 @@
 /** The cpu backend: tfjs-backend-cpu, always available, the default. */
 import '@tensorflow/tfjs-backend-cpu';
 import type { BackendProvider } from './types.js';
+import { registerFastUnsortedSegmentSum } from '../kernels/cpu/unsorted_segment_sum.js';
+
+registerFastUnsortedSegmentSum();
 
 /** Provider of the `cpu` backend. @internal */
 export const cpuProvider: BackendProvider = {

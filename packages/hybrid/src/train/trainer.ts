@@ -1,0 +1,194 @@
+/**
+ * The training loop: AdamW with a warm-up + cosine schedule, global-norm clipping, gradient
+ * accumulation, μP learning-rate multipliers per parameter group, selective recomputation, a
+ * deterministic data order, checkpoints with exact resume, and metrics as JSON lines.
+ */
+import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadSafetensors, writeSafetensors } from '@falcon/checkpoint';
+import { tf } from '@falcon/tensor';
+import type { Tensor } from '@falcon/tensor';
+import type { FalconH1ForCausalLM } from '../model.js';
+import type { RecomputePolicy } from '../recompute.js';
+import { AdamW } from './adamw.js';
+import { clipByGlobalNorm } from './clip.js';
+import type { TokenBatches } from './data.js';
+import { warmupCosine } from './schedule.js';
+
+/** Hyper-parameters of a run (saved with every checkpoint). */
+export interface TrainOptions {
+  /** Optimizer steps in the whole run. */
+  steps: number;
+  /** Peak learning rate. */
+  lr: number;
+  /** Warm-up steps (default 5% of steps). */
+  warmupSteps?: number;
+  /** Final learning rate (default lr/10). */
+  minLr?: number;
+  /** AdamW decoupled weight decay (default 0.1; never applied to 1-D parameters: norms, biases, A_log, D, dt_bias). */
+  weightDecay?: number;
+  /** AdamW betas (default [0.9, 0.95]). */
+  betas?: [number, number];
+  /** Clip gradients to this global norm (default 1; 0 disables). */
+  clip?: number;
+  /** Microbatches per optimizer step (gradient accumulation, default 1). */
+  accumulate?: number;
+  /** μP: learning-rate multiplier per parameter group, keyed by a substring of the parameter name (first match wins). */
+  lrMultipliers?: Record<string, number>;
+  /** Sub-layers recomputed in the backward (default none). */
+  recompute?: RecomputePolicy;
+  /** Write a checkpoint every this many steps (default: only at the end). */
+  saveEvery?: number;
+}
+
+/** One step's metrics (one JSON line of metrics.jsonl). */
+export interface StepMetrics {
+  /** 1-based step. */
+  step: number;
+  /** Mean loss over the step's microbatches. */
+  loss: number;
+  /** Learning rate used. */
+  lr: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  /** Tokens processed by this step. */
+  tokens: number;
+  /** Throughput of this step. */
+  tokensPerSec: number;
+}
+
+/** Trains a model on a token stream. */
+export class Trainer {
+  /** Optimizer steps done so far. */
+  step = 0;
+  private readonly optimizer: AdamW;
+
+  /**
+   * @param model - the model to train (its variables are updated in place)
+   * @param data - deterministic batches
+   * @param options - hyper-parameters
+   * @param dir - where checkpoints and metrics.jsonl go
+   */
+  constructor(
+    readonly model: FalconH1ForCausalLM,
+    readonly data: TokenBatches,
+    readonly options: TrainOptions,
+    readonly dir: string,
+  ) {
+    if (!(Number.isInteger(options.steps) && options.steps > 0)) throw new Error(`steps must be a positive integer, got ${options.steps}`);
+    if (!(options.lr > 0)) throw new Error(`lr must be positive, got ${options.lr}`);
+    const vars = model.variables();
+    const mult = Object.entries(options.lrMultipliers ?? {});
+    this.optimizer = new AdamW(vars, {
+      betas: options.betas,
+      weightDecay: options.weightDecay ?? 0.1,
+      groups: (name) => ({
+        lrMultiplier: mult.find(([k]) => name.includes(k))?.[1] ?? 1,
+        weightDecayMultiplier: vars[name].rank <= 1 ? 0 : 1,
+      }),
+    });
+  }
+
+  /** The learning rate of step `s` (0-based). */
+  lrAt(s: number): number {
+    const o = this.options;
+    return warmupCosine(s, { lr: o.lr, totalSteps: o.steps, warmupSteps: o.warmupSteps ?? Math.floor(o.steps * 0.05), minLr: o.minLr });
+  }
+
+  /** Run one optimizer step (all its microbatches) and return its metrics. */
+  trainStep(): StepMetrics {
+    const t0 = performance.now();
+    const accumulate = this.options.accumulate ?? 1;
+    let sum: Record<string, Tensor> | undefined;
+    let lossSum = 0;
+    for (let m = 0; m < accumulate; m++) {
+      const { inputIds } = this.data.batch(this.step, m);
+      const { loss, grads } = this.model.valueAndVariableGrads(inputIds, { recompute: this.options.recompute });
+      lossSum += loss.dataSync()[0];
+      loss.dispose();
+      inputIds.dispose();
+      if (!sum) sum = grads;
+      else {
+        for (const k of Object.keys(sum)) {
+          const s = tf.add(sum[k], grads[k]);
+          tf.dispose([sum[k], grads[k]]);
+          sum[k] = s;
+        }
+      }
+    }
+    if (accumulate > 1) {
+      for (const k of Object.keys(sum!)) {
+        const s = tf.div(sum![k], accumulate);
+        sum![k].dispose();
+        sum![k] = s;
+      }
+    }
+    const clip = this.options.clip ?? 1;
+    let gradNorm: number;
+    let grads = sum!;
+    if (clip > 0) {
+      const c = clipByGlobalNorm(grads, clip);
+      tf.dispose(Object.values(grads));
+      grads = c.grads;
+      gradNorm = c.norm;
+    } else {
+      gradNorm = tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
+    }
+    const lr = this.lrAt(this.step);
+    this.optimizer.step(grads, lr);
+    tf.dispose(Object.values(grads));
+    this.step++;
+    const tokens = accumulate * this.data.batchSize * this.data.seqlen;
+    const secs = (performance.now() - t0) / 1000;
+    return { step: this.step, loss: lossSum / accumulate, lr, gradNorm, tokens, tokensPerSec: tokens / secs };
+  }
+
+  /**
+   * Train until `options.steps`, checkpointing every `saveEvery` steps and at the end.
+   * @param onStep - called after every step (progress bars, logs)
+   * @param stopAfter - stop early after this many steps of this call (the run can be resumed)
+   */
+  async run(onStep?: (m: StepMetrics) => void, stopAfter = Infinity): Promise<StepMetrics[]> {
+    await mkdir(this.dir, { recursive: true });
+    const all: StepMetrics[] = [];
+    let done = 0;
+    while (this.step < this.options.steps && done < stopAfter) {
+      const m = this.trainStep();
+      done++;
+      all.push(m);
+      await appendFile(join(this.dir, 'metrics.jsonl'), JSON.stringify(m) + '\n');
+      onStep?.(m);
+      const every = this.options.saveEvery;
+      if ((every && this.step % every === 0) || this.step === this.options.steps) await this.save();
+      await new Promise((r) => setImmediate(r));
+    }
+    if (done > 0 && this.step % (this.options.saveEvery ?? Infinity) !== 0 && this.step !== this.options.steps) await this.save();
+    return all;
+  }
+
+  /** Write the model (Hugging Face layout), the optimizer state and trainer_state.json into the run's directory. */
+  async save(): Promise<void> {
+    await this.model.savePretrained(this.dir);
+    const st = this.optimizer.state();
+    await writeSafetensors(join(this.dir, 'optimizer.safetensors'), st.tensors);
+    const state = { step: this.step, optimizerStep: st.step, options: this.options, data: { seed: this.data.seed, batchSize: this.data.batchSize, seqlen: this.data.seqlen } };
+    const tmp = join(this.dir, `.trainer_state.json.tmp-${process.pid}`);
+    await writeFile(tmp, JSON.stringify(state, null, 2) + '\n');
+    await rename(tmp, join(this.dir, 'trainer_state.json'));
+  }
+
+  /**
+   * Restore the optimizer state and step count from a run directory written by {@link Trainer.save}
+   * (the model's weights are loaded separately with `fromPretrained`).
+   */
+  async restore(): Promise<void> {
+    const state = JSON.parse(await readFile(join(this.dir, 'trainer_state.json'), 'utf8')) as { step: number; optimizerStep: number };
+    const tensors = await loadSafetensors(join(this.dir, 'optimizer.safetensors'));
+    try {
+      this.optimizer.loadState(Object.fromEntries(tensors), state.optimizerStep);
+    } finally {
+      for (const t of tensors.values()) t.dispose();
+    }
+    this.step = state.step;
+  }
+}
