@@ -32,3 +32,8 @@ export { TokenBatches } from './train/data.js';
 export type { Batch } from './train/data.js';
 export { ByteTokenizer } from './tokenizer/byte.js';
 export type { Tokenizer } from './tokenizer/byte.js';
+export { convertFromLlama } from './convert.js';
+export type { ConvertOptions } from './convert.js';
+export { Trainer } from './train/trainer.js';
+export type { TrainOptions, StepMetrics } from './train/trainer.js';
+export { PRESETS } from './presets.js';
