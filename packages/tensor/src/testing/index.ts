@@ -132,6 +132,22 @@ export function expectClose(actual: tf.Tensor | ArrayLike<number>, expected: tf.
 }
 
 /**
+ * {@link expectClose} for tensors on any backend: reads both tensors asynchronously first, because
+ * the webgpu backend cannot read GPU data synchronously in Node (`dataSync` throws there until the
+ * values were downloaded with `await t.data()`). Use it in every suite parameterised by backend.
+ * @param actual - tensor (or array) computed by the code under test
+ * @param expected - tensor (or array) from the reference
+ */
+export async function expectCloseAsync(
+  actual: tf.Tensor | ArrayLike<number>,
+  expected: tf.Tensor | ArrayLike<number>,
+  tol: Tolerance = {},
+): Promise<void> {
+  await Promise.all([actual, expected].map((t) => (t instanceof tf.Tensor ? t.data() : undefined)));
+  expectClose(actual, expected, tol);
+}
+
+/**
  * The backends this test run covers: `$FALCON_TEST_BACKENDS` (comma-separated, e.g. `cpu,webgpu`),
  * default `cpu`. A suite runs once per backend listed; a listed backend that cannot start fails
  * the suite rather than being skipped.

@@ -1,0 +1,134 @@
+// End-to-end test of the demo page, run by CI (`npm run demo:e2e`): builds the page with Vite,
+// runs the same computation in Node on webgpu (Dawn), serves the build on 127.0.0.1, drives it in
+// headless Chromium (WebGPU on SwiftShader, /usr/bin/chromium, no downloaded browser), checks the
+// page ran on WebGPU and that its result equals the Node run's, and saves docs/demo/screenshot.png.
+// Then opens the page in a Chromium without WebGPU and checks the CPU fallback and its notice
+// (screenshot-cpu-fallback.png). Exits non-zero on any difference. CHROMIUM: default /usr/bin/chromium.
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { build } from 'vite';
+import { initBackend } from '@falcon/tensor';
+import type { DemoResult } from '../src/worked_example.js';
+import { runWorkedExample } from '../src/worked_example.js';
+
+const demoDir = fileURLToPath(new URL('..', import.meta.url));
+const distDir = join(demoDir, 'dist');
+const screenshot = join(demoDir, 'screenshot.png');
+const fallbackScreenshot = join(demoDir, 'screenshot-cpu-fallback.png');
+
+/** Chromium flags for WebGPU on SwiftShader in headless mode (the profile is a fresh temporary one). */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--use-angle=swiftshader',
+  '--use-webgpu-adapter=swiftshader',
+  '--disable-gpu-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+// Values: the same WGSL on the same SwiftShader in both runs, but Chromium's Dawn and the `webgpu`
+// package's Dawn may compile it differently; 1e-5 relative is ≈ 100 ulp. Tokens must be equal.
+const RTOL = 1e-5;
+
+const MIME: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json' };
+
+/** Serve `dir` on 127.0.0.1 (a free port) and return its URL and a close function. */
+async function serve(dir: string): Promise<{ url: string; close: () => void }> {
+  const server = http.createServer(async (req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
+    try {
+      const body = await readFile(join(dir, path.endsWith('/') ? `${path}index.html` : path));
+      res.writeHead(200, { 'content-type': MIME[extname(path) || '.html'] ?? 'application/octet-stream' });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, close: () => server.close() };
+}
+
+/** Chromium without WebGPU: no adapter, so the page must fall back to the CPU and say so. */
+const NO_WEBGPU_ARGS = ['--no-sandbox', '--disable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
+
+async function inBrowser(url: string, args: string[], shot: string): Promise<DemoResult & { notice: string; noticeClass: string }> {
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1000, height: 560 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    await page.goto(url);
+    await page.waitForSelector('#result[data-done]', { state: 'attached', timeout: 120_000 });
+    const result = JSON.parse((await page.textContent('#result')) ?? '{}');
+    const notice = (await page.textContent('#notice')) ?? '';
+    const noticeClass = (await page.getAttribute('#notice', 'class')) ?? '';
+    await page.screenshot({ path: shot, fullPage: true });
+    if (errors.length) throw new Error(`the page reported errors:\n${errors.join('\n')}`);
+    if (result.error) throw new Error(`the demo failed in the browser: ${result.error}`);
+    return { ...result, notice, noticeClass };
+  } finally {
+    await browser.close();
+  }
+}
+
+function compare(page: DemoResult, node: DemoResult, backend: string): string[] {
+  const problems: string[] = [];
+  if (page.backend !== backend) problems.push(`the page ran on '${page.backend}', not ${backend}`);
+  if (node.backend !== 'webgpu') problems.push(`the Node run ran on '${node.backend}', not webgpu`);
+  if (JSON.stringify(page.shape) !== JSON.stringify(node.shape)) problems.push(`shapes differ: [${page.shape}] vs [${node.shape}]`);
+  if (JSON.stringify(page.tokens) !== JSON.stringify(node.tokens)) problems.push(`tokens differ: ${page.tokens} vs ${node.tokens}`);
+  let worst = 0;
+  for (let i = 0; i < node.values.length; i++) {
+    worst = Math.max(worst, Math.abs(page.values[i] - node.values[i]) / Math.max(1, Math.abs(node.values[i])));
+  }
+  if (!(worst <= RTOL) || page.values.length !== node.values.length) problems.push(`values differ: worst relative difference ${worst} > ${RTOL}`);
+  console.log(`demo e2e: worst relative difference page (${backend}) vs Node ${worst.toExponential(2)}`);
+  return problems;
+}
+
+async function main(): Promise<number> {
+  await build({ configFile: join(demoDir, 'vite.config.ts') });
+  const status = await initBackend('webgpu');
+  const node = await runWorkedExample();
+  console.log(`demo e2e: Node on ${String(status.info?.adapter)}: tokens ${node.tokens.join(' ')}, checksum ${node.checksum.toFixed(6)}`);
+  const server = await serve(distDir);
+  let page: DemoResult & { notice: string; noticeClass: string };
+  let fallback: DemoResult & { notice: string; noticeClass: string };
+  try {
+    page = await inBrowser(server.url, CHROMIUM_ARGS, screenshot);
+    fallback = await inBrowser(server.url, NO_WEBGPU_ARGS, fallbackScreenshot);
+  } finally {
+    server.close();
+  }
+  console.log(`demo e2e: page (${page.notice}): tokens ${page.tokens.join(' ')}, checksum ${page.checksum.toFixed(6)}`);
+  console.log(`demo e2e: screenshots saved to ${screenshot} and ${fallbackScreenshot}`);
+  const problems = compare(page, node, 'webgpu');
+  // The CPU fallback sums in another order than WebGPU: its values agree to rounding (RTOL), its tokens exactly.
+  problems.push(...compare(fallback, node, 'cpu').map((p) => `without WebGPU: ${p}`));
+  if (fallback.noticeClass !== 'warn' || !/WebGPU is unavailable here .*running on the CPU instead/.test(fallback.notice)) {
+    problems.push(`without WebGPU the page shows no fallback notice (got '${fallback.notice}')`);
+  }
+  for (const p of problems) console.error(`demo e2e FAILED: ${p}`);
+  if (!problems.length) console.log('demo e2e: the page result equals the Node run, and without WebGPU the page falls back to the CPU with a notice');
+  return problems.length ? 1 : 0;
+}
+
+// Dawn keeps Node alive while navigator.gpu exists: exit explicitly.
+main().then(
+  (code) => process.exit(code),
+  (e: Error) => {
+    console.error(`demo e2e FAILED: ${e.stack ?? e.message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,42 @@
+/**
+ * `rmsNormBackward`: the gradients of {@link rmsNorm} with respect to its input and its weight,
+ * an op of its own with CPU and WebGPU kernels (other backends run the tfjs-ops reference).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { defineOp } from '../define_op.js';
+import { compositeKernel } from '../kernels.js';
+import { rmsNormBackwardCpu } from './kernels/cpu/rms_norm_backward.js';
+import { rmsNormBackwardWebgpu } from './kernels/webgpu/rms_norm_backward.js';
+import { rmsNormBackwardReference } from './reference/rms_norm_backward.js';
+import { checkRmsNormArgs } from './rms_norm_checks.js';
+
+/** The op behind {@link rmsNormBackward} (kernel name `FalconRmsNormBackward`). @internal */
+export const rmsNormBackwardOp = defineOp<'dy' | 'x' | 'weight', never, { eps: number }, 'dx' | 'dw'>({
+  name: 'FalconRmsNormBackward',
+  inputs: ['dy', 'x', 'weight'],
+  outputs: ['dx', 'dw'],
+  validate: ({ dy, x, weight }, { eps }) => {
+    checkRmsNormArgs('rmsNormBackward', x, weight, eps);
+    if (dy.dtype !== 'float32') throw new Error(`rmsNormBackward: dy must be float32, got ${dy.dtype}`);
+    if (!tf.util.arraysEqual(dy.shape, x.shape)) throw new Error(`rmsNormBackward: dy has shape [${dy.shape}], expected x's shape [${x.shape}]`);
+  },
+  kernels: {
+    cpu: rmsNormBackwardCpu,
+    webgpu: rmsNormBackwardWebgpu,
+    cuda: compositeKernel(({ dy, x, weight }, { eps }) => rmsNormBackwardReference(dy, x, weight, eps)),
+  },
+});
+
+/**
+ * Gradients of `rmsNorm(x, weight, eps)` given the gradient `dy` of its output. Not itself
+ * differentiable (no second derivatives).
+ *
+ * @param dy - `[..., dim]`, float32, gradient with respect to the output
+ * @param x - `[..., dim]`, float32, the forward input
+ * @param weight - `[dim]`, or the trailing dims of `x` (e.g. `[groups, dim]`), float32
+ * @param eps - as in the forward
+ * @returns `dx` (`[..., dim]`, like `x`) and `dw` (like `weight`: summed over every other dim)
+ */
+export function rmsNormBackward(dy: tf.Tensor, x: tf.Tensor, weight: tf.Tensor, eps: number): { dx: tf.Tensor; dw: tf.Tensor } {
+  return rmsNormBackwardOp({ dy, x, weight }, { eps });
+}
