@@ -1,0 +1,40 @@
+/**
+ * `activationQuantInt8`: the inference form of {@link activationQuant}: the same per-token absmax
+ * quantisation, returning the int8 values (in an int32 tensor) and the per-token scale, the inputs
+ * of {@link ternaryMatmul}. Not differentiable (inference only).
+ */
+import { compositeKernel, defineOp } from '@falcon/tensor';
+import type { Tensor } from '@falcon/tensor';
+import { activationQuantInt8Webgpu } from './kernels/webgpu/activation_quant.js';
+import { validateActivations } from './activation_quant.js';
+import type { ActivationQuantOptions } from './activation_quant.js';
+import { activationQuantInt8Cpu } from './kernels/cpu/activation_quant.js';
+import { activationQuantInt8Reference } from './reference/activation_quant.js';
+
+/** Kernel name of {@link activationQuantInt8}. */
+export const ACTIVATION_QUANT_INT8_OP = 'FalconActivationQuantInt8';
+
+const op = defineOp<'x', 'absMax', Record<string, never>, 'q' | 'scale'>({
+  name: ACTIVATION_QUANT_INT8_OP,
+  inputs: ['x'],
+  optionalInputs: ['absMax'],
+  outputs: ['q', 'scale'],
+  validate: ({ x, absMax }) => validateActivations('activationQuantInt8', x, absMax),
+  kernels: {
+    cpu: activationQuantInt8Cpu,
+    webgpu: activationQuantInt8Webgpu,
+    cuda: compositeKernel(({ x, absMax }) => activationQuantInt8Reference(x, absMax)), // the reference until the CUDA issue
+  },
+});
+
+/**
+ * Per-token 8-bit absmax quantisation to integers.
+ *
+ * @param x - activations `[..., d]`, float32 (d ≥ 1)
+ * @returns `q`: int32 tensor of the shape of `x` with values `clip(round(x·s_x), −128, 127)`;
+ *   `scale`: `[..., 1]`, `s_x = 127 / max(max|x|, 1e-5)` per token (x ≈ q / s_x)
+ * @throws if `x` is not float32, is a scalar or has an empty last dimension, or `absMax` has the wrong shape
+ */
+export function activationQuantInt8(x: Tensor, options: ActivationQuantOptions = {}): { q: Tensor; scale: Tensor } {
+  return op({ x, absMax: options.absMax }, {});
+}

@@ -1,0 +1,208 @@
+/**
+ * `PackedBitLinear`: the inference form of a BitLinear layer: a 2-bit packed ternary weight
+ * `[ceil(out/4), in]` (transformers' layout) and one weight scale, run with int8 activations
+ * through {@link ternaryMatmul}. Reads and writes the tensors of transformers' packed `BitLinear`
+ * (`weight` U8, `weight_scale` [1], `bias`, `rms_norm.weight` when the input RMSNorm is on).
+ */
+import { f32ToBf16, rmsNorm, tf } from '@falcon/tensor';
+import type { Tensor } from '@falcon/tensor';
+import { activationQuantInt8 } from './activation_quant_int8.js';
+import { packedRows, packedWeightTensor, unpackTernary } from './packing.js';
+import { byteValues, floatValues, shapeOf } from './raw_tensor.js';
+import type { RawTensorData, TensorLike } from './raw_tensor.js';
+import { ternaryMatmul } from './ternary_matmul.js';
+
+/**
+ * What `weight_scale` means:
+ * - `'bitlinear'`: transformers' packed `BitLinear`: `weight_scale` is the quantisation multiplier
+ *   `s = 1/mean|W|` and `y = (xq @ Wqᵀ) / (weight_scale · s_x) + bias`;
+ * - `'offline'`: transformers' `AutoBitLinear` with offline weights: `weight_scale` is the
+ *   dequantisation factor `mean|W|` and `y = ((xq / s_x) @ Wqᵀ + bias) · weight_scale` (bias scaled too).
+ */
+export type WeightScaleFormat = 'bitlinear' | 'offline';
+
+/** Options of {@link PackedBitLinear}. */
+export interface PackedBitLinearOptions {
+  /** Input features K. */
+  inFeatures: number;
+  /** Output features N. */
+  outFeatures: number;
+  /** Packed ternary weight, bytes `[ceil(N/4), K]` row-major ({@link packTernary}). */
+  packed: Uint8Array;
+  /** The weight scale, in the meaning of `scaleFormat`. */
+  weightScale: number;
+  /** Bias `[N]`. */
+  bias?: ArrayLike<number>;
+  /** Weight `[K]` of the input RMSNorm; when given, the input is normalised first. */
+  rmsNormWeight?: ArrayLike<number>;
+  /** Epsilon of the input RMSNorm (default 1e-6, as transformers' `rms_norm_eps`). */
+  rmsNormEps?: number;
+  /** Meaning of `weightScale` (default `'bitlinear'`). */
+  scaleFormat?: WeightScaleFormat;
+  /** max|x| per token `[..., 1]` of the (normalised) input, for a row-parallel shard (see `BitLinearOptions.activationAbsMax`). */
+  activationAbsMax?: (x: Tensor) => Tensor;
+}
+
+/** Options of {@link PackedBitLinear.toTensors}. */
+export interface ToTensorsOptions {
+  /** dtype of `weight_scale`, `bias` and `rms_norm.weight` (default `'F32'`; BitNet checkpoints use `'BF16'`). */
+  dtype?: 'F32' | 'BF16';
+}
+
+/** Options of {@link PackedBitLinear.fromTensors}. */
+export interface FromTensorsOptions {
+  /** Output features N (default: the bias length, else `4 · rows` as transformers assumes). */
+  outFeatures?: number;
+  /** Meaning of `weight_scale` (default `'bitlinear'`). */
+  scaleFormat?: WeightScaleFormat;
+  /** Epsilon of the input RMSNorm, when `rms_norm.weight` is given (default 1e-6). */
+  rmsNormEps?: number;
+}
+
+const KEYS = ['weight', 'weight_scale', 'bias', 'rms_norm.weight'];
+
+/** A packed ternary linear layer for inference: `[..., K]` → `[..., N]`. */
+export class PackedBitLinear {
+  /** Input features K. */
+  readonly inFeatures: number;
+  /** Output features N. */
+  readonly outFeatures: number;
+  /** Meaning of {@link PackedBitLinear.weightScale}. */
+  readonly scaleFormat: WeightScaleFormat;
+  /** The weight scale (f32), in the meaning of `scaleFormat`. */
+  readonly weightScale: number;
+  /** Epsilon of the input RMSNorm. */
+  readonly rmsNormEps: number;
+  /** Packed bytes `[ceil(N/4), K]`, transformers' layout. */
+  readonly packed: Uint8Array;
+  /** The packed bytes as an int32 word tensor `[ceil(ceil(N/4)·K/4)]`, the input of {@link ternaryMatmul}. */
+  readonly packedWeight: Tensor;
+  /** Bias `[N]`, if any. */
+  readonly bias?: Tensor;
+  /** Input RMSNorm weight `[K]`, if the norm is on. */
+  readonly rmsNormWeight?: Tensor;
+  private readonly scaleTensor: Tensor;
+  private readonly activationAbsMax?: (x: Tensor) => Tensor;
+  private readonly biasValues?: Float32Array;
+  private readonly normValues?: Float32Array;
+
+  /** @param options - sizes, packed weight, scale, optional bias and input norm */
+  constructor(options: PackedBitLinearOptions) {
+    const { inFeatures: k, outFeatures: n, packed, weightScale, bias, rmsNormWeight, rmsNormEps = 1e-6, scaleFormat = 'bitlinear', activationAbsMax } = options;
+    const fail = (arg: string, problem: string) => new Error(`PackedBitLinear: argument '${arg}' ${problem}`);
+    if (!Number.isInteger(k) || k <= 0) throw fail('inFeatures', `must be a positive integer, got ${k}`);
+    if (!Number.isInteger(n) || n <= 0) throw fail('outFeatures', `must be a positive integer, got ${n}`);
+    if (!(packed instanceof Uint8Array)) throw fail('packed', 'must be a Uint8Array of packed bytes');
+    if (packed.length !== packedRows(n) * k) throw fail('packed', `has ${packed.length} bytes, expected ceil(${n}/4)·${k} = ${packedRows(n) * k}`);
+    if (typeof weightScale !== 'number' || !Number.isFinite(weightScale) || weightScale <= 0) throw fail('weightScale', `must be a positive finite number, got ${weightScale}`);
+    if (bias && bias.length !== n) throw fail('bias', `has ${bias.length} values, expected outFeatures = ${n}`);
+    if (rmsNormWeight && rmsNormWeight.length !== k) throw fail('rmsNormWeight', `has ${rmsNormWeight.length} values, expected inFeatures = ${k}`);
+    if (!(rmsNormEps >= 0)) throw fail('rmsNormEps', `must be ≥ 0, got ${rmsNormEps}`);
+    if (scaleFormat !== 'bitlinear' && scaleFormat !== 'offline') throw fail('scaleFormat', `must be 'bitlinear' or 'offline', got '${scaleFormat}'`);
+    this.inFeatures = k;
+    this.outFeatures = n;
+    this.scaleFormat = scaleFormat;
+    this.weightScale = Math.fround(weightScale);
+    this.rmsNormEps = rmsNormEps;
+    this.activationAbsMax = activationAbsMax;
+    this.packed = packed.slice();
+    this.packedWeight = packedWeightTensor(this.packed);
+    this.scaleTensor = tf.tensor1d([this.weightScale], 'float32');
+    if (bias) {
+      this.biasValues = Float32Array.from(bias);
+      this.bias = tf.tensor1d(this.biasValues, 'float32');
+    }
+    if (rmsNormWeight) {
+      this.normValues = Float32Array.from(rmsNormWeight);
+      this.rmsNormWeight = tf.tensor1d(this.normValues, 'float32');
+    }
+  }
+
+  /**
+   * Run the layer: optional input RMSNorm, per-token int8 quantisation, {@link ternaryMatmul}, scales, bias.
+   * @param x - float32 `[..., K]`
+   * @returns float32 `[..., N]`
+   */
+  forward(x: Tensor): Tensor {
+    if (!(x instanceof tf.Tensor) || x.dtype !== 'float32') throw new Error(`PackedBitLinear.forward: argument 'x' must be a float32 tensor`);
+    if (x.rank < 1 || x.shape[x.rank - 1] !== this.inFeatures) {
+      throw new Error(`PackedBitLinear.forward: argument 'x' has shape [${x.shape.join(', ')}], expected [..., ${this.inFeatures}] (inFeatures)`);
+    }
+    return tf.tidy(() => {
+      const xn = this.rmsNormWeight ? rmsNorm(x, this.rmsNormWeight, this.rmsNormEps) : x;
+      const { q, scale } = activationQuantInt8(xn, { absMax: this.activationAbsMax?.(xn) });
+      const acc = tf.cast(ternaryMatmul(q, this.packedWeight, this.outFeatures), 'float32');
+      if (this.scaleFormat === 'bitlinear') {
+        const y = tf.div(acc, tf.mul(this.scaleTensor, scale));
+        return this.bias ? tf.add(y, this.bias) : y;
+      }
+      const y = tf.div(acc, scale);
+      return tf.mul(this.bias ? tf.add(y, this.bias) : y, this.scaleTensor);
+    });
+  }
+
+  /** The ternary weight `[N, K]`, row-major, values in {−1, 0, 1}. */
+  ternaryWeight(): Int8Array {
+    return unpackTernary(this.packed, this.outFeatures, this.inFeatures);
+  }
+
+  /**
+   * The layer's tensors under transformers' names: `weight` (U8 `[ceil(N/4), K]`), `weight_scale`
+   * (`[1]`), `bias` (`[N]`) and `rms_norm.weight` (`[K]`) when present.
+   */
+  toTensors(options: ToTensorsOptions = {}): Record<string, RawTensorData> {
+    const { dtype = 'F32' } = options;
+    if (dtype !== 'F32' && dtype !== 'BF16') throw new Error(`PackedBitLinear.toTensors: option 'dtype' must be 'F32' or 'BF16', got '${dtype}'`);
+    const float = (v: Float32Array, shape: number[]): RawTensorData =>
+      dtype === 'BF16' ? { dtype, shape, data: f32ToBf16(v) } : { dtype, shape, data: v };
+    const out: Record<string, RawTensorData> = {
+      weight: { dtype: 'U8', shape: [packedRows(this.outFeatures), this.inFeatures], data: this.packed.slice() },
+      weight_scale: float(new Float32Array([this.weightScale]), [1]),
+    };
+    if (this.biasValues) out.bias = float(this.biasValues.slice(), [this.outFeatures]);
+    if (this.normValues) out['rms_norm.weight'] = float(this.normValues.slice(), [this.inFeatures]);
+    return out;
+  }
+
+  /**
+   * Build a layer from tensors under transformers' names (as {@link PackedBitLinear.toTensors} writes
+   * them, or as a checkpoint reader returns them: `weight` U8 data or an int32 tensor of bytes).
+   * Asynchronous because tfjs tensors on a GPU backend are read asynchronously.
+   * @param tensors - `weight`, `weight_scale`, optional `bias` and `rms_norm.weight`
+   * @throws if `weight` or `weight_scale` is missing, a name is unknown or a shape does not fit
+   */
+  static async fromTensors(tensors: Record<string, TensorLike>, options: FromTensorsOptions = {}): Promise<PackedBitLinear> {
+    const fail = (problem: string) => new Error(`PackedBitLinear.fromTensors: ${problem}`);
+    for (const k of Object.keys(tensors)) if (!KEYS.includes(k)) throw fail(`unknown tensor '${k}' (expected ${KEYS.join(', ')})`);
+    const { weight, weight_scale: scale, bias } = tensors;
+    const norm = tensors['rms_norm.weight'];
+    if (!weight) throw fail(`tensor 'weight' (the packed ternary weight) is missing`);
+    if (!scale) throw fail(`tensor 'weight_scale' is missing: a packed BitLinear needs its weight scale (transformers stores it as 'weight_scale', shape [1])`);
+    const ws = shapeOf(weight);
+    if (ws.length !== 2) throw fail(`tensor 'weight' must be 2-D [ceil(out/4), in], got shape [${ws.join(', ')}]`);
+    const [rows, k] = ws;
+    const scaleValues = await floatValues(scale);
+    if (scaleValues.length !== 1) throw fail(`tensor 'weight_scale' must hold one value (shape [1]), got shape [${shapeOf(scale).join(', ')}]`);
+    const biasValues = bias ? await floatValues(bias) : undefined;
+    const n = options.outFeatures ?? biasValues?.length ?? rows * 4;
+    if (packedRows(n) !== rows) throw fail(`tensor 'weight' has ${rows} rows, but outFeatures ${n} packs into ceil(${n}/4) = ${packedRows(n)}`);
+    return new PackedBitLinear({
+      inFeatures: k,
+      outFeatures: n,
+      packed: await byteValues(weight, `PackedBitLinear.fromTensors: tensor 'weight'`),
+      weightScale: scaleValues[0],
+      bias: biasValues,
+      rmsNormWeight: norm ? await floatValues(norm) : undefined,
+      rmsNormEps: options.rmsNormEps,
+      scaleFormat: options.scaleFormat,
+    });
+  }
+
+  /** Free the layer's tensors. */
+  dispose(): void {
+    this.packedWeight.dispose();
+    this.scaleTensor.dispose();
+    this.bias?.dispose();
+    this.rmsNormWeight?.dispose();
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * `ternaryMatmul`: inference product of int8 activations with a 2-bit packed ternary weight in
+ * transformers' layout, `y = x @ Wᵀ` in exact integer arithmetic, without unpacking the weight to
+ * floats. The caller applies the scales (see `PackedBitLinear`). Not differentiable (inference only).
+ */
+import { compositeKernel, defineOp } from '@falcon/tensor';
+import type { Tensor } from '@falcon/tensor';
+import { ternaryMatmulWebgpu } from './kernels/webgpu/ternary_matmul.js';
+import { ternaryMatmulCpu } from './kernels/cpu/ternary_matmul.js';
+import { packedRows, packedWordCount } from './packing.js';
+import { ternaryMatmulReference } from './reference/ternary_matmul.js';
+
+/** Kernel name of {@link ternaryMatmul}. */
+export const TERNARY_MATMUL_OP = 'FalconTernaryMatmul';
+
+/** Largest inFeatures: keeps every partial sum (|x| ≤ 128, |w| ≤ 2 for code 3) exact in the kernels' lanes. */
+export const TERNARY_MATMUL_MAX_IN_FEATURES = 65536;
+
+/** Attributes of {@link ternaryMatmul}. */
+export interface TernaryMatmulAttrs {
+  /** Output features N (rows of the unpacked weight `[N, K]`). */
+  outFeatures: number;
+}
+
+const op = defineOp<'x' | 'packed', never, TernaryMatmulAttrs, 'y'>({
+  name: TERNARY_MATMUL_OP,
+  inputs: ['x', 'packed'],
+  outputs: ['y'],
+  validate: ({ x, packed }, { outFeatures }) => {
+    if (!Number.isInteger(outFeatures) || outFeatures <= 0) throw new Error(`ternaryMatmul: attribute 'outFeatures' must be a positive integer, got ${outFeatures}`);
+    if (x.dtype !== 'int32') throw new Error(`ternaryMatmul: argument 'x' must be int32 (int8 values, see activationQuantInt8), got ${x.dtype}`);
+    if (x.rank < 1) throw new Error(`ternaryMatmul: argument 'x' must have rank ≥ 1 ([..., inFeatures]), got a scalar`);
+    const k = x.shape[x.rank - 1];
+    if (k === 0 || k > TERNARY_MATMUL_MAX_IN_FEATURES) {
+      throw new Error(`ternaryMatmul: argument 'x' has inFeatures ${k}; it must be in [1, ${TERNARY_MATMUL_MAX_IN_FEATURES}]`);
+    }
+    if (packed.dtype !== 'int32' || packed.rank !== 1) {
+      throw new Error(`ternaryMatmul: argument 'packed' must be a 1-D int32 tensor of packed words (see packedWeightTensor), got ${packed.dtype} of shape [${packed.shape.join(', ')}]`);
+    }
+    const need = packedWordCount(outFeatures, k);
+    if (packed.size !== need) {
+      throw new Error(
+        `ternaryMatmul: argument 'packed' has ${packed.size} words, but outFeatures=${outFeatures}, inFeatures=${k} needs ${need} ` +
+          `(${packedRows(outFeatures)}·${k} bytes in 4-byte words)`,
+      );
+    }
+  },
+  kernels: {
+    cpu: ternaryMatmulCpu,
+    webgpu: ternaryMatmulWebgpu,
+    cuda: compositeKernel(({ x, packed }, { outFeatures }) => ({ y: ternaryMatmulReference(x, packed, outFeatures) })), // the reference until the CUDA issue
+  },
+});
+
+/**
+ * Integer matmul of int8 activations with a packed ternary weight.
+ *
+ * @param x - int32 `[..., inFeatures]` holding int8 values (as {@link activationQuantInt8} returns)
+ * @param packed - int32 `[ceil(ceil(outFeatures/4)·inFeatures/4)]`: the transformers-layout bytes
+ *   `[ceil(outFeatures/4), inFeatures]` as little-endian words ({@link packedWeightTensor})
+ * @param outFeatures - N, rows of the unpacked weight `[N, inFeatures]`
+ * @returns int32 `[..., outFeatures]`: `Σ_k x[..., k]·W[n, k]`, exact (a code 3, which no packer
+ *   writes, counts as +2, as transformers' `unpack_weights` reads it)
+ * @throws if dtypes or ranks are wrong, inFeatures is out of range or `packed` has the wrong length
+ */
+export function ternaryMatmul(x: Tensor, packed: Tensor, outFeatures: number): Tensor {
+  return op({ x, packed }, { outFeatures }).y;
+}

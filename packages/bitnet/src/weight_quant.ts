@@ -1,0 +1,72 @@
+/**
+ * `weightQuant`: BitNet b1.58 absmean ternary quantisation of a weight, for quantisation-aware
+ * training. Forward: `s = 1 / max(mean|W|, 1e-5)`, `y = clip(round(W·s), −1, 1) / s` (round half to
+ * even); backward: the straight-through estimator, dW = dy (as transformers' `WeightQuant`).
+ * The mean|W| can be supplied from outside, so a tensor-parallel shard quantises with the scale of
+ * the whole weight.
+ */
+import { compositeKernel, defineOp, tf } from '@falcon/tensor';
+import type { Tensor } from '@falcon/tensor';
+import { weightQuantWebgpu } from './kernels/webgpu/weight_quant.js';
+import { weightQuantCpu } from './kernels/cpu/weight_quant.js';
+import { weightQuantForward } from './reference/weight_quant.js';
+
+/** Kernel name of {@link weightQuant}. */
+export const WEIGHT_QUANT_OP = 'FalconWeightQuant';
+
+const op = defineOp<'w', 'meanAbs', Record<string, never>, 'y' | 'scale'>({
+  name: WEIGHT_QUANT_OP,
+  inputs: ['w'],
+  optionalInputs: ['meanAbs'],
+  outputs: ['y', 'scale'],
+  validate: ({ w, meanAbs }) => {
+    if (w.dtype !== 'float32') throw new Error(`weightQuant: argument 'w' must be float32, got ${w.dtype}`);
+    if (w.size === 0) throw new Error(`weightQuant: argument 'w' is empty (shape [${w.shape.join(', ')}]); the absmean scale needs at least one element`);
+    if (meanAbs) {
+      if (meanAbs.dtype !== 'float32') throw new Error(`weightQuant: argument 'meanAbs' must be float32, got ${meanAbs.dtype}`);
+      if (meanAbs.size !== 1) throw new Error(`weightQuant: argument 'meanAbs' must hold one value (shape [] or [1]), got shape [${meanAbs.shape.join(', ')}]`);
+    }
+  },
+  kernels: {
+    cpu: weightQuantCpu,
+    webgpu: weightQuantWebgpu,
+    cuda: compositeKernel(({ w, meanAbs }) => weightQuantForward(w, meanAbs)), // the reference until the CUDA issue
+  },
+  // straight-through estimator: the gradient passes through round and clip unchanged; none reaches meanAbs
+  grad: ({ dy }) => ({ w: dy.y }),
+});
+
+/** Options of {@link weightQuant}. */
+export interface WeightQuantOptions {
+  /**
+   * mean|W| of the whole weight (`[]` or `[1]`), when `w` is a shard of it (tensor parallelism:
+   * the all-reduced Σ|W| divided by the global element count). Default: the mean of `|w|`.
+   */
+  meanAbs?: Tensor;
+}
+
+/**
+ * Absmean ternary quantisation of a weight with the straight-through estimator.
+ *
+ * @param w - latent weight, float32, any non-empty shape (usually `[out, in]`)
+ * @returns `y`: the dequantised ternary weight `Wq / s`, shape of `w` (its gradient flows to `w`
+ *   unchanged); `scale`: `[1]`, the quantisation multiplier `s = 1 / max(mean|W|, 1e-5)` (what
+ *   transformers' packed `BitLinear` stores as `weight_scale`)
+ * @throws if `w` is not float32 or is empty, or `meanAbs` is not one float32 value
+ */
+export function weightQuant(w: Tensor, options: WeightQuantOptions = {}): { y: Tensor; scale: Tensor } {
+  return op({ w, meanAbs: options.meanAbs }, {});
+}
+
+/**
+ * The ternary values and scale of a weight (no gradient): `ternary = clip(round(W·s), −1, 1)`.
+ *
+ * @param w - latent weight, float32, any non-empty shape
+ * @returns `ternary`: int32 tensor of the shape of `w` with values in {−1, 0, 1}; `scale`: `[1]`, s
+ */
+export function ternarize(w: Tensor, options: WeightQuantOptions = {}): { ternary: Tensor; scale: Tensor } {
+  const { y, scale } = weightQuant(w, options);
+  const ternary = tf.tidy(() => tf.cast(tf.round(tf.mul(y, scale)), 'int32'));
+  y.dispose();
+  return { ternary, scale };
+}
