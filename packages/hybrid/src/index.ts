@@ -37,3 +37,4 @@ export type { ConvertOptions } from './convert.js';
 export { Trainer } from './train/trainer.js';
 export type { TrainOptions, StepMetrics } from './train/trainer.js';
 export { PRESETS } from './presets.js';
+export { HFTokenizer, loadTokenizer } from './tokenizer/hf.js';

@@ -2,7 +2,7 @@
 import { initBackend, tf } from '@falcon/tensor';
 import type { BackendName, Tensor2D } from '@falcon/tensor';
 import { FalconH1ForCausalLM } from '../model.js';
-import { ByteTokenizer } from '../tokenizer/byte.js';
+import { loadTokenizer } from '../tokenizer/hf.js';
 import type { Command } from './command.js';
 import { parseOptions, UsageError } from './command.js';
 
@@ -14,7 +14,7 @@ export const generateCommand: Command = {
     '',
     'Options:',
     '  --model DIR          a model directory (config.json + model.safetensors)',
-    '  --prompt TEXT        the prompt, encoded with the byte tokenizer of the presets',
+    '  --prompt TEXT        the prompt, encoded with the model\'s tokenizer.json (or the presets\' byte tokenizer)',
     '  --prompt-ids IDS     the prompt as comma-separated token ids',
     '  --max-new-tokens N   tokens to add (default 64)',
     '  --sample             sample instead of greedy decoding',
@@ -48,19 +48,21 @@ export const generateCommand: Command = {
       return x;
     };
     await initBackend((o.backend ?? 'cpu') as BackendName);
-    const tok = new ByteTokenizer();
-    let prompt: number[];
+    let prompt: number[] = [];
     if (o['prompt-ids'] !== undefined) {
       prompt = String(o['prompt-ids']).split(',').map((s) => Number(s.trim()));
       if (!prompt.every((x) => Number.isInteger(x) && x >= 0)) throw new UsageError(`--prompt-ids must be comma-separated non-negative integers, got '${o['prompt-ids']}'`);
-    } else prompt = tok.encode(String(o.prompt));
-    if (prompt.length === 0) throw new UsageError('the prompt is empty');
-    const model = await FalconH1ForCausalLM.fromPretrained(String(o.model));
-    if (o.prompt !== undefined && model.config.base.vocab_size !== tok.vocabSize) {
-      throw new Error(`the model's vocab_size is ${model.config.base.vocab_size}, not the byte tokenizer's ${tok.vocabSize}: use --prompt-ids`);
     }
+    const model = await FalconH1ForCausalLM.fromPretrained(String(o.model));
+    const tok = await loadTokenizer(String(o.model), model.config.base.vocab_size).catch((e) => {
+      if (o.prompt !== undefined) throw e;
+      return undefined;
+    });
+    if (o.prompt !== undefined) prompt = tok!.encode(String(o.prompt));
+    if (prompt.length === 0) throw new UsageError('the prompt is empty');
     const ids = tf.tensor2d([prompt], [1, prompt.length], 'int32') as Tensor2D;
     const result = await model.generate(ids, {
+      eosTokenId: tok?.eosTokenId,
       maxNewTokens: n(o['max-new-tokens'], 'max-new-tokens', 64),
       doSample: !!o.sample,
       temperature: n(o.temperature, 'temperature', 1),
@@ -69,7 +71,7 @@ export const generateCommand: Command = {
       seed: n(o.seed, 'seed', 0),
     });
     const all = (result.arraySync() as number[][])[0];
-    const text = tok.decode(all);
+    const text = tok?.decode(all) ?? '';
     out(o.json ? JSON.stringify({ ids: all, promptLength: prompt.length, text }) : text);
     return 0;
   },
