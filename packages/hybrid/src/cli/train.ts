@@ -59,7 +59,7 @@ export const trainCommand: Command = {
     '  --data FILE          text file (byte tokens), .json array or .bin int32 token ids (default: bundled corpus)',
     '  --out DIR            where checkpoints go (default ./falcon-run)',
     '  --resume DIR         continue the run saved in DIR exactly where it stopped',
-    '  --steps N            optimizer steps (default 300)',
+    '  --steps N            optimizer steps (default 150)',
     '  --batch-size N       sequences per step (default 8)',
     '  --seqlen N           tokens per sequence (default 64)',
     '  --lr X               peak learning rate (default 3e-3)',
@@ -120,7 +120,7 @@ export const trainCommand: Command = {
       dir = (o.out as string | undefined) ?? 'falcon-run';
       const data = new TokenBatches(tokens, num(o['batch-size'], 'batch-size', true) ?? 8, num(o.seqlen, 'seqlen', true) ?? 64, seed);
       trainer = new Trainer(model, data, {
-        steps: num(o.steps, 'steps', true) ?? 300,
+        steps: num(o.steps, 'steps', true) ?? 150,
         lr: num(o.lr, 'lr') ?? 3e-3,
         accumulate: num(o.accumulate, 'accumulate', true),
         recompute,
