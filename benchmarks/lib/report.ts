@@ -24,6 +24,7 @@ export function machine(): Record<string, unknown> {
     cores: os.cpus().length,
     memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
     node: process.version,
+    loadAverage1m: +os.loadavg()[0].toFixed(2),
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
     ...(gpu ? { gpu } : {}),
   };
@@ -58,7 +59,7 @@ export function writeResults(name: string, title: string, rows: Row[], extra: Re
   const md = [
     `# ${title}`,
     '',
-    `Machine: ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB)${m.gpu ? `, GPU ${m.gpu}` : ''}, Node ${m.node}, ${m.platform}. Date: ${m.date}.`,
+    `Machine: ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB)${m.gpu ? `, GPU ${m.gpu}` : ''}, Node ${m.node}, ${m.platform}, load average ${m.loadAverage1m} at the end. Date: ${m.date}.`,
     '',
     ...Object.entries(extra).map(([k, v]) => `- ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`),
     '',

@@ -33,17 +33,23 @@ export function recomputed(fn: (x: Tensor, consts: (Tensor | undefined)[]) => Te
       gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
         const [xs, ...cs] = saved;
         const all = [xs, ...vars];
-        // A gradient inside a backward pass: tfjs cleans up "the" tape after any gradients() call made
-        // at depth 0, which would free the outer pass's saved tensors. Counting this call as a nested
-        // (higher-order) one keeps the outer tape; its nodes are freed with it.
-        const state = (tf.engine() as unknown as { state: { gradientDepth: number } }).state;
-        state.gradientDepth++;
-        let res: { grads: (Tensor | null)[] };
+        // A gradient inside a backward pass. tfjs keeps one tape; a gradients() call at depth 0 would
+        // free "the" tape, i.e. the outer pass's saved tensors. Give the recomputation a tape of its
+        // own at depth 0, so its saved activations are freed as soon as its gradient is taken, and
+        // put the outer tape back afterwards.
+        const state = (tf.engine() as unknown as { state: { gradientDepth: number; activeTape: unknown[] | null } }).state;
+        const outerTape = state.activeTape;
+        const outerDepth = state.gradientDepth;
+        state.activeTape = [];
+        state.gradientDepth = 0;
+        let res: { value: Tensor; grads: (Tensor | null)[] };
         try {
           res = tf.engine().gradients(() => fn(xs, rebuild(cs)), all, Array.isArray(dy) ? dy[0] : dy, true);
         } finally {
-          state.gradientDepth--;
+          state.activeTape = outerTape;
+          state.gradientDepth = outerDepth;
         }
+        res.value.dispose();
         return res.grads.map((g, i) => g ?? tf.zerosLike(all[i]));
       },
     };
