@@ -1,0 +1,40 @@
+/**
+ * `alibiBias`: the ALiBi score bias `[nHeads, seqlenQ, seqlenK]` from per-head slopes, for callers
+ * that want the bias itself (flashAttention applies ALiBi inside its kernel without materialising it).
+ */
+import { compositeKernel, defineOp, tf } from '@falcon/tensor';
+import type { Tensor, Tensor3D } from '@falcon/tensor';
+import type { AlibiAttrs } from './kernels/cpu/alibi_bias.js';
+import { alibiBiasCpu } from './kernels/cpu/alibi_bias.js';
+import { alibiBiasWebgpu } from './kernels/webgpu/alibi_bias.js';
+import { alibiBiasReference, alibiDistance } from './reference/alibi_bias.js';
+import { checkInt, checkTensor } from './validate.js';
+
+const reference = compositeKernel<'slopes', never, AlibiAttrs, 'bias'>(({ slopes }, a) => ({ bias: alibiBiasReference(slopes, a.seqlenQ, a.seqlenK) }));
+
+/** The ALiBi bias op (kernel `FalconAlibiBias`): input slopes, attributes seqlenQ and seqlenK, output bias. */
+export const alibiBiasOp = defineOp<'slopes', never, AlibiAttrs, 'bias'>({
+  name: 'FalconAlibiBias',
+  inputs: ['slopes'],
+  outputs: ['bias'],
+  validate: ({ slopes }, { seqlenQ, seqlenK }) => {
+    checkTensor('alibiBias', 'slopes', slopes, 'nHeads');
+    checkInt('alibiBias', 'seqlenQ', seqlenQ, 1);
+    checkInt('alibiBias', 'seqlenK', seqlenK, 1);
+  },
+  kernels: { cpu: alibiBiasCpu, webgpu: alibiBiasWebgpu, cuda: reference },
+  grad: ({ dy, attrs }) => ({ slopes: tf.neg(tf.sum(tf.mul(dy.bias, alibiDistance(attrs.seqlenQ, attrs.seqlenK)), [1, 2])) }),
+});
+
+/**
+ * The ALiBi bias `bias[h, i, j] = −slope_h · |i + seqlenK − seqlenQ − j|`: queries are aligned to
+ * the end of the keys, so for causal attention this is `−slope·(t − s)`. Differentiable in slopes.
+ *
+ * @param slopes - `[nHeads]` (see {@link alibiSlopes})
+ * @param seqlenQ - number of queries `seqlen`
+ * @param seqlenK - number of keys `seqlenK` (default seqlenQ)
+ * @returns `[nHeads, seqlenQ, seqlenK]`
+ */
+export function alibiBias(slopes: Tensor, seqlenQ: number, seqlenK: number = seqlenQ): Tensor3D {
+  return alibiBiasOp({ slopes }, { seqlenQ, seqlenK }).bias as Tensor3D;
+}

@@ -1,0 +1,312 @@
+/**
+ * `Attention`: the attention block of a Falcon-H1 layer (usable on its own): q/k/v/o projections
+ * named as transformers names them, grouped-query heads, RoPE (or ALiBi), the Falcon-H1
+ * `key_multiplier`, `forward` over a sequence (prefill can return a KV cache) and `step` for
+ * decoding. The `…PreProjection` methods stop before `o_proj`, for layers that fuse it.
+ */
+import { init, tf } from '@falcon/tensor';
+import type { Tensor, Tensor1D, Tensor3D, Variable } from '@falcon/tensor';
+import { alibiSlopes } from './alibi_slopes.js';
+import { applyRope } from './apply_rope.js';
+import { decodeAttention } from './decode_attention.js';
+import { flashAttention } from './flash_attention.js';
+import { KVCache } from './kv_cache.js';
+import type { RopeFrequencies, RopeParameters } from './rope_frequencies.js';
+import { ropeFrequencies } from './rope_frequencies.js';
+import { checkInt, checkTensor, fail } from './validate.js';
+
+/** Construction parameters of {@link Attention}, as plain numbers (a transformers config maps onto them). */
+export interface AttentionConfig {
+  /** Model width `d` (`hidden_size`). */
+  hiddenSize: number;
+  /** Query heads `H` (`num_attention_heads`). */
+  numHeads: number;
+  /** Key/value heads `Hkv` (`num_key_value_heads`); must divide numHeads. */
+  numKvHeads: number;
+  /** Head dim `hd` (`head_dim`; default hiddenSize / numHeads). */
+  headDim?: number;
+  /** `rope_parameters` (default `{ rope_type: 'default', rope_theta: 10000 }`); null for no RoPE. */
+  rope?: RopeParameters | null;
+  /** `max_position_embeddings` (used by dynamic and yarn RoPE). */
+  maxPositionEmbeddings?: number;
+  /** Falcon-H1 `key_multiplier`: keys are multiplied by it after k_proj (default 1). */
+  keyMultiplier?: number;
+  /** `attention_bias`: q/k/v/o projections have biases (default false). */
+  attentionBias?: boolean;
+  /** Create `o_proj` (default true); false for layers that fuse the output projection. */
+  outputProjection?: boolean;
+  /** Add the ALiBi bias of {@link alibiSlopes} (default false). */
+  alibi?: boolean;
+  /** Sliding window: each query sees at most this many keys, itself included (transformers' `sliding_window`). */
+  slidingWindow?: number;
+  /** Softmax scale (default `headDim^−0.5`). */
+  softmaxScale?: number;
+  /** Standard deviation of the normal initialisation of the weights (`initializer_range`, default 0.02); biases start at 0. */
+  initializerRange?: number;
+  /** Seed of the initialisation (default 0). */
+  seed?: number;
+}
+
+/** Options of {@link Attention.forward}. */
+export interface AttentionForwardOptions {
+  /** int32 positions for RoPE `[batch, seqlen]` or `[seqlen]` (default 0 … seqlen−1). */
+  positions?: Tensor;
+  /** Key padding mask `[batch, seqlen]`, 1 keep / 0 masked (left-padded batches). */
+  keyPaddingMask?: Tensor;
+  /** Packed sequences: int32 cumulative lengths `[nSeqs + 1]` (positions should restart per sequence). */
+  cuSeqlens?: Tensor;
+  /** Causal (default true). */
+  causal?: boolean;
+  /** Prefill: return a {@link KVCache} of this capacity holding the sequence's keys and values. */
+  cacheCapacity?: number;
+}
+
+/** Options of {@link Attention.step}. */
+export interface AttentionStepOptions {
+  /** int32 positions of the new tokens `[batch, newTokens]` or `[newTokens]` (default cache.length …). */
+  positions?: Tensor;
+  /** Key padding mask of the new tokens `[batch, newTokens]`. */
+  keyPaddingMask?: Tensor;
+}
+
+/** What {@link Attention.forward} returns. */
+export interface AttentionOutput {
+  /** `[batch, seqlen, hiddenSize]` (or `[batch, seqlen, nHeads·headDim]` before o_proj). */
+  output: Tensor3D;
+  /** The KV cache, when `cacheCapacity` was given. */
+  cache?: KVCache;
+}
+
+const FN = 'Attention';
+
+/**
+ * Grouped-query attention with RoPE as in Falcon-H1's `self_attn`: `q = q_proj(u)`,
+ * `k = k_proj(u)·key_multiplier`, `v = v_proj(u)`, RoPE on q and k, causal flash attention, then
+ * `o_proj`. Parameters are `tf.Variable`s named `q_proj.weight` `[H·hd, d]`, `k_proj.weight` and
+ * `v_proj.weight` `[Hkv·hd, d]`, `o_proj.weight` `[d, H·hd]` (and `.bias` with attentionBias).
+ */
+export class Attention {
+  /** `hiddenSize` */
+  readonly hiddenSize: number;
+  /** `nHeads` */
+  readonly numHeads: number;
+  /** `nKvHeads` */
+  readonly numKvHeads: number;
+  /** `headDim` */
+  readonly headDim: number;
+  /** Key multiplier. */
+  readonly keyMultiplier: number;
+  /** Softmax scale. */
+  readonly softmaxScale: number;
+  private readonly rope: RopeParameters | null;
+  private readonly maxPositions?: number;
+  private readonly ropeFreqs?: RopeFrequencies;
+  private readonly slopes?: Tensor1D;
+  private readonly windowLeft: number;
+  private readonly params: Record<string, Variable> = {};
+
+  /** Build the block with freshly initialised parameters. */
+  constructor(config: AttentionConfig) {
+    const { hiddenSize, numHeads, numKvHeads } = config;
+    checkInt(FN, 'hiddenSize', hiddenSize, 1);
+    checkInt(FN, 'numHeads', numHeads, 1);
+    checkInt(FN, 'numKvHeads', numKvHeads, 1);
+    if (numHeads % numKvHeads !== 0) fail(FN, `numHeads ${numHeads} is not a multiple of numKvHeads ${numKvHeads}`);
+    const headDim = config.headDim ?? hiddenSize / numHeads;
+    if (!Number.isInteger(headDim) || headDim < 1) fail(FN, `headDim must be a positive integer (hiddenSize ${hiddenSize} / numHeads ${numHeads} = ${headDim}); give headDim explicitly`);
+    if (config.slidingWindow !== undefined) checkInt(FN, 'slidingWindow', config.slidingWindow, 1);
+    this.hiddenSize = hiddenSize;
+    this.numHeads = numHeads;
+    this.numKvHeads = numKvHeads;
+    this.headDim = headDim;
+    this.keyMultiplier = config.keyMultiplier ?? 1;
+    this.softmaxScale = config.softmaxScale ?? headDim ** -0.5;
+    this.rope = config.rope === undefined ? { rope_type: 'default', rope_theta: 10000 } : config.rope;
+    this.maxPositions = config.maxPositionEmbeddings;
+    if (this.rope && this.rope.rope_type !== 'dynamic') this.ropeFreqs = ropeFrequencies(this.rope, headDim, { maxPositionEmbeddings: this.maxPositions });
+    if (this.rope?.rope_type === 'dynamic') ropeFrequencies(this.rope, headDim, { maxPositionEmbeddings: this.maxPositions }); // validate now
+    if (config.alibi) this.slopes = tf.keep(alibiSlopes(numHeads));
+    this.windowLeft = config.slidingWindow !== undefined ? config.slidingWindow - 1 : -1;
+    const std = config.initializerRange ?? 0.02;
+    const seed = config.seed ?? 0;
+    const qd = numHeads * headDim;
+    const kvd = numKvHeads * headDim;
+    const shapes: [string, number, number][] = [
+      ['q_proj', qd, hiddenSize],
+      ['k_proj', kvd, hiddenSize],
+      ['v_proj', kvd, hiddenSize],
+    ];
+    if (config.outputProjection ?? true) shapes.push(['o_proj', hiddenSize, qd]);
+    shapes.forEach(([name, out, inp], i) => {
+      this.params[`${name}.weight`] = tf.variable(init.normal([out, inp], { std, seed: seed * 16 + i }));
+      if (config.attentionBias) this.params[`${name}.bias`] = tf.variable(tf.zeros([out]));
+    });
+  }
+
+  /** The trainable parameters by transformers name (`q_proj.weight`, …), as `tf.Variable`s. */
+  parameters(): Record<string, Variable> {
+    return { ...this.params };
+  }
+
+  /**
+   * Copy weights into the parameters.
+   * @param weights - tensors keyed like {@link Attention.parameters} (`q_proj.weight` …)
+   * @param options - `strict` (default true): unknown names are an error too
+   * @throws naming the missing, unexpected or mis-shaped weight
+   */
+  loadWeights(weights: Record<string, Tensor>, options: { strict?: boolean } = {}): void {
+    const fn = `${FN}.loadWeights`;
+    for (const [name, p] of Object.entries(this.params)) {
+      const w = weights[name];
+      if (!w) fail(fn, `missing weight '${name}' (expected shape [${p.shape}])`);
+      if (!tf.util.arraysEqual(w.shape, p.shape)) fail(fn, `weight '${name}' has shape [${w.shape}], expected [${p.shape}]`);
+    }
+    if (options.strict ?? true) {
+      for (const name of Object.keys(weights)) if (!(name in this.params)) fail(fn, `unexpected weight '${name}' (this block has: ${Object.keys(this.params).join(', ')})`);
+    }
+    for (const [name, p] of Object.entries(this.params)) tf.tidy(() => p.assign(tf.cast(weights[name], 'float32')));
+  }
+
+  /** An empty KV cache sized for this block. @param batch - `batch` @param capacity - maximum tokens */
+  createCache(batch: number, capacity: number): KVCache {
+    return new KVCache({ batch, capacity, nKvHeads: this.numKvHeads, headDim: this.headDim });
+  }
+
+  /**
+   * Attention over a whole sequence, before `o_proj`.
+   * @param u - input `[batch, seqlen, hiddenSize]`
+   * @returns output `[batch, seqlen, nHeads·headDim]`, and the KV cache when `cacheCapacity` is given
+   */
+  forwardPreProjection(u: Tensor, options: AttentionForwardOptions = {}): AttentionOutput {
+    this.checkInput(`${FN}.forward`, u);
+    const [batch, seqlen] = u.shape;
+    if (options.cacheCapacity !== undefined) {
+      checkInt(`${FN}.forward`, 'cacheCapacity', options.cacheCapacity, seqlen);
+      if (options.cuSeqlens) fail(`${FN}.forward`, 'cacheCapacity (prefill) cannot be combined with cuSeqlens (packed sequences)');
+    }
+    let cache: KVCache | undefined;
+    const output = tf.tidy(() => {
+      const positions = options.positions ?? tf.range(0, seqlen, 1, 'int32');
+      const { q, k, v } = this.project(u, positions, options.positions ? undefined : seqlen - 1);
+      if (options.cacheCapacity !== undefined) {
+        cache = this.createCache(batch, options.cacheCapacity);
+        cache.append(k, v, options.keyPaddingMask);
+      }
+      const { out } = flashAttention(q, k, v, {
+        causal: options.causal ?? true,
+        softmaxScale: this.softmaxScale,
+        alibiSlopes: this.slopes,
+        windowLeft: this.windowLeft,
+        keyPaddingMask: options.keyPaddingMask,
+        cuSeqlens: options.cuSeqlens,
+      });
+      return tf.reshape(out, [batch, seqlen, this.numHeads * this.headDim]) as Tensor3D;
+    });
+    return cache ? { output, cache } : { output };
+  }
+
+  /**
+   * Attention over a whole sequence, with `o_proj`.
+   * @param u - input `[batch, seqlen, hiddenSize]`
+   * @returns output `[batch, seqlen, hiddenSize]`, and the KV cache when `cacheCapacity` is given
+   */
+  forward(u: Tensor, options: AttentionForwardOptions = {}): AttentionOutput {
+    const pre = this.forwardPreProjection(u, options);
+    const output = tf.tidy(() => this.outProject(pre.output));
+    pre.output.dispose();
+    return { ...pre, output };
+  }
+
+  /**
+   * One decode step (or a chunk of new tokens) before `o_proj`: project, rotate at the positions
+   * after the cache's tokens, append k/v to the cache, attend to the whole cache.
+   * @param u - new tokens `[batch, newTokens, hiddenSize]`
+   * @param cache - this block's cache (from `forward` with cacheCapacity, or {@link Attention.createCache})
+   * @returns `[batch, newTokens, nHeads·headDim]`
+   */
+  stepPreProjection(u: Tensor, cache: KVCache, options: AttentionStepOptions = {}): Tensor3D {
+    this.checkInput(`${FN}.step`, u);
+    const [batch, n] = u.shape;
+    if (cache.batch !== batch || cache.nKvHeads !== this.numKvHeads || cache.headDim !== this.headDim) {
+      fail(`${FN}.step`, `the cache [batch ${cache.batch}, nKvHeads ${cache.nKvHeads}, headDim ${cache.headDim}] does not match this block and input (batch ${batch}, nKvHeads ${this.numKvHeads}, headDim ${this.headDim})`);
+    }
+    if (cache.length + n > cache.capacity) fail(`${FN}.step`, `${n} new token(s) would overflow the cache (holding ${cache.length} of capacity ${cache.capacity})`);
+    return tf.tidy(() => {
+      const positions = options.positions ?? tf.range(cache.length, cache.length + n, 1, 'int32');
+      const { q, k, v } = this.project(u, positions, options.positions ? undefined : cache.length + n - 1);
+      cache.append(k, v, options.keyPaddingMask);
+      const { out } = decodeAttention(q, cache, { softmaxScale: this.softmaxScale, alibiSlopes: this.slopes, windowLeft: this.windowLeft });
+      return tf.reshape(out, [batch, n, this.numHeads * this.headDim]) as Tensor3D;
+    });
+  }
+
+  /**
+   * One decode step with `o_proj`.
+   * @param u - new tokens `[batch, newTokens, hiddenSize]`
+   * @returns `[batch, newTokens, hiddenSize]`
+   */
+  step(u: Tensor, cache: KVCache, options: AttentionStepOptions = {}): Tensor3D {
+    const pre = this.stepPreProjection(u, cache, options);
+    const out = tf.tidy(() => this.outProject(pre));
+    pre.dispose();
+    return out;
+  }
+
+  /** Release the parameters. */
+  dispose(): void {
+    Object.values(this.params).forEach((p) => p.dispose());
+    this.slopes?.dispose();
+  }
+
+  private checkInput(fn: string, u: Tensor): void {
+    checkTensor(fn, 'u', u, 'batch, seqlen, hiddenSize');
+    if (u.shape[2] !== this.hiddenSize) fail(fn, `u has hidden size ${u.shape[2]}, expected ${this.hiddenSize}`);
+  }
+
+  private linear(x: Tensor, name: string): Tensor {
+    const [b, l, d] = x.shape;
+    const w = this.params[`${name}.weight`];
+    let y = tf.matMul(tf.reshape(x, [b * l, d]), w, false, true);
+    const bias = this.params[`${name}.bias`];
+    if (bias) y = tf.add(y, bias);
+    return tf.reshape(y, [b, l, w.shape[0]]);
+  }
+
+  private frequencies(positions: Tensor, maxPosition?: number): RopeFrequencies {
+    if (this.ropeFreqs) return this.ropeFreqs;
+    // dynamic NTK: frequencies follow the longest position seen in this call, as transformers' dynamic update
+    let max = maxPosition;
+    if (max === undefined) {
+      let values: ArrayLike<number>;
+      try {
+        values = positions.dataSync();
+      } catch (e) {
+        fail(FN, `dynamic RoPE needs the largest position on the host and the backend cannot read it synchronously (${(e as Error).message}); read positions first (await positions.data())`);
+      }
+      max = 0;
+      for (let i = 0; i < values.length; i++) if (values[i] > max) max = values[i];
+    }
+    const seqLen = max + 1;
+    return ropeFrequencies(this.rope as RopeParameters, this.headDim, { maxPositionEmbeddings: this.maxPositions, seqLen });
+  }
+
+  private project(u: Tensor, positions: Tensor, maxPosition?: number): { q: Tensor; k: Tensor; v: Tensor } {
+    const [b, l] = u.shape;
+    let q = tf.reshape(this.linear(u, 'q_proj'), [b, l, this.numHeads, this.headDim]);
+    let k = this.linear(u, 'k_proj');
+    if (this.keyMultiplier !== 1) k = tf.mul(k, this.keyMultiplier);
+    k = tf.reshape(k, [b, l, this.numKvHeads, this.headDim]);
+    const v = tf.reshape(this.linear(u, 'v_proj'), [b, l, this.numKvHeads, this.headDim]);
+    if (this.rope) {
+      const f = this.frequencies(positions, maxPosition);
+      q = applyRope(q, positions, f);
+      k = applyRope(k, positions, f);
+    }
+    return { q, k, v };
+  }
+
+  private outProject(x: Tensor): Tensor3D {
+    if (!this.params['o_proj.weight']) fail(FN, 'this block was built with outputProjection: false; use forwardPreProjection / stepPreProjection');
+    return this.linear(x, 'o_proj') as Tensor3D;
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * `decodeAttention`: attention of new tokens (one decode step, or a chunk of a chunked prefill)
+ * against a {@link KVCache} that already holds their keys and values, reading only the cache's
+ * first `length` rows. Causal by default, with the new queries at the end of the cache.
+ */
+import { compositeKernel, defineOp } from '@falcon/tensor';
+import type { Tensor, Tensor3D, Tensor4D } from '@falcon/tensor';
+import type { AttentionAttrs } from './attention_attrs.js';
+import type { AttentionResult } from './flash_attention.js';
+import { present } from './flash_attention.js';
+import { flashAttentionBackwardOp } from './flash_attention_backward.js';
+import { decodeAttentionCpu } from './kernels/cpu/decode_attention.js';
+import { decodeAttentionWebgpu } from './kernels/webgpu/decode_attention.js';
+import type { KVCache } from './kv_cache.js';
+import { decodeAttentionReference } from './reference/decode_attention.js';
+import { checkAttention, checkInt, dims, fail } from './validate.js';
+
+const FN = 'decodeAttention';
+
+/** Attributes of the decode op: the attention attributes and the number of cache rows in use. */
+export type DecodeAttrs = AttentionAttrs & { length: number };
+
+/** Options of {@link decodeAttention}. */
+export interface DecodeAttentionOptions {
+  /** Causal among the new tokens (default true); the new queries sit at the end of the cache. */
+  causal?: boolean;
+  /** Multiplies q·kᵀ (default `headDim^−0.5`). */
+  softmaxScale?: number;
+  /** ALiBi slopes `[nHeads]`. */
+  alibiSlopes?: Tensor;
+  /** Sliding window: keys more than `windowLeft` positions before the query are masked (default −1: none). */
+  windowLeft?: number;
+}
+
+const reference = compositeKernel<'q' | 'kCache' | 'vCache', 'keyPaddingMask' | 'alibiSlopes', DecodeAttrs, 'out' | 'lse'>((t, attrs) =>
+  decodeAttentionReference(t, attrs),
+);
+
+/**
+ * The decode attention op (kernel `FalconDecodeAttention`): inputs q, kCache, vCache and the
+ * optional keyPaddingMask `[batch, capacity]` and alibiSlopes; attribute `length` (cache rows in
+ * use); outputs out and lse. Most callers use {@link decodeAttention}.
+ */
+export const decodeAttentionOp = defineOp<'q' | 'kCache' | 'vCache', 'keyPaddingMask' | 'alibiSlopes', DecodeAttrs, 'out' | 'lse'>({
+  name: 'FalconDecodeAttention',
+  inputs: ['q', 'kCache', 'vCache'],
+  optionalInputs: ['keyPaddingMask', 'alibiSlopes'],
+  outputs: ['out', 'lse'],
+  validate: ({ q, kCache, vCache, keyPaddingMask, alibiSlopes }, attrs) => {
+    checkAttention(FN, q, kCache, vCache, { keyPaddingMask, alibiSlopes }, attrs, 'kCache', 'vCache');
+    checkInt(FN, 'length', attrs.length, 1);
+    if (attrs.length > dims(kCache)[1]) fail(FN, `length ${attrs.length} exceeds the cache capacity ${dims(kCache)[1]}`);
+    if (dims(q)[1] > attrs.length) fail(FN, `${dims(q)[1]} new queries but the cache holds only ${attrs.length} tokens; append the new tokens' keys and values first`);
+  },
+  kernels: { cpu: decodeAttentionCpu, webgpu: decodeAttentionWebgpu, cuda: reference },
+  grad: ({ dy, inputs, outputs, attrs }) => {
+    const g = flashAttentionBackwardOp(
+      {
+        q: inputs.q,
+        k: inputs.kCache,
+        v: inputs.vCache,
+        out: outputs.out,
+        lse: outputs.lse,
+        dout: dy.out,
+        dlse: dy.lse,
+        alibiSlopes: present(inputs.alibiSlopes),
+        keyPaddingMask: present(inputs.keyPaddingMask),
+      },
+      { scale: attrs.scale, causal: attrs.causal, windowLeft: attrs.windowLeft, windowRight: attrs.windowRight, kvLength: attrs.length },
+    );
+    return { q: g.dq, kCache: g.dk, vCache: g.dv };
+  },
+});
+
+/**
+ * Attention of new queries against the first `cache.length` rows of a KV cache (which must
+ * already contain the new tokens' keys and values, see {@link KVCache.append}), honouring the
+ * cache's key padding mask. Equal to {@link flashAttention} of q against those rows; costs
+ * O(length) per query, whatever the capacity.
+ *
+ * @param q - new queries `[batch, newTokens, nHeads, headDim]`
+ * @param cache - the layer's cache, `[batch, capacity, nKvHeads, headDim]` buffers
+ * @returns `out` `[batch, newTokens, nHeads, headDim]` and `lse` `[batch, nHeads, newTokens]`
+ * @throws when q does not match the cache or the cache does not hold the new tokens yet
+ */
+export function decodeAttention(q: Tensor, cache: KVCache, options: DecodeAttentionOptions = {}): AttentionResult {
+  if (cache.length === 0) fail(FN, `the cache is empty; append the new tokens' keys and values before attending`);
+  const attrs: DecodeAttrs = {
+    scale: options.softmaxScale ?? (q.rank === 4 ? dims(q)[3] ** -0.5 : 1),
+    causal: options.causal ?? true,
+    windowLeft: options.windowLeft ?? -1,
+    windowRight: -1,
+    length: cache.length,
+  };
+  const r = decodeAttentionOp({ q, kCache: cache.keys, vCache: cache.values, keyPaddingMask: cache.keyPaddingMask, alibiSlopes: options.alibiSlopes }, attrs);
+  return { out: r.out as Tensor4D, lse: r.lse as Tensor3D };
+}

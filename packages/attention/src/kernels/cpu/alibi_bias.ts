@@ -1,0 +1,25 @@
+/** CPU kernel of `alibiBias`: one flat pass writing `−slope_h · |i + seqlenK − seqlenQ − j|`. */
+import { hostKernel } from '@falcon/tensor';
+
+/** Attributes of the ALiBi bias op. */
+export interface AlibiAttrs {
+  /** Number of queries. */
+  seqlenQ: number;
+  /** Number of keys. */
+  seqlenK: number;
+}
+
+/** The `alibiBias` CPU kernel. */
+export const alibiBiasCpu = hostKernel<'slopes', never, AlibiAttrs, 'bias'>(({ slopes }, { seqlenQ: L, seqlenK: LK }) => {
+  const H = slopes.shape[0];
+  const bias = new Float32Array(H * L * LK);
+  for (let h = 0; h < H; h++) {
+    const s = slopes.values[h];
+    for (let i = 0; i < L; i++) {
+      const o = (h * L + i) * LK;
+      const pos = i + LK - L;
+      for (let j = 0; j < LK; j++) bias[o + j] = -s * Math.abs(pos - j);
+    }
+  }
+  return { bias: { values: bias, shape: [H, L, LK], dtype: 'float32' } };
+});

@@ -1,0 +1,34 @@
+/**
+ * CPU kernel of `decodeAttention`: the tiled flash forward reading the first `length` rows of the
+ * cache buffers in place (row stride = capacity), so a step costs O(length), not O(capacity).
+ */
+import { hostKernel } from '@falcon/tensor';
+import type { AttentionAttrs } from '../../attention_attrs.js';
+import { attentionForwardHost } from './flash_attention.js';
+
+/** The `decodeAttention` CPU kernel. */
+export const decodeAttentionCpu = hostKernel<'q' | 'kCache' | 'vCache', 'keyPaddingMask' | 'alibiSlopes', AttentionAttrs & { length: number }, 'out' | 'lse'>(
+  ({ q, kCache, vCache, keyPaddingMask, alibiSlopes }, attrs) => {
+    const [batch, seqlenQ, nHeads, headDim] = q.shape;
+    const [, capacity, nKvHeads] = kCache.shape;
+    const { out, lse } = attentionForwardHost({
+      ...attrs,
+      batch,
+      seqlenQ,
+      seqlenK: attrs.length,
+      kvRows: capacity,
+      nHeads,
+      nKvHeads,
+      headDim,
+      q: q.values as Float32Array,
+      k: kCache.values as Float32Array,
+      v: vCache.values as Float32Array,
+      slopes: alibiSlopes?.values,
+      keyMask: keyPaddingMask?.values,
+    });
+    return {
+      out: { values: out, shape: q.shape, dtype: 'float32' },
+      lse: { values: lse, shape: [batch, nHeads, seqlenQ], dtype: 'float32' },
+    };
+  },
+);

@@ -1,0 +1,141 @@
+/**
+ * `ssdChunkScan`: the Mamba-2 selective state-space scan (SSD) over a whole sequence, declared as
+ * the op `FalconSsdChunkScan`. The reference (`reference/ssd_chunk_scan.ts`) is the sequential
+ * recurrence of the spec; the CPU and WebGPU kernels compute the chunked form; the gradient is the
+ * op `FalconSsdChunkScanBackward` (`ssd_chunk_scan_backward.ts`).
+ */
+import { defineOp } from '@falcon/tensor';
+import type { Tensor, Tensor4D } from '@falcon/tensor';
+import { ssdChunkScanCpu } from './kernels/cpu/ssd_chunk_scan.js';
+import { ssdChunkScanWebgpu } from './kernels/webgpu/ssd_chunk_scan.js';
+import { ssdChunkScanBackwardOp } from './ssd_chunk_scan_backward.js';
+import type { TimeStepAttrs, TimeStepOptions } from './time_step.js';
+import { timeStepAttrs } from './time_step.js';
+import { presentInputs } from './grad_inputs.js';
+import { checkArg, checkPositiveInt, fail } from './validate.js';
+
+/** Required inputs of the op. @internal */
+export type SsdChunkScanInputName = 'x' | 'dt' | 'A' | 'B' | 'C';
+/** Optional inputs of the op. @internal */
+export type SsdChunkScanOptionalName = 'D' | 'z' | 'dtBias' | 'initialStates' | 'seqIdx';
+
+/** Attributes of the SSD ops. @internal */
+export interface SsdAttrs extends TimeStepAttrs {
+  /** Chunk length Q of the chunked form. */
+  chunkSize: number;
+}
+
+/** Default chunk size (transformers' `mamba_chunk_size` default). */
+export const DEFAULT_CHUNK_SIZE = 256;
+
+/** Options of {@link ssdChunkScan}. */
+export interface SsdChunkScanOptions extends TimeStepOptions {
+  /** Skip connection `D` `[nheads]`: `y += D·x`. */
+  D?: Tensor;
+  /** Gate `[batch, seqlen, nheads, headdim]`: `y *= silu(z)` after the skip connection (as mamba-ssm). */
+  z?: Tensor;
+  /** Added to dt before the softplus, `[nheads]`. */
+  dtBias?: Tensor;
+  /** Chunk length of the chunked form (default {@link DEFAULT_CHUNK_SIZE}); the result does not depend on it. */
+  chunkSize?: number;
+  /** State before the first position, `[batch, nheads, headdim, dstate]` (default zeros). */
+  initialStates?: Tensor;
+  /** Return the state after the last position (default false). */
+  returnFinalStates?: boolean;
+  /**
+   * Packed sequences: int32 `[batch, seqlen]` sequence id per position. Where the id changes, the
+   * state restarts from zero (nothing flows across the boundary); the initial state feeds the
+   * sequence at position 0.
+   */
+  seqIdx?: Tensor;
+}
+
+/** Result of {@link ssdChunkScan}. */
+export interface SsdChunkScanResult {
+  /** Output `[batch, seqlen, nheads, headdim]`. */
+  y: Tensor4D;
+  /** State after the last position `[batch, nheads, headdim, dstate]` (when asked for). */
+  finalStates?: Tensor4D;
+}
+
+const OP = 'ssdChunkScan';
+
+/** Check the shapes and dtypes of an SSD call. @internal */
+export function validateSsd(op: string, t: Partial<Record<SsdChunkScanInputName | SsdChunkScanOptionalName, Tensor>>, step: boolean): void {
+  const { x, dt, A, B, C, D, z, dtBias, initialStates, seqIdx } = t as Record<string, Tensor | undefined>;
+  const xNames = step ? ['batch', 'nheads', 'headdim'] : ['batch', 'seqlen', 'nheads', 'headdim'];
+  checkArg(op, 'x', x!, xNames);
+  const xs = x!.shape as number[];
+  const [b, l, h, p] = step ? [xs[0], undefined, xs[1], xs[2]] : xs;
+  const lead = step ? [b] : [b, l];
+  const leadNames = step ? ['batch'] : ['batch', 'seqlen'];
+  checkArg(op, 'dt', dt!, [...leadNames, 'nheads'], [...lead, h]);
+  checkArg(op, 'A', A!, ['nheads'], [h]);
+  checkArg(op, 'B', B!, [...leadNames, 'ngroups', 'dstate'], lead);
+  const g = B!.shape[B!.rank - 2] as number;
+  const n = B!.shape[B!.rank - 1] as number;
+  checkArg(op, 'C', C!, [...leadNames, 'ngroups', 'dstate'], [...lead, g, n]);
+  if (g < 1 || (h as number) % g !== 0) fail(op, `nheads (${h}) must be divisible by ngroups (${g})`);
+  if (D) checkArg(op, 'D', D, ['nheads'], [h]);
+  if (z) checkArg(op, 'z', z, xNames, x!.shape);
+  if (dtBias) checkArg(op, 'dtBias', dtBias, ['nheads'], [h]);
+  if (initialStates) checkArg(op, step ? 'state' : 'initialStates', initialStates, ['batch', 'nheads', 'headdim', 'dstate'], [b, h, p, n]);
+  if (seqIdx) checkArg(op, 'seqIdx', seqIdx, ['batch', 'seqlen'], [b, l], 'int32');
+  for (const [name, v] of [['batch', b], ['nheads', h], ['headdim', p], ['dstate', n], ...(step ? [] : [['seqlen', l]])] as const) {
+    if (v === 0) fail(op, `${name} must be at least 1`);
+  }
+}
+
+/** The op `FalconSsdChunkScan`. @internal */
+export const ssdChunkScanOp = defineOp<SsdChunkScanInputName, SsdChunkScanOptionalName, SsdAttrs, 'y' | 'finalStates'>({
+  name: 'FalconSsdChunkScan',
+  inputs: ['x', 'dt', 'A', 'B', 'C'],
+  optionalInputs: ['D', 'z', 'dtBias', 'initialStates', 'seqIdx'],
+  outputs: ['y', 'finalStates'],
+  validate: (t, attrs) => {
+    checkPositiveInt(OP, 'chunkSize', attrs.chunkSize);
+    validateSsd(OP, t, false);
+  },
+  kernels: { cpu: ssdChunkScanCpu, webgpu: ssdChunkScanWebgpu },
+  grad: ({ dy, inputs: saved, attrs }) => {
+    const inputs = presentInputs(saved);
+    const r = ssdChunkScanBackwardOp({ ...inputs, dy: dy.y, dFinalStates: dy.finalStates }, attrs);
+    return {
+      x: r.dx,
+      dt: r.ddt,
+      A: r.dA,
+      B: r.dB,
+      C: r.dC,
+      ...(inputs.D ? { D: r.dD } : {}),
+      ...(inputs.z ? { z: r.dz } : {}),
+      ...(inputs.dtBias ? { dtBias: r.ddtBias } : {}),
+      ...(inputs.initialStates ? { initialStates: r.dInitialStates } : {}),
+    };
+  },
+});
+
+/**
+ * The SSD scan of Mamba-2 over a sequence. For each batch, head `i` (group `i / (nheads/ngroups)`)
+ * and position t, with `Δ_t = clamp(softplus(dt_t + dtBias), dtLimit)`:
+ * `S_t = exp(Δ_t·A_i)·S_{t−1} + Δ_t·x_t⊗B_t`, `y_t = (S_t·C_t + D_i·x_t)·silu(z_t)`.
+ * Differentiable with respect to every float input.
+ *
+ * @param x - `[batch, seqlen, nheads, headdim]`
+ * @param dt - `[batch, seqlen, nheads]` raw time steps
+ * @param A - `[nheads]` (negative: `−exp(A_log)`)
+ * @param B - `[batch, seqlen, ngroups, dstate]`
+ * @param C - `[batch, seqlen, ngroups, dstate]`
+ * @param options - D, z, dtBias, dtSoftplus, dtLimit, chunkSize, initialStates, returnFinalStates, seqIdx
+ * @returns y `[batch, seqlen, nheads, headdim]` and, when asked, finalStates `[batch, nheads, headdim, dstate]`
+ * @throws Error naming the argument when shapes, dtypes or options are wrong (before any kernel runs)
+ */
+export function ssdChunkScan(x: Tensor, dt: Tensor, A: Tensor, B: Tensor, C: Tensor, options: SsdChunkScanOptions = {}): SsdChunkScanResult {
+  const { D, z, dtBias, initialStates, seqIdx, chunkSize = DEFAULT_CHUNK_SIZE, returnFinalStates = false } = options;
+  const attrs: SsdAttrs = { ...timeStepAttrs(OP, options), chunkSize };
+  const r = ssdChunkScanOp({ x, dt, A, B, C, D, z, dtBias, initialStates, seqIdx }, attrs);
+  if (!returnFinalStates) {
+    r.finalStates.dispose();
+    return { y: r.y as Tensor4D };
+  }
+  return { y: r.y as Tensor4D, finalStates: r.finalStates as Tensor4D };
+}
