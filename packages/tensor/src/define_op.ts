@@ -72,7 +72,10 @@ export interface Op<I extends string, O extends string, A, Out extends string> {
   addKernel(backend: BackendName, kernel: OpKernel<I, O, A, Out>): void;
 }
 
-/** Placeholders stand for absent optional inputs inside tfjs (whose kernels take fixed inputs). */
+/**
+ * Placeholders stand for absent optional inputs inside tfjs (whose kernels take fixed inputs). They are
+ * recognised by data id, which the clones tfjs saves for the gradient share with the original.
+ */
 const placeholders = new WeakSet<object>();
 
 /** Thrown when an op is called on a backend it has no kernel for. */
@@ -114,7 +117,7 @@ export function defineOp<I extends string, O extends string = never, A extends o
 
   const unwrap = (named: Record<string, tf.Tensor>): OpInputs<I, O> => {
     const out: Record<string, tf.Tensor | undefined> = {};
-    for (const k of allInputs) out[k] = placeholders.has(named[k]) ? undefined : named[k];
+    for (const k of allInputs) out[k] = placeholders.has(named[k].dataId) ? undefined : named[k];
     return out as OpInputs<I, O>;
   };
 
@@ -184,7 +187,7 @@ export function defineOp<I extends string, O extends string = never, A extends o
         let t = given[k];
         if (t === undefined) {
           t = tf.zeros([0]);
-          placeholders.add(t);
+          placeholders.add(t.dataId);
         }
         named[k] = t;
       }

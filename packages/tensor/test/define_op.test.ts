@@ -114,3 +114,23 @@ describe('defineOp', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+describe('defineOp optional inputs in gradients', () => {
+  it('an absent optional input is undefined in the gradient function too', () => {
+    let seen: unknown = 'not called';
+    const op = defineOp<'x', 'b', Record<string, never>, 'y'>({
+      name: 'TestOptionalInGrad',
+      inputs: ['x'],
+      optionalInputs: ['b'],
+      outputs: ['y'],
+      kernels: { cpu: compositeKernel(({ x, b }) => ({ y: b ? tf.add(x, b) : tf.mul(x, 2) })) },
+      grad: ({ dy, inputs }) => {
+        seen = inputs.b;
+        return { x: inputs.b ? dy.y : tf.mul(dy.y, 2) };
+      },
+    });
+    const [g] = tf.grads((x: tf.Tensor) => tf.sum(op({ x }, {}).y))([tf.ones([3])]);
+    expect(seen).toBeUndefined();
+    expectClose(g, [2, 2, 2]);
+  });
+});

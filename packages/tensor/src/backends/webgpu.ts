@@ -218,8 +218,11 @@ export const webgpuProvider: BackendProvider = {
     // Before waiting, flush what tfjs batched but has not submitted yet.
     setWebgpuQueueWaiter(async () => {
       // The instance if tfjs made one (findBackend would make one).
-      const b = tf.engine().registry.webgpu as (tf.KernelBackend & { submitQueue?: () => void; commandEncoder?: unknown }) | undefined;
-      if (b?.commandEncoder) b.submitQueue?.();
+      const b = tf.engine().registry.webgpu as (tf.KernelBackend & { submitQueue?: () => void; endComputePassEncoder?: () => void; commandEncoder?: unknown }) | undefined;
+      if (b?.commandEncoder) {
+        b.endComputePassEncoder?.(); // a compute pass may still be open (outputs disposed unread)
+        b.submitQueue?.();
+      }
       await device.queue.onSubmittedWorkDone();
     });
     return info;
