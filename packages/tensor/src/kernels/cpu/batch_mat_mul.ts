@@ -96,8 +96,6 @@ export function registerFastBatchMatMul(): void {
     const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
     const backend = args.backend as tf.KernelBackend;
     if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return fallback(args);
-    const ra = a.shape.length;
-    const rb = b.shape.length;
     const [ar, ac] = a.shape.slice(-2);
     const [br, bc] = b.shape.slice(-2);
     const m = transposeA ? ac : ar;
