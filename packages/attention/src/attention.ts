@@ -45,6 +45,11 @@ export interface AttentionConfig {
   initializerRange?: number;
   /** Seed of the initialisation (default 0). */
   seed?: number;
+  /**
+   * How the projections multiply `x [tokens, in]` by a weight `[out, in]` (default `x @ Wᵀ`); e.g. a
+   * BitNet b1.58 product of quantised activations and ternary weights.
+   */
+  projection?: (x: Tensor, weight: Tensor) => Tensor;
 }
 
 /** Options of {@link Attention.forward}. */
@@ -104,10 +109,12 @@ export class Attention {
   private readonly slopes?: Tensor1D;
   private readonly windowLeft: number;
   private readonly params: Record<string, Variable> = {};
+  private readonly matmul: (x: Tensor, weight: Tensor) => Tensor;
 
   /** Build the block with freshly initialised parameters. */
   constructor(config: AttentionConfig) {
     const { hiddenSize, numHeads, numKvHeads } = config;
+    this.matmul = config.projection ?? ((x, w) => tf.matMul(x, w, false, true));
     checkInt(FN, 'hiddenSize', hiddenSize, 1);
     checkInt(FN, 'numHeads', numHeads, 1);
     checkInt(FN, 'numKvHeads', numKvHeads, 1);
@@ -266,7 +273,7 @@ export class Attention {
   private linear(x: Tensor, name: string): Tensor {
     const [b, l, d] = x.shape;
     const w = this.params[`${name}.weight`];
-    let y = tf.matMul(tf.reshape(x, [b * l, d]), w, false, true);
+    let y = this.matmul(tf.reshape(x, [b * l, d]), w);
     const bias = this.params[`${name}.bias`];
     if (bias) y = tf.add(y, bias);
     return tf.reshape(y, [b, l, w.shape[0]]);

@@ -16,8 +16,12 @@ export interface LayerHeads {
   mambaHeads: number;
 }
 
-/** Which linear layers are BitNet b1.58 ternary layers. */
+/** Which linear layers are BitNet b1.58 ternary layers, per module type. */
 export interface BitNetLayers {
+  /** Attention's q/k/v projections. */
+  attention: boolean;
+  /** Mamba-2's in_proj. */
+  mamba: boolean;
   /** The MLP's gate/up/down projections. */
   mlp: boolean;
   /** The shared output projection of attention and Mamba-2. */
@@ -58,7 +62,7 @@ export function hybridConfig(json: string | object, overrides: { layers?: LayerH
       mambaHeads: base.mamba_n_heads,
     }));
   const fileBitnet = (obj[EXTRA_FIELDS.bitnet] ?? {}) as Partial<BitNetLayers>;
-  const bitnet: BitNetLayers = { mlp: false, outProj: false, ...fileBitnet, ...overrides.bitnet };
+  const bitnet: BitNetLayers = { attention: false, mamba: false, mlp: false, outProj: false, ...fileBitnet, ...overrides.bitnet };
   const config = { base, layers, bitnet };
   validateHybridConfig(config);
   return config;

@@ -20,7 +20,7 @@ export { loadPretrained, savePretrained, configJson } from './pretrained.js';
 export type { FromPretrainedOptions } from './pretrained.js';
 export { causalLmLoss, IGNORE_INDEX } from './loss.js';
 export { mlp } from './mlp.js';
-export { linear } from './linear.js';
+export { linear, bitnetMatMul } from './linear.js';
 export { recomputed } from './recompute.js';
 export type { RecomputePolicy } from './recompute.js';
 export { AdamW } from './train/adamw.js';

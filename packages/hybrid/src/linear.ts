@@ -7,6 +7,16 @@ import { tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
 
 /**
+ * The BitNet b1.58 product `quant8(x) @ ternary(w)ᵀ` (straight-through in the backward).
+ * @param x - `[tokens, in]`
+ * @param w - `[out, in]`
+ * @returns `[tokens, out]`
+ */
+export function bitnetMatMul(x: Tensor, w: Tensor): Tensor {
+  return tf.tidy(() => tf.matMul(activationQuant(x).y, weightQuant(w).y, false, true));
+}
+
+/**
  * `y = x @ wᵀ (+ bias)` over the last dimension.
  * @param x - `[..., in]`
  * @param w - `[out, in]`

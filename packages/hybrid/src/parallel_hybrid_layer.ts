@@ -17,7 +17,7 @@ import { init, rmsNorm, tf } from '@falcon/tensor';
 import type { Tensor, Variable } from '@falcon/tensor';
 import type { HybridConfig } from './config.js';
 import { layerDims } from './config.js';
-import { linear } from './linear.js';
+import { bitnetMatMul, linear } from './linear.js';
 import { mlp } from './mlp.js';
 import type { RecomputePolicy } from './recompute.js';
 import { recomputed } from './recompute.js';
@@ -87,6 +87,7 @@ export class ParallelHybridLayer {
         outputProjection: false,
         initializerRange: std,
         seed: s + 1,
+        ...(config.bitnet.attention ? { projection: bitnetMatMul } : {}),
       });
     }
     if (heads.mambaHeads > 0) {
@@ -109,6 +110,7 @@ export class ParallelHybridLayer {
         convBias: b.mamba_conv_bias,
         initializerRange: std,
         seed: s + 2,
+        ...(config.bitnet.mamba ? { projection: bitnetMatMul } : {}),
       });
     }
     const d = b.hidden_size;

@@ -55,7 +55,7 @@ export async function loadPretrained(dir: string, options: FromPretrainedOptions
 export function configJson(config: HybridConfig): string {
   const json = JSON.parse(configToJson(config.base)) as Record<string, unknown>;
   if (!isUniform(config)) json[EXTRA_FIELDS.layers] = config.layers;
-  if (config.bitnet.mlp || config.bitnet.outProj) json[EXTRA_FIELDS.bitnet] = config.bitnet;
+  if (Object.values(config.bitnet).some(Boolean)) json[EXTRA_FIELDS.bitnet] = config.bitnet;
   return isUniform(config) && !json[EXTRA_FIELDS.bitnet] ? configToJson(config.base) : JSON.stringify(json, null, 2) + '\n';
 }
 

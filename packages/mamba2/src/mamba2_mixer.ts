@@ -57,6 +57,11 @@ export interface Mamba2MixerOptions {
   initializerRange?: number;
   /** Seed of the initialisation (default 0). */
   seed?: number;
+  /**
+   * How in_proj and out_proj multiply `x [tokens, in]` by a weight `[out, in]` (default `x @ Wᵀ`);
+   * e.g. a BitNet b1.58 product of quantised activations and ternary weights.
+   */
+  projection?: (x: Tensor, weight: Tensor) => Tensor;
   /** Prefix of the tf.Variable names (they must be unique in tfjs; default `mamba2_mixer_<n>/`). */
   name?: string;
 }
@@ -146,11 +151,13 @@ export class Mamba2Mixer {
 
   private readonly params: Record<string, Variable>;
   private readonly mup: Tensor | undefined;
+  private readonly project: (x: Tensor, weight: Tensor) => Tensor;
 
   /** @param options - sizes, multipliers, biases and initialisation (see {@link Mamba2MixerOptions}) */
   constructor(options: Mamba2MixerOptions) {
     const where = 'Mamba2Mixer';
     const o = options;
+    this.project = o.projection ?? ((x, w) => tf.matMul(x, w, false, true));
     for (const k of ['dModel', 'nHeads', 'headDim', 'dState'] as const) checkPositiveInt(where, k, o[k]);
     this.dModel = o.dModel;
     this.nHeads = o.nHeads;
@@ -394,7 +401,7 @@ export class Mamba2Mixer {
   private inProj(u: Tensor): Tensor {
     const shape = u.shape as number[];
     let x = this.ssmInMultiplier !== 1 ? tf.mul(u, this.ssmInMultiplier) : u;
-    x = tf.matMul(tf.reshape(x, [-1, this.dModel]), this.params['in_proj.weight'], false, true);
+    x = this.project(tf.reshape(x, [-1, this.dModel]), this.params['in_proj.weight']);
     if (this.params['in_proj.bias']) x = tf.add(x, this.params['in_proj.bias']);
     if (this.mup) x = tf.mul(x, this.mup);
     return tf.reshape(x, [...shape.slice(0, -1), this.projSize]);
@@ -403,7 +410,7 @@ export class Mamba2Mixer {
   private outProj(y: Tensor): Tensor {
     return tf.tidy(() => {
       const shape = y.shape as number[];
-      let o = tf.matMul(tf.reshape(y, [-1, this.dSsm]), this.params['out_proj.weight'], false, true);
+      let o = this.project(tf.reshape(y, [-1, this.dSsm]), this.params['out_proj.weight']);
       if (this.params['out_proj.bias']) o = tf.add(o, this.params['out_proj.bias']);
       return tf.reshape(o, [...shape.slice(0, -1), this.dModel]);
     });

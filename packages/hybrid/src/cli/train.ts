@@ -65,7 +65,7 @@ export const trainCommand: Command = {
     '  --lr X               peak learning rate (default 3e-3)',
     '  --accumulate N       microbatches per step (default 1)',
     '  --recompute P        none | attention | mamba | both (default none)',
-    '  --bitnet             BitNet b1.58 ternary MLP and output projections',
+    '  --bitnet             BitNet b1.58 ternary linear layers (attention, Mamba-2, MLP, output projection)',
     '  --backend NAME       cpu | webgpu | cuda (default cpu)',
     '  --seed N             initialisation and data seed (default 0)',
     '  --save-every N       checkpoint every N steps (default: at the end)',
@@ -113,7 +113,7 @@ export const trainCommand: Command = {
       const name = (o.config as string | undefined) ?? 'tiny';
       const json = PRESETS[name] ?? (existsSync(name) ? JSON.parse(await readFile(name, 'utf8')) : undefined);
       if (!json) throw new UsageError(`--config: '${name}' is neither a preset (${Object.keys(PRESETS).join(', ')}) nor a file`);
-      const config = hybridConfig(json, { bitnet: o.bitnet ? { mlp: true, outProj: true } : undefined });
+      const config = hybridConfig(json, { bitnet: o.bitnet ? { attention: true, mamba: true, mlp: true, outProj: true } : undefined });
       const maxId = tokens.reduce((a, b) => (b > a ? b : a), 0);
       if (maxId >= config.base.vocab_size) throw new Error(`the data has token id ${maxId}, beyond the model's vocab_size ${config.base.vocab_size}`);
       model = new FalconH1ForCausalLM(config, seed);
