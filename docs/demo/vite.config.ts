@@ -11,7 +11,14 @@ export default defineConfig({
   base: './',
   logLevel: 'warn',
   resolve: {
-    alias: [{ find: /^@falcon\/tensor$/, replacement: `${repo}packages/tensor/src/index.ts` }],
+    alias: [
+      ...['tensor', 'mamba2', 'attention', 'bitnet', 'parallel', 'checkpoint', 'hybrid'].map((p) => ({
+        find: new RegExp(`^@falcon/${p}$`),
+        replacement: `${repo}packages/${p}/src/index.ts`,
+      })),
+      // Node modules that file-handling code imports; the page never calls them.
+      { find: /^node:(fs|fs\/promises|path|url|crypto|buffer|util|module)$/, replacement: `${root}src/node_shim.ts` },
+    ],
   },
   build: { outDir: `${root}dist`, emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 4096 },
 });

@@ -1,6 +1,7 @@
 // The demo page: starts WebGPU (falling back to the CPU with a visible notice), runs the worked
 // example kernel (rmsNorm) and shows its result. The e2e test reads #result once data-done is set.
 import { initBackend } from '@falcon/tensor';
+import { GENERATION, runGeneration } from './generation.js';
 import { DEMO, runWorkedExample } from './worked_example.js';
 
 const $ = (id: string) => document.getElementById(id)!;
@@ -22,8 +23,17 @@ async function main(): Promise<void> {
   $('checksum').textContent = r.checksum.toFixed(6);
   $('first').textContent = r.values.slice(0, 6).map((v) => v.toFixed(6)).join('  ');
   $('timing').textContent = `${r.ms.toFixed(1)} ms on ${r.backend}`;
+  $('prompt').textContent = GENERATION.prompt;
+  const [config, weights] = await Promise.all([
+    fetch('./model/config.json').then((x) => x.text()),
+    fetch('./model/model.safetensors').then(async (x) => new Uint8Array(await x.arrayBuffer())),
+  ]);
+  const g = await runGeneration(config, weights);
+  $('generated').textContent = g.text;
+  $('gen-tokens').textContent = g.tokens.join(' ');
+  $('gen-timing').textContent = `${g.ms.toFixed(0)} ms on ${g.backend} (load + ${GENERATION.maxNewTokens} tokens)`;
   const out = $('result');
-  out.textContent = JSON.stringify(r);
+  out.textContent = JSON.stringify({ ...r, generation: g });
   out.dataset.done = 'true';
 }
 

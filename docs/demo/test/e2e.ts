@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { build } from 'vite';
 import { initBackend } from '@falcon/tensor';
+import type { GenerationResult } from '../src/generation.js';
+import { runGeneration } from '../src/generation.js';
 import type { DemoResult } from '../src/worked_example.js';
 import { runWorkedExample } from '../src/worked_example.js';
 
@@ -59,7 +61,9 @@ async function serve(dir: string): Promise<{ url: string; close: () => void }> {
 /** Chromium without WebGPU: no adapter, so the page must fall back to the CPU and say so. */
 const NO_WEBGPU_ARGS = ['--no-sandbox', '--disable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 
-async function inBrowser(url: string, args: string[], shot: string): Promise<DemoResult & { notice: string; noticeClass: string }> {
+type PageResult = DemoResult & { notice: string; noticeClass: string; generation: GenerationResult };
+
+async function inBrowser(url: string, args: string[], shot: string): Promise<PageResult> {
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args });
   try {
     const page = await browser.newPage({ viewport: { width: 1000, height: 560 } });
@@ -69,7 +73,7 @@ async function inBrowser(url: string, args: string[], shot: string): Promise<Dem
       if (m.type() === 'error') errors.push(m.text());
     });
     await page.goto(url);
-    await page.waitForSelector('#result[data-done]', { state: 'attached', timeout: 120_000 });
+    await page.waitForSelector('#result[data-done]', { state: 'attached', timeout: 300_000 });
     const result = JSON.parse((await page.textContent('#result')) ?? '{}');
     const notice = (await page.textContent('#notice')) ?? '';
     const noticeClass = (await page.getAttribute('#notice', 'class')) ?? '';
@@ -103,8 +107,13 @@ async function main(): Promise<number> {
   const node = await runWorkedExample();
   console.log(`demo e2e: Node on ${String(status.info?.adapter)}: tokens ${node.tokens.join(' ')}, checksum ${node.checksum.toFixed(6)}`);
   const server = await serve(distDir);
-  let page: DemoResult & { notice: string; noticeClass: string };
-  let fallback: DemoResult & { notice: string; noticeClass: string };
+  // Falcon-H1 generation in Node on the cpu backend (the hybrid model reads results synchronously,
+  // which WebGPU in Node cannot do; in the browser it can).
+  await initBackend('cpu');
+  const gen = await runGeneration(await readFile(join(demoDir, 'public/model/config.json'), 'utf8'), new Uint8Array(await readFile(join(demoDir, 'public/model/model.safetensors'))));
+  console.log(`demo e2e: Node generation on cpu: ${JSON.stringify(gen.text)}`);
+  let page: PageResult;
+  let fallback: PageResult;
   try {
     page = await inBrowser(server.url, CHROMIUM_ARGS, screenshot);
     fallback = await inBrowser(server.url, NO_WEBGPU_ARGS, fallbackScreenshot);
@@ -114,6 +123,10 @@ async function main(): Promise<number> {
   console.log(`demo e2e: page (${page.notice}): tokens ${page.tokens.join(' ')}, checksum ${page.checksum.toFixed(6)}`);
   console.log(`demo e2e: screenshots saved to ${screenshot} and ${fallbackScreenshot}`);
   const problems = compare(page, node, 'webgpu');
+  console.log(`demo e2e: page generation on ${page.generation.backend}: ${JSON.stringify(page.generation.text)} (${page.generation.ms.toFixed(0)} ms)`);
+  for (const [what, r] of [['page (webgpu)', page], ['without WebGPU', fallback]] as const) {
+    if (JSON.stringify(r.generation.tokens) !== JSON.stringify(gen.tokens)) problems.push(`${what}: generated tokens differ from the Node run: ${r.generation.tokens} vs ${gen.tokens}`);
+  }
   // The CPU fallback sums in another order than WebGPU: its values agree to rounding (RTOL), its tokens exactly.
   problems.push(...compare(fallback, node, 'cpu').map((p) => `without WebGPU: ${p}`));
   if (fallback.noticeClass !== 'warn' || !/WebGPU is unavailable here .*running on the CPU instead/.test(fallback.notice)) {

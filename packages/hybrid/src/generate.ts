@@ -64,7 +64,7 @@ export async function generate(model: FalconH1ForCausalLM, promptIds: Tensor2D, 
       const pos = tf.tensor2d(nextPos.map((p) => p + s), [batch, 1], 'int32');
       logits = model.step(ids, pos, caches);
       tf.dispose([ids, pos]);
-      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setTimeout(r, 0)); // let the event loop (and a page) breathe
     }
   } finally {
     for (const c of caches) {
