@@ -35,4 +35,24 @@ describe('falcon CLI', () => {
     expect(badOpt.err.split('\n')).toHaveLength(1);
     expect(badOpt.err).toMatch(/falcon info: Unknown option '--jsn'/);
   });
+  it('train, generate and convert: bad arguments and files give one line and a non-zero exit', async () => {
+    const cases: [string[], number, RegExp][] = [
+      [['train', '--steps=-3'], 2, /^falcon train: --steps must be a positive integer, got '-3' \(see 'falcon train --help'\)$/],
+      [['train', '--recompute', 'all'], 2, /--recompute must be none, attention, mamba or both/],
+      [['train', '--config', 'nope'], 2, /--config: 'nope' is neither a preset \(tiny, small\) nor a file/],
+      [['train', '--data', '/nonexistent/corpus.txt'], 1, /^falcon train: data file not found: \/nonexistent\/corpus.txt$/],
+      [['train', '--resume', '/nonexistent/run'], 1, /trainer_state.json not found/],
+      [['generate', '--prompt', 'x'], 2, /--model DIR is required/],
+      [['generate', '--model', '/nonexistent', '--prompt', 'x'], 1, /^falcon generate: cannot read \/nonexistent\/config.json: ENOENT$/],
+      [['generate', '--model', 'm', '--prompt', 'x', '--prompt-ids', '1'], 2, /exactly one of --prompt and --prompt-ids/],
+      [['convert', '--out', '/tmp/x'], 2, /--from-llama DIR and --out DIR are required/],
+      [['convert', '--from-llama', '/nonexistent', '--out', '/tmp/x'], 1, /^falcon convert: cannot read \/nonexistent\/config.json$/],
+    ];
+    for (const [argv, code, message] of cases) {
+      const r = await run(argv);
+      expect(r.code, argv.join(' ')).toBe(code);
+      expect(r.err.split('\n'), argv.join(' ')).toHaveLength(1);
+      expect(r.err, argv.join(' ')).toMatch(message);
+    }
+  });
 });
