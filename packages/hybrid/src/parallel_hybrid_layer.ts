@@ -108,6 +108,7 @@ export class ParallelHybridLayer {
         timeStepLimit: b.time_step_limit ?? [0, Infinity],
         projBias: b.mamba_proj_bias,
         convBias: b.mamba_conv_bias,
+        outputProjection: false,
         initializerRange: std,
         seed: s + 2,
         ...(config.bitnet.mamba ? { projection: bitnetMatMul } : {}),
@@ -131,7 +132,7 @@ export class ParallelHybridLayer {
   variables(): Record<string, Variable> {
     const out: Record<string, Variable> = { ...this.own };
     for (const [k, p] of Object.entries(this.attention?.parameters() ?? {})) out[`self_attn.${k}`] = p;
-    for (const [k, p] of Object.entries(this.mamba?.parameters() ?? {})) if (!k.startsWith('out_proj.')) out[`mamba.${k}`] = p;
+    for (const [k, p] of Object.entries(this.mamba?.parameters() ?? {})) out[`mamba.${k}`] = p;
     return out;
   }
 
@@ -203,7 +204,7 @@ export class ParallelHybridLayer {
       if (!tf.util.arraysEqual(t.shape, p.shape)) throw new Error(`${where}: weight '${k}' has shape [${t.shape}], expected [${p.shape}]`);
     }
     this.attention?.loadWeights(attn);
-    this.mamba?.loadWeights(mamba, { strict: false });
+    this.mamba?.loadWeights(mamba);
     for (const [k, p] of Object.entries(this.own)) {
       if (k !== FUSED) p.assign(own[k]);
     }
@@ -248,7 +249,7 @@ export class ParallelHybridLayer {
           next.mamba = { convState: tf.keep(r.cache.convState), ssmState: tf.keep(r.cache.ssmState) };
         } else if (rec === 'mamba' || rec === 'both') {
           const mixer = this.mamba;
-          m = recomputed((t, [mask]) => mixer.forwardPreProjection(t, { attentionMask: mask }).y, u, Object.entries(mixer.parameters()).filter(([k]) => !k.startsWith('out_proj.')).map(([, v]) => v), [inputs.mask]);
+          m = recomputed((t, [mask]) => mixer.forwardPreProjection(t, { attentionMask: mask }).y, u, Object.values(mixer.parameters()), [inputs.mask]);
         } else {
           const r = this.mamba.forwardPreProjection(u, { attentionMask: inputs.mask, returnCache: inputs.cacheCapacity !== undefined });
           m = r.y;

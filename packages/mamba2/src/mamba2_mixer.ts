@@ -53,6 +53,8 @@ export interface Mamba2MixerOptions {
   convBias?: boolean;
   /** Bias on out_proj (`projectors_bias`, default false). */
   outProjBias?: boolean;
+  /** Create out_proj (default true); false for layers that fuse it with another projection (use the `…PreProjection` methods). */
+  outputProjection?: boolean;
   /** Std of the normal initialisation of in_proj, conv1d and out_proj weights (`initializer_range`, default 0.02). */
   initializerRange?: number;
   /** Seed of the initialisation (default 0). */
@@ -199,8 +201,12 @@ export class Mamba2Mixer {
       A_log: tf.tensor1d(Array.from({ length: h }, (_, i) => Math.log(i + 1))),
       D: init.ones([h]),
       ...(this.rmsNorm ? { 'norm.weight': init.ones([this.dSsm]) } : {}),
-      'out_proj.weight': init.normal([this.dModel, this.dSsm], { seed: seed + 2, std }),
-      ...(o.outProjBias ? { 'out_proj.bias': init.zeros([this.dModel]) } : {}),
+      ...((o.outputProjection ?? true)
+        ? {
+            'out_proj.weight': init.normal([this.dModel, this.dSsm], { seed: seed + 2, std }),
+            ...(o.outProjBias ? { 'out_proj.bias': init.zeros([this.dModel]) } : {}),
+          }
+        : {}),
     };
     this.params = {};
     for (const [k, t] of Object.entries(initial)) {
@@ -408,6 +414,7 @@ export class Mamba2Mixer {
   }
 
   private outProj(y: Tensor): Tensor {
+    if (!this.params['out_proj.weight']) fail('Mamba2Mixer', 'this mixer was built with outputProjection: false; use forwardPreProjection / stepPreProjection');
     return tf.tidy(() => {
       const shape = y.shape as number[];
       let o = this.project(tf.reshape(y, [-1, this.dSsm]), this.params['out_proj.weight']);
