@@ -7,7 +7,6 @@ import { compositeKernel, defineOp } from '@falcon/tensor';
 import type { Tensor, Tensor3D, Tensor4D } from '@falcon/tensor';
 import type { AttentionAttrs } from './attention_attrs.js';
 import type { AttentionResult } from './flash_attention.js';
-import { present } from './flash_attention.js';
 import { flashAttentionBackwardOp } from './flash_attention_backward.js';
 import { decodeAttentionCpu } from './kernels/cpu/decode_attention.js';
 import { decodeAttentionWebgpu } from './kernels/webgpu/decode_attention.js';
@@ -63,8 +62,8 @@ export const decodeAttentionOp = defineOp<'q' | 'kCache' | 'vCache', 'keyPadding
         lse: outputs.lse,
         dout: dy.out,
         dlse: dy.lse,
-        alibiSlopes: present(inputs.alibiSlopes),
-        keyPaddingMask: present(inputs.keyPaddingMask),
+        alibiSlopes: inputs.alibiSlopes,
+        keyPaddingMask: inputs.keyPaddingMask,
       },
       { scale: attrs.scale, causal: attrs.causal, windowLeft: attrs.windowLeft, windowRight: attrs.windowRight, kvLength: attrs.length },
     );

@@ -14,11 +14,6 @@ import { checkAttention, checkCuSeqlens, dims } from './validate.js';
 
 export type { AttentionAttrs } from './attention_attrs.js';
 
-/** Absent optional inputs reach a gradient as empty placeholders: map them back to undefined. */
-export function present(t: Tensor | undefined): Tensor | undefined {
-  return t && t.size > 0 ? t : undefined;
-}
-
 /** Options of {@link flashAttention}. */
 export interface FlashAttentionOptions {
   /** Causal masking (default true); with seqlenK > seqlen the queries align to the end of the keys. */
@@ -75,9 +70,9 @@ export const flashAttentionOp = defineOp<'q' | 'k' | 'v', 'alibiSlopes' | 'keyPa
         lse: outputs.lse,
         dout: dy.out,
         dlse: dy.lse,
-        alibiSlopes: present(inputs.alibiSlopes),
-        keyPaddingMask: present(inputs.keyPaddingMask),
-        cuSeqlens: present(inputs.cuSeqlens),
+        alibiSlopes: inputs.alibiSlopes,
+        keyPaddingMask: inputs.keyPaddingMask,
+        cuSeqlens: inputs.cuSeqlens,
       },
       { scale: attrs.scale, causal: attrs.causal, windowLeft: attrs.windowLeft, windowRight: attrs.windowRight, kvLength: -1 },
     );

@@ -9,7 +9,6 @@ import type { Tensor, Tensor3D } from '@falcon/tensor';
 import { causalConv1dBackwardOp } from './causal_conv1d_backward.js';
 import { causalConv1dCpu } from './kernels/cpu/causal_conv1d.js';
 import { causalConv1dWebgpu } from './kernels/webgpu/causal_conv1d.js';
-import { presentInputs } from './grad_inputs.js';
 import { checkArg, fail } from './validate.js';
 
 /** Required inputs of the op. @internal */
@@ -64,8 +63,7 @@ export const causalConv1dOp = defineOp<CausalConv1dInputName, CausalConv1dOption
     if (seqIdx) checkArg(OP, 'seqIdx', seqIdx, ['batch', 'seqlen'], [b, l], 'int32');
   },
   kernels: { cpu: causalConv1dCpu, webgpu: causalConv1dWebgpu },
-  grad: ({ dy, inputs: saved, attrs }) => {
-    const inputs = presentInputs(saved);
+  grad: ({ dy, inputs, attrs }) => {
     const r = causalConv1dBackwardOp({ ...inputs, dy: dy.y, dFinalState: dy.finalState }, attrs);
     return {
       x: r.dx,

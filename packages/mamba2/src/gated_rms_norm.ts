@@ -8,7 +8,6 @@ import type { Tensor } from '@falcon/tensor';
 import { gatedRmsNormBackwardOp } from './gated_rms_norm_backward.js';
 import { gatedRmsNormCpu } from './kernels/cpu/gated_rms_norm.js';
 import { gatedRmsNormWebgpu } from './kernels/webgpu/gated_rms_norm.js';
-import { presentInputs } from './grad_inputs.js';
 import { checkArg, checkPositiveInt, fail } from './validate.js';
 
 /** Attributes of the op. @internal */
@@ -52,8 +51,7 @@ export const gatedRmsNormOp = defineOp<'x' | 'weight', 'z', GatedRmsNormAttrs, '
     if (typeof eps !== 'number' || !(eps >= 0)) fail(OP, `eps must be a non-negative number, got ${String(eps)}`);
   },
   kernels: { cpu: gatedRmsNormCpu, webgpu: gatedRmsNormWebgpu },
-  grad: ({ dy, inputs: saved, attrs }) => {
-    const inputs = presentInputs(saved);
+  grad: ({ dy, inputs, attrs }) => {
     const r = gatedRmsNormBackwardOp({ ...inputs, dy: dy.y }, attrs);
     return { x: r.dx, weight: r.dweight, ...(inputs.z ? { z: r.dz } : {}) };
   },

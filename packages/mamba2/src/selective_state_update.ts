@@ -5,7 +5,6 @@
  */
 import { defineOp, tf } from '@falcon/tensor';
 import type { Tensor, Tensor3D, Tensor4D } from '@falcon/tensor';
-import { presentInputs } from './grad_inputs.js';
 import { selectiveStateUpdateCpu } from './kernels/cpu/selective_state_update.js';
 import { selectiveStateUpdateWebgpu } from './kernels/webgpu/selective_state_update.js';
 import { validateSsd } from './ssd_chunk_scan.js';
@@ -47,7 +46,7 @@ export const selectiveStateUpdateOp = defineOp<SelectiveStateUpdateInputName, Se
   validate: ({ state, ...rest }) => validateSsd(OP, { ...rest, initialStates: state }, true),
   kernels: { cpu: selectiveStateUpdateCpu, webgpu: selectiveStateUpdateWebgpu },
   grad: ({ dy, inputs, attrs }) => {
-    const { state, x, dt, A, B, C, D, z, dtBias } = presentInputs(inputs);
+    const { state, x, dt, A, B, C, D, z, dtBias } = inputs;
     const seq = (t: Tensor) => tf.expandDims(t, 1);
     const r = ssdChunkScanBackwardOp(
       { x: seq(x), dt: seq(dt), A, B: seq(B), C: seq(C), D, z: z && seq(z), dtBias, initialStates: state, dy: seq(dy.y), dFinalStates: dy.newState },

@@ -11,7 +11,6 @@ import { ssdChunkScanWebgpu } from './kernels/webgpu/ssd_chunk_scan.js';
 import { ssdChunkScanBackwardOp } from './ssd_chunk_scan_backward.js';
 import type { TimeStepAttrs, TimeStepOptions } from './time_step.js';
 import { timeStepAttrs } from './time_step.js';
-import { presentInputs } from './grad_inputs.js';
 import { checkArg, checkPositiveInt, fail } from './validate.js';
 
 /** Required inputs of the op. @internal */
@@ -97,8 +96,7 @@ export const ssdChunkScanOp = defineOp<SsdChunkScanInputName, SsdChunkScanOption
     validateSsd(OP, t, false);
   },
   kernels: { cpu: ssdChunkScanCpu, webgpu: ssdChunkScanWebgpu },
-  grad: ({ dy, inputs: saved, attrs }) => {
-    const inputs = presentInputs(saved);
+  grad: ({ dy, inputs, attrs }) => {
     const r = ssdChunkScanBackwardOp({ ...inputs, dy: dy.y, dFinalStates: dy.finalStates }, attrs);
     return {
       x: r.dx,

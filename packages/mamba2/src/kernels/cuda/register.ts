@@ -25,11 +25,6 @@ import type { SsdAttrs } from '../../ssd_chunk_scan.js';
 import { ssdChunkScanBackwardOp } from '../../ssd_chunk_scan_backward.js';
 import type { TimeStepAttrs, TimeStepOptions } from '../../time_step.js';
 
-/** Absent optional inputs may arrive as empty `[0]` placeholders: map them to undefined. */
-function present(t: Tensor | undefined): Tensor | undefined {
-  return t && t.size > 0 ? t : undefined;
-}
-
 /** The public time-step options of the op attributes. */
 function timeStepOptions(a: TimeStepAttrs): TimeStepOptions {
   return { dtSoftplus: a.dtSoftplus, dtLimit: [a.dtLimitMin, a.dtLimitMax] };
@@ -89,11 +84,11 @@ export function registerCudaKernels(): void {
     compositeKernel((t, attrs: SsdAttrs) => {
       const r = ssdChunkScanReference(t.x, t.dt, t.A, t.B, t.C, {
         ...timeStepOptions(attrs),
-        D: present(t.D),
-        z: present(t.z),
-        dtBias: present(t.dtBias),
-        initialStates: present(t.initialStates),
-        seqIdx: present(t.seqIdx),
+        D: t.D,
+        z: t.z,
+        dtBias: t.dtBias,
+        initialStates: t.initialStates,
+        seqIdx: t.seqIdx,
         returnFinalStates: true,
       });
       return { y: r.y, finalStates: r.finalStates! };
@@ -104,9 +99,9 @@ export function registerCudaKernels(): void {
     'cuda',
     compositeKernel((t, attrs: SsdAttrs) => {
       const given: Record<string, Tensor | undefined> = {};
-      for (const k of SSD_GRAD_INPUTS) given[k] = present(t[k]);
+      for (const k of SSD_GRAD_INPUTS) given[k] = t[k];
       const names = SSD_GRAD_INPUTS.filter((k) => given[k] !== undefined);
-      const seqIdx = present(t.seqIdx);
+      const seqIdx = t.seqIdx;
       const grads = gradsInKernel(
         names.map((k) => given[k]!),
         (...xs) => {
@@ -136,9 +131,9 @@ export function registerCudaKernels(): void {
     compositeKernel((t, attrs: TimeStepAttrs) => {
       const r = selectiveStateUpdateReference(t.state, t.x, t.dt, t.A, t.B, t.C, {
         ...timeStepOptions(attrs),
-        D: present(t.D),
-        z: present(t.z),
-        dtBias: present(t.dtBias),
+        D: t.D,
+        z: t.z,
+        dtBias: t.dtBias,
       });
       return { y: r.y, newState: r.state };
     }),
@@ -148,9 +143,9 @@ export function registerCudaKernels(): void {
     'cuda',
     compositeKernel((t, attrs: CausalConv1dAttrs) => {
       const r = causalConv1dReference(t.x, t.weight, {
-        bias: present(t.bias),
-        initialState: present(t.initialState),
-        seqIdx: present(t.seqIdx),
+        bias: t.bias,
+        initialState: t.initialState,
+        seqIdx: t.seqIdx,
         silu: attrs.silu,
         returnFinalState: true,
       });
@@ -161,9 +156,9 @@ export function registerCudaKernels(): void {
   causalConv1dBackwardOp.addKernel(
     'cuda',
     compositeKernel((t, attrs: CausalConv1dAttrs) => {
-      const bias = present(t.bias);
-      const initialState = present(t.initialState);
-      const seqIdx = present(t.seqIdx);
+      const bias = t.bias;
+      const initialState = t.initialState;
+      const seqIdx = t.seqIdx;
       const xs = [t.x, t.weight, ...(bias ? [bias] : []), ...(initialState ? [initialState] : [])];
       const g = gradsInKernel(
         xs,
@@ -190,13 +185,13 @@ export function registerCudaKernels(): void {
 
   gatedRmsNormOp.addKernel(
     'cuda',
-    compositeKernel((t, attrs: GatedRmsNormAttrs) => ({ y: gatedRmsNormReference(t.x, t.weight, { ...attrs, z: present(t.z) }) })),
+    compositeKernel((t, attrs: GatedRmsNormAttrs) => ({ y: gatedRmsNormReference(t.x, t.weight, { ...attrs, z: t.z }) })),
   );
 
   gatedRmsNormBackwardOp.addKernel(
     'cuda',
     compositeKernel((t, attrs: GatedRmsNormAttrs) => {
-      const z = present(t.z);
+      const z = t.z;
       const g = gradsInKernel(
         z ? [t.x, t.weight, z] : [t.x, t.weight],
         (x, weight, zz) => [gatedRmsNormReference(x, weight, { ...attrs, z: zz })],
