@@ -13,6 +13,7 @@ export { rawToTensor, tensorToRaw, defaultSafetensorsDtype } from './safetensors
 export type { RawTensor, RawTensorBytes } from './safetensors/convert.js';
 export type { ReadOptions } from './safetensors/rows.js';
 export { parseSafetensors, SafetensorsBuffer } from './safetensors/buffer.js';
+export { SafetensorsHeaderView } from './safetensors/header_view.js';
 export type { ParseSafetensorsOptions } from './safetensors/buffer.js';
 export type { WriteEntry, TensorsToWrite, WriteOptions, TensorWithDtype, LazyTensor } from './safetensors/plan.js';
 export { serializeSafetensors } from './safetensors/serialize.js';

@@ -3,13 +3,13 @@
  * (fetched in a browser, or read by other means) and reads its tensors. No Node APIs.
  */
 import type { Tensor } from '@falcon/tensor';
-import { SafetensorsError } from '../errors.js';
 import { rawToTensor } from './convert.js';
 import type { RawTensorBytes } from './convert.js';
 import { bytesToTypedArray } from './dtypes.js';
 import type { SafetensorsTypedArray } from './dtypes.js';
 import { parseHeader, readHeaderLength } from './header.js';
-import type { SafetensorsHeader, SafetensorsTensorInfo } from './header.js';
+import { SafetensorsHeaderView } from './header_view.js';
+import type { SafetensorsHeader } from './header.js';
 import { readRange } from './rows.js';
 import type { ReadOptions } from './rows.js';
 
@@ -20,7 +20,7 @@ export interface ParseSafetensorsOptions {
 }
 
 /** A validated safetensors file held in memory; returned by {@link parseSafetensors}. */
-export class SafetensorsBuffer {
+export class SafetensorsBuffer extends SafetensorsHeaderView {
   /** The name given to the buffer, for messages. */
   readonly name: string | undefined;
   /** The parsed, validated header. */
@@ -29,36 +29,14 @@ export class SafetensorsBuffer {
 
   /** @internal Use {@link parseSafetensors}. */
   constructor(bytes: Uint8Array, header: SafetensorsHeader, name: string | undefined) {
+    super();
     this.bytes = bytes;
     this.header = header;
     this.name = name;
   }
 
-  /** The `__metadata__` string map (empty if the file has none). */
-  get metadata(): Readonly<Record<string, string>> {
-    return this.header.metadata ?? {};
-  }
-
-  /** Tensor names, in the order of their data. */
-  get names(): string[] {
-    return this.header.tensors.map((t) => t.name);
-  }
-
-  /** Whether the file holds a tensor of this name. @param name - tensor name */
-  has(name: string): boolean {
-    return this.header.byName.has(name);
-  }
-
-  /** The header entry (dtype, shape, offsets) of a tensor. @param name - tensor name @throws SafetensorsError if absent */
-  info(name: string): SafetensorsTensorInfo {
-    const t = this.header.byName.get(name);
-    if (!t) throw new SafetensorsError('no tensor of this name in the file', { file: this.name, tensor: name });
-    return t;
-  }
-
-  /** Every tensor's shape by name (what {@link validateCheckpoint} takes). */
-  shapes(): Map<string, readonly number[]> {
-    return new Map(this.header.tensors.map((t) => [t.name, t.shape]));
+  protected get sourceName(): string | undefined {
+    return this.name;
   }
 
   /**

@@ -13,7 +13,8 @@ import type { RawTensorBytes } from './convert.js';
 import { bytesToTypedArray } from './dtypes.js';
 import type { SafetensorsTypedArray } from './dtypes.js';
 import { parseHeader, readHeaderLength } from './header.js';
-import type { SafetensorsHeader, SafetensorsTensorInfo } from './header.js';
+import { SafetensorsHeaderView } from './header_view.js';
+import type { SafetensorsHeader } from './header.js';
 import { readMany } from './read_many.js';
 import type { ReadManyOptions } from './read_many.js';
 import { readRange } from './rows.js';
@@ -48,7 +49,7 @@ async function readAt(handle: FileHandle, target: Uint8Array, position: number, 
 }
 
 /** An open safetensors file; returned by {@link openSafetensors}. Call {@link SafetensorsReader.close} when done. */
-export class SafetensorsReader {
+export class SafetensorsReader extends SafetensorsHeaderView {
   /** Path of the file. */
   readonly path: string;
   /** The parsed, validated header. */
@@ -59,6 +60,7 @@ export class SafetensorsReader {
 
   /** @internal Use {@link openSafetensors}. */
   constructor(path: string, handle: FileHandle, header: SafetensorsHeader, fileSize: number) {
+    super();
     this.path = path;
     this.handle = handle;
     this.header = header;
@@ -93,31 +95,8 @@ export class SafetensorsReader {
     }
   }
 
-  /** The `__metadata__` string map (empty if the file has none). */
-  get metadata(): Readonly<Record<string, string>> {
-    return this.header.metadata ?? {};
-  }
-
-  /** Tensor names, in the order of their data. */
-  get names(): string[] {
-    return this.header.tensors.map((t) => t.name);
-  }
-
-  /** Whether the file holds a tensor of this name. @param name - tensor name */
-  has(name: string): boolean {
-    return this.header.byName.has(name);
-  }
-
-  /** The header entry (dtype, shape, offsets) of a tensor. @param name - tensor name @throws SafetensorsError if absent */
-  info(name: string): SafetensorsTensorInfo {
-    const t = this.header.byName.get(name);
-    if (!t) throw new SafetensorsError('no tensor of this name in the file', { file: this.path, tensor: name });
-    return t;
-  }
-
-  /** Every tensor's shape by name (what {@link validateCheckpoint} takes). */
-  shapes(): Map<string, readonly number[]> {
-    return new Map(this.header.tensors.map((t) => [t.name, t.shape]));
+  protected get sourceName(): string | undefined {
+    return this.path;
   }
 
   /**
