@@ -7,23 +7,7 @@
  *
  * @packageDocumentation
  */
-export { tf } from './tf.js';
-export type {
-  Tensor,
-  Tensor1D,
-  Tensor2D,
-  Tensor3D,
-  Tensor4D,
-  Tensor5D,
-  Scalar,
-  Rank,
-  DataType,
-  TensorInfo,
-  NamedTensorMap,
-  KernelBackend,
-  TypedArray,
-  Variable,
-} from './tf.js';
+export * from './tf.js';
 export { initBackend, availableBackends, currentBackend, backendInfo } from './backend.js';
 export { BACKEND_NAMES, BackendUnavailableError } from './backends/types.js';
 export type { BackendName, BackendStatus, InitBackendOptions } from './backends/types.js';
