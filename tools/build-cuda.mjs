@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Builds every package's CUDA addon: for each packages/<pkg>/csrc holding .cu files, one nvcc
 // invocation compiles its .cu and .cpp files into packages/<pkg>/build/falcon_<pkg>_cuda.node
-// (static cudart; cuBLASLt is dlopen'ed at run time, so only -ldl is linked).
+// (static cudart; cuBLASLt is dlopen'ed at run time, so only -ldl is linked). Every package gets
+// packages/tensor/csrc/include on its include path (<falcon/extension.h>: the interface of a
+// package addon to the tensor package's cuda backend).
 //
 //   node tools/build-cuda.mjs                 build for sm_80, sm_90a and compute_90 PTX (newer GPUs)
 //   node tools/build-cuda.mjs --arch sm_90a   build for one architecture only (faster; the device runner)
@@ -114,6 +116,8 @@ function build(nvcc, pkg, outFile, gencodes, verbose) {
     '-I',
     join(pkg.dir, 'csrc'),
     '-I',
+    join(root, 'packages', 'tensor', 'csrc', 'include'),
+    '-I',
     nodeApiInclude(),
     '-I',
     nodeAddonApiInclude(),
@@ -130,10 +134,19 @@ function build(nvcc, pkg, outFile, gencodes, verbose) {
 }
 
 /** Loads the built addon in a child process (a bad binary must not take this one down) and probes it. */
-function loadCheck(file) {
+function loadCheck(file, pkgName) {
+  if (pkgName !== 'tensor') {
+    // A package addon (include/falcon/extension.h): init plus its kernel functions.
+    const ext = `
+      const a = require(process.argv[1]);
+      if (typeof a.init !== 'function') { console.error('missing export: init'); process.exit(1); }
+      console.log(JSON.stringify({ exports: Object.keys(a).sort() }));
+    `;
+    return execFileSync(process.execPath, ['-e', ext, file], { encoding: 'utf8' }).trim();
+  }
   const script = `
     const a = require(process.argv[1]);
-    const need = ['probe', 'init', 'alloc', 'free', 'matmul'];
+    const need = ['probe', 'init', 'stream', 'alloc', 'free', 'matmul'];
     const missing = need.filter((k) => typeof a[k] !== 'function');
     if (missing.length) { console.error('missing exports: ' + missing.join(', ')); process.exit(1); }
     const p = a.probe();
@@ -168,7 +181,7 @@ function main() {
       const out = join(outDir, `falcon_${pkg.name}_cuda.node`);
       const secs = build(nvcc, pkg, out, gencodes, opts.verbose);
       console.log(`${pkg.name}: ${pkg.sources.length} sources → ${tmp ? '(check) ' : ''}${out.replace(root + '/', '')} in ${secs.toFixed(1)} s`);
-      if (opts.check) console.log(`${pkg.name}: loads; probe → ${loadCheck(out)}`);
+      if (opts.check) console.log(`${pkg.name}: loads; probe → ${loadCheck(out, pkg.name)}`);
     }
   } finally {
     if (tmp) rmSync(tmp, { recursive: true, force: true });

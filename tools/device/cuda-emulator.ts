@@ -229,6 +229,7 @@ export function createEmulatedCudaAddon(): CudaAddon {
   const addon: CudaAddon = {
     probe: () => ({ driverVersion: 13000, runtimeVersion: 13000, deviceCount: 1, devices: [{ index: 0, name: 'emulated (host memory)', computeCapability: '0.0', totalMemory: 0, multiprocessors: 1 }], cublasLt: { loaded: true, path: 'emulated', version: 0 } }),
     init: (device) => ({ device, name: 'emulated (host memory)' }),
+    stream: () => 0,
     alloc(bytes) {
       if (bytes === 0) return 0;
       const size = roundBlockSize(bytes);
@@ -475,6 +476,41 @@ export function createEmulatedCudaAddon(): CudaAddon {
         for (let c = 0; c < cols; c++) s += Math.exp(xv[r * cols + c] - m);
         for (let c = 0; c < cols; c++) yv[r * cols + c] = log ? xv[r * cols + c] - m - Math.log(s) : Math.exp(xv[r * cols + c] - m) / s;
       }
+    },
+    rmsNorm(x, w, y, rows, dim, groups, eps) {
+      const xv = view(F32, x, rows * dim),
+        wv = view(F32, w, groups * dim),
+        yv = view(F32, y, rows * dim);
+      for (let r = 0; r < rows; r++) {
+        let ss = 0;
+        for (let j = 0; j < dim; j++) ss += xv[r * dim + j] ** 2;
+        const inv = 1 / Math.sqrt(ss / dim + eps);
+        for (let j = 0; j < dim; j++) yv[r * dim + j] = wv[(r % groups) * dim + j] * (xv[r * dim + j] * inv);
+      }
+    },
+    rmsNormBackward(dy, x, w, dx, dw, rows, dim, groups, eps) {
+      const xv = view(F32, x, rows * dim),
+        dyv = view(F32, dy, rows * dim),
+        wv = view(F32, w, groups * dim),
+        dxv = view(F32, dx, rows * dim),
+        dwv = view(F32, dw, groups * dim);
+      const acc = new Float64Array(groups * dim);
+      for (let r = 0; r < rows; r++) {
+        const o = (r % groups) * dim;
+        let ss = 0,
+          gx = 0;
+        for (let j = 0; j < dim; j++) {
+          ss += xv[r * dim + j] ** 2;
+          gx += wv[o + j] * dyv[r * dim + j] * xv[r * dim + j];
+        }
+        const inv = 1 / Math.sqrt(ss / dim + eps);
+        const c = (inv ** 3 * gx) / dim;
+        for (let j = 0; j < dim; j++) {
+          dxv[r * dim + j] = inv * wv[o + j] * dyv[r * dim + j] - xv[r * dim + j] * c;
+          acc[o + j] += dyv[r * dim + j] * xv[r * dim + j] * inv;
+        }
+      }
+      dwv.set(acc);
     },
     matmul(a, b, c, m, n, k, batch, strideA, strideB, transA, transB) {
       const av = view(F32, a, strideA ? batch * m * k : m * k),

@@ -126,6 +126,13 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// stream(): the backend's one stream as a number, for the kernels of package addons
+// (include/falcon/extension.h); they queue their work on it.
+Napi::Value Stream(const Napi::CallbackInfo& info) {
+  requireReady();
+  return fromPtr(info.Env(), (void*)ctx().stream);
+}
+
 // ---- memory ----
 
 Napi::Value Alloc(const Napi::CallbackInfo& info) {
@@ -457,6 +464,22 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// rmsNorm(x, w, y, rows, dim, groups, eps)
+Napi::Value RmsNorm(const Napi::CallbackInfo& info) {
+  requireReady();
+  launchRmsNorm((const float*)ptr(info, 0), (const float*)ptr(info, 1), (float*)ptr(info, 2), i64(info, 3), i32(info, 4), i32(info, 5),
+                (float)num(info, 6));
+  return info.Env().Undefined();
+}
+
+// rmsNormBackward(dy, x, w, dx, dw, rows, dim, groups, eps)
+Napi::Value RmsNormBackward(const Napi::CallbackInfo& info) {
+  requireReady();
+  launchRmsNormBackward((const float*)ptr(info, 0), (const float*)ptr(info, 1), (const float*)ptr(info, 2), (float*)ptr(info, 3),
+                        (float*)ptr(info, 4), i64(info, 5), i32(info, 6), i32(info, 7), (float)num(info, 8));
+  return info.Env().Undefined();
+}
+
 // matmul(a, b, c, m, n, k, batch, strideA, strideB, transA, transB, tf32)
 Napi::Value Matmul(const Napi::CallbackInfo& info) {
   requireReady();
@@ -474,6 +497,7 @@ Napi::Array names(Napi::Env env, const char* const* list, int n) {
 Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, Probe));
   exports.Set("init", Napi::Function::New(env, Init));
+  exports.Set("stream", Napi::Function::New(env, Stream));
   exports.Set("alloc", Napi::Function::New(env, Alloc));
   exports.Set("free", Napi::Function::New(env, Free));
   exports.Set("memoryStats", Napi::Function::New(env, MemoryStats));
@@ -502,6 +526,8 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("cumulative", Napi::Function::New(env, Cumulative));
   exports.Set("softmax", Napi::Function::New(env, Softmax));
   exports.Set("matmul", Napi::Function::New(env, Matmul));
+  exports.Set("rmsNorm", Napi::Function::New(env, RmsNorm));
+  exports.Set("rmsNormBackward", Napi::Function::New(env, RmsNormBackward));
   exports.Set("unaryOps", names(env, kUnaryNames, kUnaryCount));
   exports.Set("binaryOps", names(env, kBinaryNames, kBinaryCount));
   exports.Set("reduceOps", names(env, kReduceNames, kReduceCount));

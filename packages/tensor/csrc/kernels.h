@@ -58,6 +58,11 @@ void launchCumulative(bool isProd, int dt, const void* x, void* y, int64_t outer
 // softmax.cu
 void launchSoftmax(const float* x, float* y, int64_t rows, int64_t cols, bool log);
 
+// rms_norm.cu (the FalconRmsNorm op): rows of `dim`, weight of groups · dim (row i uses slice i mod groups).
+void launchRmsNorm(const float* x, const float* w, float* y, int64_t rows, int dim, int groups, float eps);
+void launchRmsNormBackward(const float* dy, const float* x, const float* w, float* dx, float* dw, int64_t rows, int dim, int groups,
+                           float eps);
+
 // allocator.cpp: device memory from the caching allocator (used for kernel scratch space).
 void* cacheAlloc(size_t bytes);
 void cacheFree(void* p);

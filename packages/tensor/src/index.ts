@@ -34,6 +34,8 @@ export { VERSION } from './version.js';
 export { CudaBackend } from './backends/cuda/backend.js';
 export type { CudaMemoryInfo, MatmulPrecision } from './backends/cuda/backend.js';
 export type { CudaBackendOptions } from './backends/cuda.js';
+export { cudaExtension, cudaKernel, CudaExtension } from './backends/cuda/extension.js';
+export type { CudaExtensionAddon, CudaKernelContext } from './backends/cuda/extension.js';
 export { cudaKernelNames } from './backends/cuda/kernels/index.js';
 export { runCudaSelfTest } from './backends/cuda/selftest/index.js';
 export type { CaseResult, SelfTestOptions } from './backends/cuda/selftest/index.js';

@@ -1,14 +1,13 @@
 /**
  * `rmsNorm`: fused RMSNorm over the last dim, `y = w * x / sqrt(mean(x², last dim) + eps)` in
- * float32 (spec: falcon-h1.md). CPU and WebGPU kernels, a gradient op with both, and the tfjs-ops
- * reference elsewhere. It is also the worked example of a WebGPU kernel (docs/webgpu.md).
+ * float32 (spec: falcon-h1.md). CPU, WebGPU and CUDA kernels, a gradient op with the same three, and
+ * the tfjs-ops reference for tests. It is also the worked example of a WebGPU kernel (docs/webgpu.md).
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { defineOp } from '../define_op.js';
-import { compositeKernel } from '../kernels.js';
 import { rmsNormCpu } from './kernels/cpu/rms_norm.js';
+import { rmsNormCuda } from './kernels/cuda/rms_norm.js';
 import { rmsNormWebgpu } from './kernels/webgpu/rms_norm.js';
-import { rmsNormReference } from './reference/rms_norm.js';
 import { rmsNormBackwardOp } from './rms_norm_backward.js';
 import { checkRmsNormArgs } from './rms_norm_checks.js';
 
@@ -21,7 +20,7 @@ export const rmsNormOp = defineOp<'x' | 'weight', never, { eps: number }, 'y'>({
   kernels: {
     cpu: rmsNormCpu,
     webgpu: rmsNormWebgpu,
-    cuda: compositeKernel(({ x, weight }, { eps }) => ({ y: rmsNormReference(x, weight, eps) })),
+    cuda: rmsNormCuda,
   },
   grad: ({ dy, inputs: { x, weight }, attrs: { eps } }) => {
     const { dx, dw } = rmsNormBackwardOp({ dy: dy.y, x, weight }, { eps });

@@ -1,13 +1,12 @@
 /**
  * `rmsNormBackward`: the gradients of {@link rmsNorm} with respect to its input and its weight,
- * an op of its own with CPU and WebGPU kernels (other backends run the tfjs-ops reference).
+ * an op of its own with CPU, WebGPU and CUDA kernels.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { defineOp } from '../define_op.js';
-import { compositeKernel } from '../kernels.js';
 import { rmsNormBackwardCpu } from './kernels/cpu/rms_norm_backward.js';
+import { rmsNormBackwardCuda } from './kernels/cuda/rms_norm.js';
 import { rmsNormBackwardWebgpu } from './kernels/webgpu/rms_norm_backward.js';
-import { rmsNormBackwardReference } from './reference/rms_norm_backward.js';
 import { checkRmsNormArgs } from './rms_norm_checks.js';
 
 /** The op behind {@link rmsNormBackward} (kernel name `FalconRmsNormBackward`). @internal */
@@ -23,7 +22,7 @@ export const rmsNormBackwardOp = defineOp<'dy' | 'x' | 'weight', never, { eps: n
   kernels: {
     cpu: rmsNormBackwardCpu,
     webgpu: rmsNormBackwardWebgpu,
-    cuda: compositeKernel(({ dy, x, weight }, { eps }) => rmsNormBackwardReference(dy, x, weight, eps)),
+    cuda: rmsNormBackwardCuda,
   },
 });
 

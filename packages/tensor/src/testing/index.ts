@@ -160,3 +160,6 @@ export function backendsUnderTest(): BackendName[] {
   }
   return list as BackendName[];
 }
+
+export { compareBackends } from './compare_backends.js';
+export type { OpCase, OpCaseResult } from './compare_backends.js';

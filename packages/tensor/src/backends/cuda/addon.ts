@@ -50,6 +50,8 @@ export interface CudaAddon {
   probe(): CudaProbe;
   /** Selects the device, creates the stream and the cuBLASLt handle; returns what it found. */
   init(device: number): Record<string, unknown>;
+  /** The one stream all work is queued on, as a number (for package addons). */
+  stream(): number;
   /** Device memory from the caching allocator (0 bytes gives pointer 0). */
   alloc(bytes: number): number;
   /** Returns a block to the cache. */
@@ -106,6 +108,10 @@ export interface CudaAddon {
   softmax(x: number, y: number, rows: number, cols: number, log: boolean): void;
   /** Row-major batched float32 product through cuBLASLt (see csrc/cublaslt.h). */
   matmul(a: number, b: number, c: number, m: number, n: number, k: number, batch: number, strideA: number, strideB: number, transA: boolean, transB: boolean, tf32: boolean): void;
+  /** RMSNorm of float32 rows of `dim` with a weight of `groups · dim` (row i uses slice i mod groups). */
+  rmsNorm(x: number, w: number, y: number, rows: number, dim: number, groups: number, eps: number): void;
+  /** Its gradients: dx like x, dw like w (summed over rows). */
+  rmsNormBackward(dy: number, x: number, w: number, dx: number, dw: number, rows: number, dim: number, groups: number, eps: number): void;
   /** Names of the unary ops, in the order of their indices. */
   unaryOps: string[];
   /** Names of the binary ops, in the order of their indices. */

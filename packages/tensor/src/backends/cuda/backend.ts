@@ -102,9 +102,13 @@ export class CudaBackend extends KernelBackend {
    * @param device - CUDA device index
    * @param matmulPrecision - 'tf32' (default) or 'f32'
    */
+  /** The CUDA device index this backend runs on. */
+  readonly device: number;
+
   constructor(addon: CudaAddon, device = 0, matmulPrecision: MatmulPrecision = 'tf32') {
     super();
     this.addon = addon;
+    this.device = device;
     this.info = addon.init(device);
     this.matmulPrecision = matmulPrecision;
     this.data = new DataStorage(this, engine());
@@ -159,6 +163,11 @@ export class CudaBackend extends KernelBackend {
       if (d.size > KEEP_HOST) d.values = undefined;
     }
     return d.ptr;
+  }
+
+  /** The stream all of this backend's work is queued on, as a number (see `cudaKernel`). */
+  get stream(): number {
+    return this.addon.stream();
   }
 
   /** Host values if this backend still has them (no device read needed). @internal */
