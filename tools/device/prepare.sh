@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepares .device/ (ignored by git) for the CUDA device runner; run here, from anywhere in the repo.
 # It holds: an xz-compressed Node 20 binary (the GPU machine has no Node), the Node-API and
-# node-addon-api headers, esbuild bundles of tools/device/cuda-tests.ts and op-tests.ts (tfjs inside), the
+# node-addon-api headers, esbuild bundles of tools/device/cuda-tests.ts, op-tests-all.ts and benchmarks/cuda/ops.ts (tfjs inside), the
 # PyTorch benchmark script and every package's csrc/ — under 64 MiB. Then call the device with
 # carry [".device"] and command `bash tools/device/run-cuda.sh`.
 set -euo pipefail
@@ -27,6 +27,10 @@ npx esbuild tools/device/cuda-tests.ts --bundle --platform=node --format=esm --t
   --banner:js="import { createRequire as __falconCreateRequire } from 'node:module'; const require = __falconCreateRequire(import.meta.url);"
 npx esbuild tools/device/op-tests-all.ts --bundle --platform=node --format=esm --target=node20 \
   --tsconfig=tsconfig.json --main-fields=module,main --log-level=warning --outfile="$D/op-tests.mjs" \
+  --external:node-fetch --external:webgpu --external:@tensorflow/tfjs-backend-webgpu \
+  --banner:js="import { createRequire as __falconCreateRequire } from 'node:module'; const require = __falconCreateRequire(import.meta.url);"
+npx esbuild benchmarks/cuda/ops.ts --bundle --platform=node --format=esm --target=node20 \
+  --tsconfig=tsconfig.json --main-fields=module,main --log-level=warning --outfile="$D/ops-bench.mjs" \
   --external:node-fetch --external:webgpu --external:@tensorflow/tfjs-backend-webgpu \
   --banner:js="import { createRequire as __falconCreateRequire } from 'node:module'; const require = __falconCreateRequire(import.meta.url);"
 cp tools/device/torch_bench.py "$D/"
