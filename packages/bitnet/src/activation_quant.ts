@@ -2,13 +2,14 @@
  * `activationQuant`: BitNet b1.58 per-token absmax quantisation of activations to 8 bits, for
  * quantisation-aware training. Forward: `s_x = 127 / max(max|x|, 1e-5)` over the last dimension,
  * `y = clip(round(x·s_x), −128, 127) / s_x`; backward: the straight-through estimator, dx = dy
- * (as transformers' `ActQuant`).
+ * (as transformers' `ActQuant`). Kernels: cpu, webgpu and cuda (csrc/activation_quant.cu: a warp or
+ * a block per token), the cuda one bit-exact with the cpu kernel.
  */
-import { compositeKernel, defineOp, tf } from '@falcon/tensor';
+import { defineOp, tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
 import { activationQuantWebgpu } from './kernels/webgpu/activation_quant.js';
 import { activationQuantCpu } from './kernels/cpu/activation_quant.js';
-import { activationQuantForward } from './reference/activation_quant.js';
+import { activationQuantCuda } from './kernels/cuda/activation_quant.js';
 
 /** Kernel name of {@link activationQuant}. */
 export const ACTIVATION_QUANT_OP = 'FalconActivationQuant';
@@ -39,11 +40,7 @@ const op = defineOp<'x', 'absMax', Record<string, never>, 'y' | 'scale'>({
   kernels: {
     cpu: activationQuantCpu,
     webgpu: activationQuantWebgpu,
-    // the reference until the CUDA issue
-    cuda: compositeKernel(({ x, absMax }) => {
-      const { q, scale } = activationQuantForward(x, absMax);
-      return { y: tf.div(q, scale), scale };
-    }),
+    cuda: activationQuantCuda,
   },
   // straight-through estimator: the gradient passes through round and clip unchanged; none reaches absMax
   grad: ({ dy }) => ({ x: dy.y }),

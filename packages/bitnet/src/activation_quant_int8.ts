@@ -1,15 +1,16 @@
 /**
  * `activationQuantInt8`: the inference form of {@link activationQuant}: the same per-token absmax
  * quantisation, returning the int8 values (in an int32 tensor) and the per-token scale, the inputs
- * of {@link ternaryMatmul}. Not differentiable (inference only).
+ * of {@link ternaryMatmul}. Not differentiable (inference only). Kernels: cpu, webgpu and cuda (the
+ * same csrc/activation_quant.cu as activationQuant, writing int32).
  */
-import { compositeKernel, defineOp } from '@falcon/tensor';
+import { defineOp } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
 import { activationQuantInt8Webgpu } from './kernels/webgpu/activation_quant.js';
 import { validateActivations } from './activation_quant.js';
 import type { ActivationQuantOptions } from './activation_quant.js';
 import { activationQuantInt8Cpu } from './kernels/cpu/activation_quant.js';
-import { activationQuantInt8Reference } from './reference/activation_quant.js';
+import { activationQuantInt8Cuda } from './kernels/cuda/activation_quant.js';
 
 /** Kernel name of {@link activationQuantInt8}. */
 export const ACTIVATION_QUANT_INT8_OP = 'FalconActivationQuantInt8';
@@ -23,7 +24,7 @@ const op = defineOp<'x', 'absMax', Record<string, never>, 'q' | 'scale'>({
   kernels: {
     cpu: activationQuantInt8Cpu,
     webgpu: activationQuantInt8Webgpu,
-    cuda: compositeKernel(({ x, absMax }) => activationQuantInt8Reference(x, absMax)), // the reference until the CUDA issue
+    cuda: activationQuantInt8Cuda,
   },
 });
 

@@ -2,13 +2,14 @@
  * `ternaryMatmul`: inference product of int8 activations with a 2-bit packed ternary weight in
  * transformers' layout, `y = x @ Wᵀ` in exact integer arithmetic, without unpacking the weight to
  * floats. The caller applies the scales (see `PackedBitLinear`). Not differentiable (inference only).
+ * Kernels: cpu, webgpu and cuda (csrc/ternary_matmul.cu: dp4a over codes decoded in registers).
  */
-import { compositeKernel, defineOp } from '@falcon/tensor';
+import { defineOp } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
 import { ternaryMatmulWebgpu } from './kernels/webgpu/ternary_matmul.js';
 import { ternaryMatmulCpu } from './kernels/cpu/ternary_matmul.js';
 import { packedRows, packedWordCount } from './packing.js';
-import { ternaryMatmulReference } from './reference/ternary_matmul.js';
+import { ternaryMatmulCuda } from './kernels/cuda/ternary_matmul.js';
 
 /** Kernel name of {@link ternaryMatmul}. */
 export const TERNARY_MATMUL_OP = 'FalconTernaryMatmul';
@@ -48,7 +49,7 @@ const op = defineOp<'x' | 'packed', never, TernaryMatmulAttrs, 'y'>({
   kernels: {
     cpu: ternaryMatmulCpu,
     webgpu: ternaryMatmulWebgpu,
-    cuda: compositeKernel(({ x, packed }, { outFeatures }) => ({ y: ternaryMatmulReference(x, packed, outFeatures) })), // the reference until the CUDA issue
+    cuda: ternaryMatmulCuda,
   },
 });
 

@@ -3,13 +3,14 @@
  * training. Forward: `s = 1 / max(mean|W|, 1e-5)`, `y = clip(round(W·s), −1, 1) / s` (round half to
  * even); backward: the straight-through estimator, dW = dy (as transformers' `WeightQuant`).
  * The mean|W| can be supplied from outside, so a tensor-parallel shard quantises with the scale of
- * the whole weight.
+ * the whole weight. Kernels: cpu, webgpu and cuda (csrc/weight_quant.cu: device reduction of
+ * mean|W|, then an element-wise pass; bit-exact with the cpu kernel up to the order of the |W| sum).
  */
-import { compositeKernel, defineOp, tf } from '@falcon/tensor';
+import { defineOp, tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
 import { weightQuantWebgpu } from './kernels/webgpu/weight_quant.js';
 import { weightQuantCpu } from './kernels/cpu/weight_quant.js';
-import { weightQuantForward } from './reference/weight_quant.js';
+import { weightQuantCuda } from './kernels/cuda/weight_quant.js';
 
 /** Kernel name of {@link weightQuant}. */
 export const WEIGHT_QUANT_OP = 'FalconWeightQuant';
@@ -30,7 +31,7 @@ const op = defineOp<'w', 'meanAbs', Record<string, never>, 'y' | 'scale'>({
   kernels: {
     cpu: weightQuantCpu,
     webgpu: weightQuantWebgpu,
-    cuda: compositeKernel(({ w, meanAbs }) => weightQuantForward(w, meanAbs)), // the reference until the CUDA issue
+    cuda: weightQuantCuda,
   },
   // straight-through estimator: the gradient passes through round and clip unchanged; none reaches meanAbs
   grad: ({ dy }) => ({ w: dy.y }),

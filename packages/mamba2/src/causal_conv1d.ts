@@ -2,12 +2,14 @@
  * `causalConv1d`: the depthwise causal convolution of the Mamba-2 mixer over the sequence
  * (kernel size `d_conv`), with optional bias and SiLU, declared as the op `FalconCausalConv1d`.
  * It takes the state left by an earlier piece of the sequence and returns the one it leaves, so a
- * long sequence can be processed in pieces (and one token at a time when decoding).
+ * long sequence can be processed in pieces (and one token at a time when decoding). Kernels: cpu,
+ * webgpu and cuda (`csrc/causal_conv1d.cu`).
  */
 import { defineOp } from '@falcon/tensor';
 import type { Tensor, Tensor3D } from '@falcon/tensor';
 import { causalConv1dBackwardOp } from './causal_conv1d_backward.js';
 import { causalConv1dCpu } from './kernels/cpu/causal_conv1d.js';
+import { causalConv1dCuda } from './kernels/cuda/causal_conv1d.js';
 import { causalConv1dWebgpu } from './kernels/webgpu/causal_conv1d.js';
 import { checkArg, fail } from './validate.js';
 
@@ -62,7 +64,7 @@ export const causalConv1dOp = defineOp<CausalConv1dInputName, CausalConv1dOption
     if (initialState) checkArg(OP, 'initialState', initialState, ['batch', 'dconv - 1', 'dim'], [b, k - 1, d]);
     if (seqIdx) checkArg(OP, 'seqIdx', seqIdx, ['batch', 'seqlen'], [b, l], 'int32');
   },
-  kernels: { cpu: causalConv1dCpu, webgpu: causalConv1dWebgpu },
+  kernels: { cpu: causalConv1dCpu, webgpu: causalConv1dWebgpu, cuda: causalConv1dCuda },
   grad: ({ dy, inputs, attrs }) => {
     const r = causalConv1dBackwardOp({ ...inputs, dy: dy.y, dFinalState: dy.finalState }, attrs);
     return {

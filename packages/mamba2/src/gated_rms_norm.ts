@@ -1,12 +1,13 @@
 /**
  * `gatedRmsNorm`: Falcon-H1's group-wise RMSNorm with a SiLU gate (transformers'
  * `FalconH1RMSNormGated`), declared as the op `FalconGatedRmsNorm`, with its gradient the op
- * `FalconGatedRmsNormBackward`.
+ * `FalconGatedRmsNormBackward`. Kernels: cpu, webgpu and cuda (`csrc/gated_rms_norm.cu`).
  */
 import { defineOp } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
 import { gatedRmsNormBackwardOp } from './gated_rms_norm_backward.js';
 import { gatedRmsNormCpu } from './kernels/cpu/gated_rms_norm.js';
+import { gatedRmsNormCuda } from './kernels/cuda/gated_rms_norm.js';
 import { gatedRmsNormWebgpu } from './kernels/webgpu/gated_rms_norm.js';
 import { checkArg, checkPositiveInt, fail } from './validate.js';
 
@@ -50,7 +51,7 @@ export const gatedRmsNormOp = defineOp<'x' | 'weight', 'z', GatedRmsNormAttrs, '
     if (dim % ngroups !== 0) fail(OP, `dim (${dim}) must be divisible by ngroups (${ngroups})`);
     if (typeof eps !== 'number' || !(eps >= 0)) fail(OP, `eps must be a non-negative number, got ${String(eps)}`);
   },
-  kernels: { cpu: gatedRmsNormCpu, webgpu: gatedRmsNormWebgpu },
+  kernels: { cpu: gatedRmsNormCpu, webgpu: gatedRmsNormWebgpu, cuda: gatedRmsNormCuda },
   grad: ({ dy, inputs, attrs }) => {
     const r = gatedRmsNormBackwardOp({ ...inputs, dy: dy.y }, attrs);
     return { x: r.dx, weight: r.dweight, ...(inputs.z ? { z: r.dz } : {}) };

@@ -1,0 +1,36 @@
+/**
+ * The `cuda` kernel of `FalconCausalConv1dBackward` (`csrc/causal_conv1d_backward.cu`): da (dy
+ * through the SiLU, recomputed) into scratch, dx / dInitialState by the transposed convolution,
+ * dweight / dbias as per-block partial sums in scratch reduced by a second kernel (deterministic).
+ */
+import { cudaKernel } from '@falcon/tensor';
+import type { CausalConv1dAttrs, CausalConv1dOptionalName } from '../../causal_conv1d.js';
+import type { CausalConv1dBackwardInputName, CausalConv1dBackwardOutputName } from '../../causal_conv1d_backward.js';
+import { mamba2Cuda } from './addon.js';
+import type { Mamba2CudaAddon } from './addon.js';
+
+/**
+ * The CUDA kernel of `FalconCausalConv1dBackward`: dx `[batch, seqlen, dim]`, dweight
+ * `[dim, dconv]`, dbias `[dim]` (`[0]` without bias), dInitialState `[batch, dconv − 1, dim]`
+ * (`[0]` without an initial state).
+ * @internal
+ */
+export const causalConv1dBackwardCuda = cudaKernel<Mamba2CudaAddon, CausalConv1dBackwardInputName, CausalConv1dOptionalName, CausalConv1dAttrs, CausalConv1dBackwardOutputName>(
+  mamba2Cuda,
+  (addon, ctx, t, { silu }) => {
+    const [b, l, d] = t.x.shape;
+    const k = t.weight.shape[1] as number;
+    const dx = ctx.output([b, l, d]);
+    const dweight = ctx.output([d, k]);
+    const dbias = ctx.output(t.bias ? [d] : [0]);
+    const dInitialState = ctx.output(t.initialState ? [b, k - 1, d] : [0]);
+    const floats = addon.causalConv1dBackwardScratch(b, l, d, k, t.bias !== undefined, silu);
+    const scratch = ctx.scratch([floats]);
+    addon.causalConv1dBackward(
+      ctx.stream, ctx.ptr(t.x), ctx.ptr(t.weight), ctx.ptr(t.bias), ctx.ptr(t.initialState), ctx.ptr(t.seqIdx),
+      ctx.ptr(t.dy), ctx.ptr(t.dFinalState), scratch, ctx.ptr(dx), ctx.ptr(dweight), ctx.ptr(dbias), ctx.ptr(dInitialState),
+      b, l, d, k, silu,
+    );
+    return { dx, dweight, dbias, dInitialState };
+  },
+);
