@@ -6,6 +6,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core's gradient registrations (its Node bundle omits them); built by scripts/bundle-gradients.mjs.
 import '../generated/tfjs-gradients.js';
+// Sum and Mean gradients without host-side ones (see gradients.ts).
+import './gradients.js';
 
 export { tf };
 export type {
