@@ -1,16 +1,16 @@
 /**
  * `alibiBias`: the ALiBi score bias `[nHeads, seqlenQ, seqlenK]` from per-head slopes, for callers
  * that want the bias itself (flashAttention applies ALiBi inside its kernel without materialising it).
+ * Kernels: cpu, webgpu and CUDA.
  */
-import { compositeKernel, defineOp, tf } from '@falcon/tensor';
+import { defineOp, tf } from '@falcon/tensor';
 import type { Tensor, Tensor3D } from '@falcon/tensor';
 import type { AlibiAttrs } from './kernels/cpu/alibi_bias.js';
 import { alibiBiasCpu } from './kernels/cpu/alibi_bias.js';
+import { alibiBiasCuda } from './kernels/cuda/alibi_bias.js';
 import { alibiBiasWebgpu } from './kernels/webgpu/alibi_bias.js';
-import { alibiBiasReference, alibiDistance } from './reference/alibi_bias.js';
+import { alibiDistance } from './reference/alibi_bias.js';
 import { checkInt, checkTensor } from './validate.js';
-
-const reference = compositeKernel<'slopes', never, AlibiAttrs, 'bias'>(({ slopes }, a) => ({ bias: alibiBiasReference(slopes, a.seqlenQ, a.seqlenK) }));
 
 /** The ALiBi bias op (kernel `FalconAlibiBias`): input slopes, attributes seqlenQ and seqlenK, output bias. */
 export const alibiBiasOp = defineOp<'slopes', never, AlibiAttrs, 'bias'>({
@@ -22,7 +22,7 @@ export const alibiBiasOp = defineOp<'slopes', never, AlibiAttrs, 'bias'>({
     checkInt('alibiBias', 'seqlenQ', seqlenQ, 1);
     checkInt('alibiBias', 'seqlenK', seqlenK, 1);
   },
-  kernels: { cpu: alibiBiasCpu, webgpu: alibiBiasWebgpu, cuda: reference },
+  kernels: { cpu: alibiBiasCpu, webgpu: alibiBiasWebgpu, cuda: alibiBiasCuda },
   grad: ({ dy, attrs }) => ({ slopes: tf.neg(tf.sum(tf.mul(dy.bias, alibiDistance(attrs.seqlenQ, attrs.seqlenK)), [1, 2])) }),
 });
 

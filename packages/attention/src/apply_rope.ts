@@ -2,19 +2,18 @@
  * `applyRope`: rotary position embeddings on q or k `[batch, seqlen, heads, headDim]` at explicit
  * positions (so decode steps and packed sequences rotate each token by its own position), with
  * the frequencies of {@link ropeFrequencies}. Its gradient is the inverse rotation (the same op).
+ * Kernels: cpu, webgpu and CUDA.
  */
-import { compositeKernel, defineOp } from '@falcon/tensor';
+import { defineOp } from '@falcon/tensor';
 import type { Op, Tensor, Tensor4D } from '@falcon/tensor';
 import { applyRopeCpu } from './kernels/cpu/apply_rope.js';
+import { applyRopeCuda } from './kernels/cuda/apply_rope.js';
 import { applyRopeWebgpu } from './kernels/webgpu/apply_rope.js';
 import type { RopeAttrs } from './reference/apply_rope.js';
-import { applyRopeReference } from './reference/apply_rope.js';
 import type { RopeFrequencies } from './rope_frequencies.js';
 import { checkTensor, fail } from './validate.js';
 
 const FN = 'applyRope';
-
-const reference = compositeKernel<'x' | 'positions', never, RopeAttrs, 'y'>(({ x, positions }, attrs) => ({ y: applyRopeReference(x, positions, attrs) }));
 
 /**
  * The RoPE op (kernel `FalconApplyRope`): inputs x and positions, attributes invFreq,
@@ -35,7 +34,7 @@ export const applyRopeOp: Op<'x' | 'positions', never, RopeAttrs, 'y'> = defineO
     }
     if (typeof attentionScaling !== 'number' || !Number.isFinite(attentionScaling)) fail(FN, `attentionScaling must be a finite number, got ${String(attentionScaling)}`);
   },
-  kernels: { cpu: applyRopeCpu, webgpu: applyRopeWebgpu, cuda: reference },
+  kernels: { cpu: applyRopeCpu, webgpu: applyRopeWebgpu, cuda: applyRopeCuda },
   grad: ({ dy, inputs, attrs }) => ({
     x: applyRopeOp({ x: dy.y, positions: inputs.positions }, { invFreq: attrs.invFreq, attentionScaling: attrs.attentionScaling, inverse: !attrs.inverse }).y,
   }),

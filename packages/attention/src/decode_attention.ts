@@ -1,7 +1,9 @@
 /**
  * `decodeAttention`: attention of new tokens (one decode step, or a chunk of a chunked prefill)
  * against a {@link KVCache} that already holds their keys and values, reading only the cache's
- * first `length` rows. Causal by default, with the new queries at the end of the cache.
+ * first `length` rows. Causal by default, with the new queries at the end of the cache. Kernels:
+ * cpu, webgpu and CUDA (split-KV over the cache for up to 16 new tokens, flash tiles for longer
+ * chunks; head dims above 256 take the reference on cuda).
  */
 import { compositeKernel, defineOp } from '@falcon/tensor';
 import type { Tensor, Tensor3D, Tensor4D } from '@falcon/tensor';
@@ -9,6 +11,8 @@ import type { AttentionAttrs } from './attention_attrs.js';
 import type { AttentionResult } from './flash_attention.js';
 import { flashAttentionBackwardOp } from './flash_attention_backward.js';
 import { decodeAttentionCpu } from './kernels/cpu/decode_attention.js';
+import { withHeadDimFallback } from './kernels/cuda/addon.js';
+import { decodeAttentionCuda } from './kernels/cuda/decode_attention.js';
 import { decodeAttentionWebgpu } from './kernels/webgpu/decode_attention.js';
 import type { KVCache } from './kv_cache.js';
 import { decodeAttentionReference } from './reference/decode_attention.js';
@@ -51,7 +55,7 @@ export const decodeAttentionOp = defineOp<'q' | 'kCache' | 'vCache', 'keyPadding
     if (attrs.length > dims(kCache)[1]) fail(FN, `length ${attrs.length} exceeds the cache capacity ${dims(kCache)[1]}`);
     if (dims(q)[1] > attrs.length) fail(FN, `${dims(q)[1]} new queries but the cache holds only ${attrs.length} tokens; append the new tokens' keys and values first`);
   },
-  kernels: { cpu: decodeAttentionCpu, webgpu: decodeAttentionWebgpu, cuda: reference },
+  kernels: { cpu: decodeAttentionCpu, webgpu: decodeAttentionWebgpu, cuda: withHeadDimFallback(decodeAttentionCuda, reference, (t) => dims(t.q)[3]) },
   grad: ({ dy, inputs, outputs, attrs }) => {
     const g = flashAttentionBackwardOp(
       {

@@ -2,12 +2,16 @@
  * `flashAttention`: attention with grouped-query heads, causal or not, an optional ALiBi bias,
  * sliding window, key padding mask and packed sequences, computed in tiles with an online softmax
  * (memory linear in seqlen) and returning the log-sum-exp; its gradient is `flashAttentionBackward`.
+ * Kernels: cpu and webgpu tiles, and CUDA (FlashAttention-2-style tiles in float32, split-KV for a
+ * few queries; head dims above 256 fall back to the tfjs reference on cuda).
  */
 import { compositeKernel, defineOp, tf } from '@falcon/tensor';
 import type { Tensor, Tensor3D, Tensor4D } from '@falcon/tensor';
 import type { AttentionAttrs } from './attention_attrs.js';
 import { flashAttentionBackwardOp } from './flash_attention_backward.js';
 import { flashAttentionCpu } from './kernels/cpu/flash_attention.js';
+import { withHeadDimFallback } from './kernels/cuda/addon.js';
+import { flashAttentionCuda } from './kernels/cuda/flash_attention.js';
 import { flashAttentionWebgpu } from './kernels/webgpu/flash_attention.js';
 import { flashAttentionReference } from './reference/flash_attention.js';
 import { checkAttention, checkCuSeqlens, dims } from './validate.js';
@@ -58,7 +62,11 @@ export const flashAttentionOp = defineOp<'q' | 'k' | 'v', 'alibiSlopes' | 'keyPa
   kernels: {
     cpu: flashAttentionCpu,
     webgpu: flashAttentionWebgpu,
-    cuda: compositeKernel((t, attrs) => flashAttentionReference(t, attrs)),
+    cuda: withHeadDimFallback(
+      flashAttentionCuda,
+      compositeKernel((t, attrs) => flashAttentionReference(t, attrs)),
+      (t) => dims(t.q)[3],
+    ),
   },
   grad: ({ dy, inputs, outputs, attrs }) => {
     const g = flashAttentionBackwardOp(

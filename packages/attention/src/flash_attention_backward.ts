@@ -1,13 +1,15 @@
 /**
  * `flashAttentionBackward`: the gradient of `flashAttention` and `decodeAttention` as an op of its
- * own (dq, dk, dv from q, k, v, the forward's out and lse, and the output gradients), with a tiled
- * CPU kernel that recomputes scores tile by tile, and the materialising FlashAttention-2 formulas
- * as the kernel of other backends.
+ * own (dq, dk, dv from q, k, v, the forward's out and lse, and the output gradients), with tiled
+ * CPU, WebGPU and CUDA kernels that recompute scores tile by tile (FlashAttention-2), and the
+ * materialising formulas of the reference as the CUDA fallback for head dims above 256.
  */
 import { compositeKernel, defineOp, tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
 import type { AttentionBackwardAttrs } from './kernels/cpu/flash_attention_backward.js';
 import { flashAttentionBackwardCpu } from './kernels/cpu/flash_attention_backward.js';
+import { withHeadDimFallback } from './kernels/cuda/addon.js';
+import { flashAttentionBackwardCuda } from './kernels/cuda/flash_attention_backward.js';
 import { flashAttentionBackwardWebgpu } from './kernels/webgpu/flash_attention_backward.js';
 import { flashAttentionBackwardReference } from './reference/flash_attention_backward.js';
 import { checkAttention, checkInt, dims, fail } from './validate.js';
@@ -16,7 +18,7 @@ export type { AttentionBackwardAttrs } from './kernels/cpu/flash_attention_backw
 
 const FN = 'flashAttentionBackward';
 
-/** Backends without a tiled kernel: the reference formulas on the first `kvLength` keys, zero-padded. */
+/** The reference formulas on the first `kvLength` keys, zero-padded (cuda's fallback for head dims above 256). */
 const backwardComposite = compositeKernel<
   'q' | 'k' | 'v' | 'out' | 'lse' | 'dout' | 'dlse',
   'alibiSlopes' | 'keyPaddingMask' | 'cuSeqlens',
@@ -66,5 +68,9 @@ export const flashAttentionBackwardOp = defineOp<
       if (!tf.util.arraysEqual(t.shape, want as number[]) || t.dtype !== 'float32') fail(FN, `${name} must be float32 of shape [${want}], got ${t.dtype} [${t.shape}]`);
     }
   },
-  kernels: { cpu: flashAttentionBackwardCpu, webgpu: flashAttentionBackwardWebgpu, cuda: backwardComposite },
+  kernels: {
+    cpu: flashAttentionBackwardCpu,
+    webgpu: flashAttentionBackwardWebgpu,
+    cuda: withHeadDimFallback(flashAttentionBackwardCuda, backwardComposite, (t) => dims(t.q)[3]),
+  },
 });
