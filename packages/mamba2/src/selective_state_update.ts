@@ -1,11 +1,12 @@
 /**
  * `selectiveStateUpdate`: one decode step of the SSD recurrence on a cached state, declared as the
- * op `FalconSelectiveStateUpdate`. Its gradient is `FalconSsdChunkScanBackward` over a sequence of
- * length 1 starting from the given state.
+ * op `FalconSelectiveStateUpdate` (CUDA kernel: `csrc/selective_state_update.cu`). Its gradient is
+ * `FalconSsdChunkScanBackward` over a sequence of length 1 starting from the given state.
  */
 import { defineOp, tf } from '@falcon/tensor';
 import type { Tensor, Tensor3D, Tensor4D } from '@falcon/tensor';
 import { selectiveStateUpdateCpu } from './kernels/cpu/selective_state_update.js';
+import { selectiveStateUpdateCuda } from './kernels/cuda/selective_state_update.js';
 import { selectiveStateUpdateWebgpu } from './kernels/webgpu/selective_state_update.js';
 import { validateSsd } from './ssd_chunk_scan.js';
 import { ssdChunkScanBackwardOp } from './ssd_chunk_scan_backward.js';
@@ -44,7 +45,7 @@ export const selectiveStateUpdateOp = defineOp<SelectiveStateUpdateInputName, Se
   optionalInputs: ['D', 'z', 'dtBias'],
   outputs: ['y', 'newState'],
   validate: ({ state, ...rest }) => validateSsd(OP, { ...rest, initialStates: state }, true),
-  kernels: { cpu: selectiveStateUpdateCpu, webgpu: selectiveStateUpdateWebgpu },
+  kernels: { cpu: selectiveStateUpdateCpu, webgpu: selectiveStateUpdateWebgpu, cuda: selectiveStateUpdateCuda },
   grad: ({ dy, inputs, attrs }) => {
     const { state, x, dt, A, B, C, D, z, dtBias } = inputs;
     const seq = (t: Tensor) => tf.expandDims(t, 1);

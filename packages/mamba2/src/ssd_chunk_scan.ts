@@ -1,12 +1,14 @@
 /**
  * `ssdChunkScan`: the Mamba-2 selective state-space scan (SSD) over a whole sequence, declared as
  * the op `FalconSsdChunkScan`. The reference (`reference/ssd_chunk_scan.ts`) is the sequential
- * recurrence of the spec; the CPU and WebGPU kernels compute the chunked form; the gradient is the
- * op `FalconSsdChunkScanBackward` (`ssd_chunk_scan_backward.ts`).
+ * recurrence of the spec; the CPU and WebGPU kernels compute the chunked form, the CUDA kernel the
+ * recurrence position by position with the state in registers (`csrc/ssd_chunk_scan.cu`); the
+ * gradient is the op `FalconSsdChunkScanBackward` (`ssd_chunk_scan_backward.ts`).
  */
 import { defineOp } from '@falcon/tensor';
 import type { Tensor, Tensor4D } from '@falcon/tensor';
 import { ssdChunkScanCpu } from './kernels/cpu/ssd_chunk_scan.js';
+import { ssdChunkScanCuda } from './kernels/cuda/ssd_chunk_scan.js';
 import { ssdChunkScanWebgpu } from './kernels/webgpu/ssd_chunk_scan.js';
 import { ssdChunkScanBackwardOp } from './ssd_chunk_scan_backward.js';
 import type { TimeStepAttrs, TimeStepOptions } from './time_step.js';
@@ -95,7 +97,7 @@ export const ssdChunkScanOp = defineOp<SsdChunkScanInputName, SsdChunkScanOption
     checkPositiveInt(OP, 'chunkSize', attrs.chunkSize);
     validateSsd(OP, t, false);
   },
-  kernels: { cpu: ssdChunkScanCpu, webgpu: ssdChunkScanWebgpu },
+  kernels: { cpu: ssdChunkScanCpu, webgpu: ssdChunkScanWebgpu, cuda: ssdChunkScanCuda },
   grad: ({ dy, inputs, attrs }) => {
     const r = ssdChunkScanBackwardOp({ ...inputs, dy: dy.y, dFinalStates: dy.finalStates }, attrs);
     return {

@@ -1,10 +1,12 @@
 /**
  * `FalconSsdChunkScanBackward`: the gradient of the SSD scan as an op of its own, with a CPU
  * kernel that runs the adjoint recurrence backwards in time from state checkpoints (memory linear
- * in seqlen). Used by the gradients of `ssdChunkScan` and `selectiveStateUpdate`.
+ * in seqlen), and a CUDA kernel that does the same position by position (`csrc/ssd_chunk_scan_backward.cu`).
+ * Used by the gradients of `ssdChunkScan` and `selectiveStateUpdate`.
  */
 import { defineOp } from '@falcon/tensor';
 import { ssdChunkScanBackwardCpu } from './kernels/cpu/ssd_chunk_scan_backward.js';
+import { ssdChunkScanBackwardCuda } from './kernels/cuda/ssd_chunk_scan_backward.js';
 import { ssdChunkScanBackwardWebgpu } from './kernels/webgpu/ssd_chunk_scan_backward.js';
 import type { SsdAttrs, SsdChunkScanInputName, SsdChunkScanOptionalName } from './ssd_chunk_scan.js';
 
@@ -25,5 +27,5 @@ export const ssdChunkScanBackwardOp = defineOp<SsdBackwardInputName, SsdBackward
   inputs: ['x', 'dt', 'A', 'B', 'C', 'dy', 'dFinalStates'],
   optionalInputs: ['D', 'z', 'dtBias', 'initialStates', 'seqIdx'],
   outputs: ['dx', 'ddt', 'dA', 'dB', 'dC', 'dD', 'dz', 'ddtBias', 'dInitialStates'],
-  kernels: { cpu: ssdChunkScanBackwardCpu, webgpu: ssdChunkScanBackwardWebgpu },
+  kernels: { cpu: ssdChunkScanBackwardCpu, webgpu: ssdChunkScanBackwardWebgpu, cuda: ssdChunkScanBackwardCuda },
 });
