@@ -12,6 +12,8 @@ function spread(dy: tf.Tensor, x: tf.Tensor, axis: number | number[] | undefined
   const axes = tf.util.parseAxisParam(axis ?? x.shape.map((_, i) => i), x.shape);
   const shape = x.shape.slice();
   for (const a of axes) shape[a] = 1;
+  // broadcastTo cannot make an empty tensor out of a non-empty one
+  if (x.size === 0) return tf.zeros(x.shape, dy.dtype);
   return tf.broadcastTo(tf.reshape(dy, shape), x.shape);
 }
 

@@ -13,6 +13,10 @@ describe('Sum and Mean gradients', () => {
     expect(Array.from(g2.dataSync())).toEqual([0, 1].flatMap((b) => [0, 1, 2].flatMap(() => [1, 2, 3, 4].map((v) => v + 4 * b))));
     expect(Array.from(tf.grad((t: tf.Tensor) => tf.sum(t))(x).dataSync())).toEqual(new Array(24).fill(1));
   });
+  it('empty inputs get empty gradients', () => {
+    expect(tf.grad((t: tf.Tensor) => tf.sum(tf.sum(t, 1, true)))(tf.zeros([0, 8])).shape).toEqual([0, 8]);
+    expect(tf.grad((t: tf.Tensor) => tf.sum(tf.max(t, 1, true)))(tf.zeros([0, 8])).shape).toEqual([0, 8]);
+  });
   it('mean over two axes divides by their size', () => {
     const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.mean(t, [0, 2]), tf.tensor1d([1, 2, 3]))))(x);
     expect(Array.from(g.dataSync())).toEqual([0, 1].flatMap(() => [1, 2, 3].flatMap((v) => new Array(4).fill(v / 8))));
