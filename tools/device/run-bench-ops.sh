@@ -15,11 +15,7 @@ xz -dc "$D/node.xz" > /tmp/node && chmod +x /tmp/node
 git rev-parse --short HEAD 2>/dev/null | sed 's/^/commit /' || true
 export FALCON_NODE_API_INCLUDE=$PWD/$D/include/node-api FALCON_NODE_ADDON_API=$PWD/$D/include/node-addon-api
 if [ "${SKIP_BUILD:-0}" != 1 ]; then /tmp/node tools/build-cuda.mjs --arch sm_90a || { echo "BUILD FAILED"; exit 4; }; fi
-export FALCON_CUDA_ADDON=$PWD/packages/tensor/build/falcon_tensor_cuda.node
-for p in packages/*/build/falcon_*_cuda.node; do
-  name=$(basename "$(dirname "$(dirname "$p")")")
-  [ "$name" = tensor ] || export "FALCON_${name^^}_CUDA_ADDON=$PWD/$p"
-done
+source tools/device/addon-env.sh
 echo "== pytorch"
 PYTHONUNBUFFERED=1 timeout 120 python3 tools/device/torch_ops_bench.py > "$OUT/torch-ops.json" || echo "(pytorch benchmark failed)"
 cat "$OUT/torch-ops.json"

@@ -4,7 +4,7 @@
 # transformers' FalconH1ForCausalLM at the 0.5B shapes in PyTorch (torch-model.json), then the
 # bundled tools/device/model-cuda.ts (parity, tiny-preset training cuda vs cpu, throughput;
 # model-cuda.json). Everything printed also goes to $OUT/log.
-# Environment: MODEL_LAYERS (default 4,36), TORCH_LAYERS (default 36,4), TOTAL_S (default 440).
+# Environment: MODEL_LAYERS (default 4,36), TORCH_LAYERS (default 36,4), TOTAL_S (default 440), SKIP_TORCH=1.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/falcon-out}
@@ -21,11 +21,13 @@ git rev-parse --short HEAD 2>/dev/null | sed 's/^/commit /' || true
 echo "== build (sm_90a)"
 export FALCON_NODE_API_INCLUDE=$PWD/$D/include/node-api FALCON_NODE_ADDON_API=$PWD/$D/include/node-addon-api
 /tmp/node tools/build-cuda.mjs --arch sm_90a || { echo "BUILD FAILED"; exit 4; }
-export FALCON_CUDA_ADDON=$PWD/packages/tensor/build/falcon_tensor_cuda.node
+source tools/device/addon-env.sh
 
-echo "== pytorch FalconH1ForCausalLM (layers ${TORCH_LAYERS:-36,4})"
-PYTHONUNBUFFERED=1 timeout 150 python3 "$D/torch_model_bench.py" "${TORCH_LAYERS:-36,4}" 2048 > "$OUT/torch-model.json" || echo "(pytorch benchmark failed or timed out)"
-cat "$OUT/torch-model.json"
+if [ "${SKIP_TORCH:-0}" != 1 ]; then
+  echo "== pytorch FalconH1ForCausalLM (layers ${TORCH_LAYERS:-36,4})"
+  PYTHONUNBUFFERED=1 timeout 150 python3 "$D/torch_model_bench.py" "${TORCH_LAYERS:-36,4}" 2048 > "$OUT/torch-model.json" || echo "(pytorch benchmark failed or timed out)"
+  cat "$OUT/torch-model.json"
+fi
 
 echo "== ours on cuda (elapsed ${SECONDS} s)"
 budget=$((TOTAL_S - SECONDS - ${TRAIN_RESERVE_S:-170}))

@@ -20,11 +20,7 @@ git rev-parse --short HEAD 2>/dev/null | sed 's/^/commit /' || true
 echo "== build (sm_90a)"
 export FALCON_NODE_API_INCLUDE=$PWD/$D/include/node-api FALCON_NODE_ADDON_API=$PWD/$D/include/node-addon-api
 /tmp/node tools/build-cuda.mjs --arch sm_90a "${build[@]}" || { echo "BUILD FAILED"; exit 4; }
-export FALCON_CUDA_ADDON=$PWD/packages/tensor/build/falcon_tensor_cuda.node
-for p in packages/*/build/falcon_*_cuda.node; do
-  name=$(basename "$(dirname "$(dirname "$p")")")
-  [ "$name" = tensor ] || export "FALCON_${name^^}_CUDA_ADDON=$PWD/$p"
-done
+source tools/device/addon-env.sh
 echo "== op tests"
 if [ "${FALCON_SANITIZE:-0}" = 1 ]; then
   CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
