@@ -118,3 +118,23 @@ export async function compareBackends(c: OpCase, reference = 'cpu', target = 'cu
   await tf.setBackend(reference);
   return res;
 }
+
+/**
+ * Checks that a case is well formed by running it on `backend` against itself: it must build its
+ * inputs, run, produce outputs, give a gradient for each name in `grads` and pass its own
+ * tolerances. Used by each package's CI test of its CUDA cases (which run on a GPU only).
+ *
+ * @param c - the case
+ * @param backend - where to run it (default `'cpu'`)
+ * @returns a description of what is wrong, or `undefined` when nothing is
+ */
+export async function checkOpCase(c: OpCase, backend = 'cpu'): Promise<string | undefined> {
+  const r = await compareBackends(c, backend, backend);
+  if (r.error) return `threw: ${r.error}`;
+  if (!Object.keys(r.outputs).length) return 'returned no outputs';
+  const want = (c.grads ?? []).join(',');
+  const got = Object.keys(r.grads).join(',');
+  if (want !== got) return `gradients [${got}], expected [${want}]`;
+  if (!r.ok) return `fails its own tolerances against itself: ${JSON.stringify(r)}`;
+  return undefined;
+}

@@ -161,5 +161,5 @@ export function backendsUnderTest(): BackendName[] {
   return list as BackendName[];
 }
 
-export { compareBackends } from './compare_backends.js';
+export { checkOpCase, compareBackends } from './compare_backends.js';
 export type { OpCase, OpCaseResult } from './compare_backends.js';
