@@ -5,21 +5,25 @@
 //   dC_t += g_t·s_t,  dB_t += u_t·λ_t  (summed over the group's heads and rows),
 //   S1_t = λ_t·B_t:  dx_t = Δ_t·S1_t + D·g_t,  ∂Δ_t ∋ x_t·S1_t,
 //   E_t = ∂L/∂(Δ_t·A) = d_t·λ_t·s_{t−1}:  ∂Δ_t ∋ A·E_t,  dA += Δ_t·E_t,  dInit = d_0·λ_0.
-// E_t needs s_{t−1} while walking backwards. Instead of storing the states, it follows from the
-// identity λ_t·s_t = g_t·(C_t·s_t) + E_{t+1} and s_t = d_t·s_{t−1} + u_t·B_t:
-//   E_t = g_t·Y_t + E_{t+1} − u_t·S1_t  with Y_t = C_t·s_t (kept from the forward pass), E_t = 0 at
-// a sequence start. The running sum is re-anchored every kQ = 64 positions at its exact value
-// E_{c1} = (d_{c1}·λ_{c1})·s_{c1−1}, from the states checkpointed at those positions (memory
-// ⌈l/64⌉·b·h·p·n, linear in seqlen), so rounding accumulates over at most 64 steps.
+// E_t is computed directly as that dot product (a sum of products, no cancellation: identities
+// such as E_t = g_t·Y_t + E_{t+1} − u_t·S1_t subtract nearly equal terms where Δ·|A| is large, and
+// lose dA and ddt to rounding). It needs s_{t−1} while walking backwards: the states are
+// checkpointed every kQ = 32 positions (memory ⌈l/32⌉·b·h·p·n, linear in seqlen), and before a
+// chunk of 32 positions is walked backwards its states are recomputed forwards from its checkpoint
+// into a per-block scratch in global memory (32 positions × the block's rows × its state slice, a
+// warp's lanes on consecutive floats; ~25 MB at the 0.5B shape, mostly L2-resident since each
+// chunk overwrites the previous one), read back by the same thread on the way back.
 //
 // ssdBackwardScanKernel (layout of ssd_scan.cuh, one block per batch, head, row tile and state
-// slice): pass A runs the recurrence forwards, writing the checkpoints, Y per slice (scratch) and
-// dC; pass B walks the positions backwards carrying λ, writing S1 and E per slice (scratch), dB and
-// dInit. Within a tile of positions E is a suffix scan of the maps E ↦ a_t + b_t·E (a warp per row,
-// a lane per position), so the sequential part is only λ. dB and dC are summed over the block's rows
-// in shared memory (shared atomics, the first lane team of each warp) per tile of positions, then
-// added to the outputs with global float atomics (one per block, position and state entry: the
-// summation order over row tiles and heads is not fixed, the only non-deterministic sums here).
+// slice): pass A runs the bare recurrence forwards and writes the checkpoints; pass B takes the
+// chunks from last to first: forwards over the chunk (the states into the scratch, Y_t = C_t·s_t
+// per slice into scratch for dz, dC), then backwards carrying λ (S1_t and E_t per slice into
+// scratch, dB; dInit at the end). A chunk's inputs (B, C, Δ, d, x, g) are staged in shared memory
+// once for both directions; the per-step partial sums go through work tiles of k ≤ 32 positions.
+// dB and dC are summed over the block's rows in shared memory (shared atomics, the first lane team
+// of each warp) per work tile, then added to the outputs with global float atomics (one per block,
+// position and state entry: the summation order over row tiles and heads is not fixed, the only
+// non-deterministic sums here).
 // ssdBackwardRowsKernel (a warp per (b, t, head)) adds the slices and finishes dx, dz, ddt and the
 // per-position terms of dA and dD; ssdBackwardHeadsKernel sums those over (b, t) per head, in a
 // fixed order, into dA, dD and ddtBias.
@@ -30,8 +34,8 @@ namespace mamba2 {
 namespace ssd {
 namespace {
 
-/** Positions between checkpoints (a multiple of every tile length). */
-constexpr int kQ = 64;
+/** Positions between checkpoints: the chunk recomputed at a time (a multiple of every tile length). */
+constexpr int kQ = 32;
 
 struct BackwardArgs {
   Inputs in;
@@ -40,25 +44,27 @@ struct BackwardArgs {
   float* dB;
   float* dC;
   float* dInit;
-  float* ck;   // [nc + 1][b·h·p·n]: the state before positions 0, 64, 128, …, and the final state
+  float* ck;   // [nc][b·h·p·n]: the state before positions 0, 32, 64, …
+  float* st;   // [blocks][kc][npl][threads]: the states s_{t−1} of the chunk being walked, per block
   float* ys;   // [ns][b·l·h·p]: C_t·s_t per slice
   float* s1;   // [ns][b·l·h·p]: λ_t·B_t per slice
   float* e;    // [ns][b·l·h·p]: E_t per slice
   Dims d;
   TimeStep ts;
   Layout L;
-  int nc;
+  int nc;      // chunks ⌈l / kQ⌉
+  int kc;      // positions per chunk min(kQ, l)
 };
 
-/**
- * Shared floats per staged position: B, C and the dB/dC sums (w each), the lanes' partial sums
- * (one per thread), x, g, Y and S1 (rb each), Δ, d and the sequence-start flag.
- */
-__host__ __device__ inline int backwardFloatsPerPos(const Layout& L) { return 3 * L.w + L.nw * 32 + 4 * L.rb + 3; }
+/** Shared floats per position of the staged chunk: B and C (w each), x and g (rb each), Δ and d. */
+__host__ __device__ inline int chunkFloatsPerPos(const Layout& L) { return 2 * L.w + 2 * L.rb + 2; }
+/** Shared floats per position of a work tile: the dB/dC sums (w) and the lanes' parts of two dot products (one each per thread). */
+__host__ __device__ inline int tileFloatsPerPos(const Layout& L) { return L.w + 2 * L.nw * 32; }
 
+/** The layout; `k` is the work tile, which always fits next to a staged chunk (k ≥ 8). */
 Layout backwardLayout(const Dims& d, int sms) {
   Layout L = makeLayout(d, 16, sms);
-  L.k = tileLength(backwardFloatsPerPos(L), kSmemFloatsLarge - L.rb);
+  L.k = tileLength(tileFloatsPerPos(L), kSmemFloatsLarge - kQ * chunkFloatsPerPos(L));
   return L;
 }
 
@@ -97,18 +103,17 @@ __global__ void __launch_bounds__(512, 2) ssdBackwardScanKernel(const BackwardAr
   const Place q = place(d, L);
   const int bd = blockDim.x;
   extern __shared__ float sm[];
-  float* Bs = sm;                  // [k][w]
-  float* Cs = Bs + L.k * L.w;      // [k][w]
-  float* red = Cs + L.k * L.w;     // [k][w]: the block's part of dC (pass A) / dB (pass B)
-  float* P = red + L.k * L.w;      // [k][bd]: each lane's part of C_t·s_t (A) / λ_t·B_t (B)
-  float* xs = P + L.k * bd;        // [k][rb]
-  float* gs = xs + L.k * L.rb;     // [k][rb]
-  float* yS = gs + L.k * L.rb;     // [k][rb]: Y_t of the slice (pass B)
-  float* s1S = yS + L.k * L.rb;    // [k][rb]: S1_t of the slice (pass B)
-  float* dl = s1S + L.k * L.rb;    // [k]
-  float* dc = dl + L.k;            // [k]
-  float* bn = dc + L.k;            // [k]
-  float* Er = bn + L.k;            // [rb]: E after the current tile, per row (set to the anchor at each chunk end)
+  // the staged chunk (positions c0 + tc, tc < kQ) ...
+  float* Bs = sm;                  // [kQ][w]
+  float* Cs = Bs + kQ * L.w;       // [kQ][w]
+  float* xs = Cs + kQ * L.w;       // [kQ][rb]
+  float* gs = xs + kQ * L.rb;      // [kQ][rb]
+  float* dl = gs + kQ * L.rb;      // [kQ]
+  float* dc = dl + kQ;             // [kQ]
+  // ... and a work tile (positions t0 + tt, tt < k)
+  float* red = dc + kQ;            // [k][w]: the block's part of dC (forwards) / dB (backwards)
+  float* P = red + L.k * L.w;      // [k][bd]: each lane's part of C_t·s_t (forwards) / λ_t·B_t (backwards)
+  float* PE = P + L.k * bd;        // [k][bd]: each lane's part of λ_t·s_{t−1} (backwards)
   const int64_t total = (int64_t)d.b * d.l * d.h * d.p;
   const int64_t states = (int64_t)d.b * d.h * d.p * d.n;
   const bool lead = (threadIdx.x & 31) < L.tl;  // the first team of the warp adds the warp's sums
@@ -116,132 +121,127 @@ __global__ void __launch_bounds__(512, 2) ssdBackwardScanKernel(const BackwardAr
   const int nl = q.n0 + q.tl;
   auto NN = [&](int j) { return nl + j * L.tl; };
   auto OK = [&](int j) { return q.rowOk && nl + j * L.tl < d.n; };
+  // the thread's states in the block's scratch: position tc of the chunk, entry j at st[(tc·NPL + j)·bd]
+  const int64_t blk = ((int64_t)blockIdx.z * gridDim.y + blockIdx.y) * gridDim.x + blockIdx.x;
+  float* st = a.st + blk * a.kc * NPL * bd + threadIdx.x;
+  // stage positions c0 … c1 − 1 (after a barrier): B, Δ, d, x, and with `all` C and g
+  auto stage = [&](int c0, int c1, bool all) {
+    stageBC(Bs, all ? Cs : nullptr, a.in, d, L, q, c0, c1 - c0);
+    stageTime(dl, dc, nullptr, a.in, d, a.ts, q, c0, c1 - c0);
+    stageRows(xs, a.in.x, d, L, q, c0, c1 - c0);
+    if (all) stageGate(gs, a.dy, a.in.z, d, L, q, c0, c1 - c0);
+  };
 
-  // pass A: forwards; checkpoints, Y_t and dC
-  float s[NPL];
+  // pass A: forwards; the checkpoints (every chunk but the last is full: kQ positions)
+  float s[NPL];  // the state (pass A), then the carry d_{t+1}·λ_{t+1} (pass B)
 #pragma unroll
   for (int j = 0; j < NPL; ++j) s[j] = (a.in.init && OK(j)) ? a.in.init[q.row * d.n + NN(j)] : 0.f;
-  for (int t0 = 0; t0 < d.l; t0 += L.k) {
-    const int k = min(L.k, d.l - t0);
-    __syncthreads();
-    stageBC(Bs, Cs, a.in, d, L, q, t0, k);
-    stageTime(dl, dc, nullptr, a.in, d, a.ts, q, t0, k);
-    stageRows(xs, a.in.x, d, L, q, t0, k);
-    stageGate(gs, a.dy, a.in.z, d, L, q, t0, k);
-    for (int i = threadIdx.x; i < k * L.w; i += bd) red[i] = 0.f;
-    __syncthreads();
-    for (int tt = 0; tt < k; ++tt) {
-      const int t = t0 + tt;
-      if (t % kQ == 0) {
-        float* c = a.ck + (int64_t)(t / kQ) * states + q.row * d.n;
-#pragma unroll
-        for (int j = 0; j < NPL; ++j)
-          if (OK(j)) c[NN(j)] = s[j];
-      }
-      const float dec = dc[tt];
-      const float u = dl[tt] * xs[tt * L.rb + q.r];
-      const float g = gs[tt * L.rb + q.r];
-      const float* Bt = Bs + tt * L.w + q.tl;
-      const float* Ct = Cs + tt * L.w + q.tl;
-      float acc = 0.f;
-#pragma unroll
-      for (int j = 0; j < NPL; ++j) {
-        s[j] = fmaf(dec, s[j], u * Bt[j * L.tl]);
-        acc = fmaf(Ct[j * L.tl], s[j], acc);
-      }
-      P[tt * bd + threadIdx.x] = acc;
-#pragma unroll
-      for (int j = 0; j < NPL; ++j) addRows(red, tt * L.w + q.tl + j * L.tl, g * s[j], L.tl, lead);
-    }
-    __syncthreads();
-    forTile(k, L.rb, [&](int tt, int r) {
-      if (q.p0 + r < d.p) a.ys[q.si * total + rowIndex(d, q, t0 + tt, q.p0 + r)] = rowSum(P + tt * bd, r, L.tl);
-    });
-    flush(a.dC, red, d, L, q, t0, k);
-  }
-  {
-    float* c = a.ck + (int64_t)a.nc * states + q.row * d.n;
+  for (int c = 0;; ++c) {
+    float* ckc = a.ck + (int64_t)c * states + q.row * d.n;
 #pragma unroll
     for (int j = 0; j < NPL; ++j)
-      if (OK(j)) c[NN(j)] = s[j];
+      if (OK(j)) ckc[NN(j)] = s[j];
+    if (c == a.nc - 1) break;
+    __syncthreads();
+    stage(c * kQ, (c + 1) * kQ, false);
+    __syncthreads();
+    for (int tc = 0; tc < kQ; ++tc) {
+      const float dec = dc[tc];
+      const float u = dl[tc] * xs[tc * L.rb + q.r];
+      const float* Bt = Bs + tc * L.w + q.tl;
+#pragma unroll
+      for (int j = 0; j < NPL; ++j) s[j] = fmaf(dec, s[j], u * Bt[j * L.tl]);
+    }
   }
 
-  // pass B: backwards; λ (held in s as the carry d_{t+1}·λ_{t+1}), S1_t, E_t, dB, dInit.
+  // pass B: the chunks from last to first, each staged once
 #pragma unroll
   for (int j = 0; j < NPL; ++j) s[j] = OK(j) ? a.dFinal[q.row * d.n + NN(j)] : 0.f;
   for (int c = a.nc - 1; c >= 0; --c) {
     const int c0 = c * kQ, c1 = min(c0 + kQ, d.l);
+    __syncthreads();
+    stage(c0, c1, true);
+    // forwards from the checkpoint: s_{t−1} into the scratch, Y_t and dC
+    float f[NPL];
     {
-      const float* st = a.ck + (int64_t)(c + 1) * states + q.row * d.n;
-      float e0 = 0.f;
+      const float* ckc = a.ck + (int64_t)c * states + q.row * d.n;
 #pragma unroll
-      for (int j = 0; j < NPL; ++j)
-        if (OK(j)) e0 = fmaf(s[j], st[NN(j)], e0);
-      e0 = teamSum(e0, L.tl);
-      __syncthreads();  // the previous tile's reads of Er are done
-      if (q.tl == 0) Er[q.r] = e0;
+      for (int j = 0; j < NPL; ++j) f[j] = OK(j) ? ckc[NN(j)] : 0.f;
     }
+    for (int t0 = c0; t0 < c1; t0 += L.k) {
+      const int k = min(L.k, c1 - t0);
+      __syncthreads();  // the staging, or the previous tile's sums, are done
+      for (int i = threadIdx.x; i < k * L.w; i += bd) red[i] = 0.f;
+      __syncthreads();
+      for (int tt = 0; tt < k; ++tt) {
+        const int tc = t0 - c0 + tt;
+        float* sp = st + (int64_t)tc * NPL * bd;
+        const float dec = dc[tc];
+        const float u = dl[tc] * xs[tc * L.rb + q.r];
+        const float g = gs[tc * L.rb + q.r];
+        const float* Bt = Bs + tc * L.w + q.tl;
+        const float* Ct = Cs + tc * L.w + q.tl;
+        float acc = 0.f;
+#pragma unroll
+        for (int j = 0; j < NPL; ++j) {
+          sp[j * bd] = f[j];
+          f[j] = fmaf(dec, f[j], u * Bt[j * L.tl]);
+          acc = fmaf(Ct[j * L.tl], f[j], acc);
+        }
+        P[tt * bd + threadIdx.x] = acc;
+#pragma unroll
+        for (int j = 0; j < NPL; ++j) addRows(red, tt * L.w + q.tl + j * L.tl, g * f[j], L.tl, lead);
+      }
+      __syncthreads();
+      forTile(k, L.rb, [&](int tt, int r) {
+        if (q.p0 + r < d.p) a.ys[q.si * total + rowIndex(d, q, t0 + tt, q.p0 + r)] = rowSum(P + tt * bd, r, L.tl);
+      });
+      flush(a.dC, red, d, L, q, t0, k);
+    }
+    // backwards: λ (in s), S1_t, E_t = d_t·λ_t·s_{t−1}, dB
     for (int t0 = c0 + ((c1 - 1 - c0) / L.k) * L.k; t0 >= c0; t0 -= L.k) {
       const int k = min(L.k, c1 - t0);
       __syncthreads();
-      stageBC(Bs, Cs, a.in, d, L, q, t0, k);
-      stageTime(dl, dc, bn, a.in, d, a.ts, q, t0, k);
-      stageRows(xs, a.in.x, d, L, q, t0, k);
-      stageGate(gs, a.dy, a.in.z, d, L, q, t0, k);
-      stageRows(yS, a.ys + q.si * total, d, L, q, t0, k);
       for (int i = threadIdx.x; i < k * L.w; i += bd) red[i] = 0.f;
       __syncthreads();
+      float nx[NPL];  // s_{t−1} of the next step, loaded one step ahead
+#pragma unroll
+      for (int j = 0; j < NPL; ++j) nx[j] = st[((int64_t)(t0 + k - 1 - c0) * NPL + j) * bd];
       for (int tt = k - 1; tt >= 0; --tt) {
-        const float dec = dc[tt];
-        const float u = dl[tt] * xs[tt * L.rb + q.r];
-        const float g = gs[tt * L.rb + q.r];
-        const float* Bt = Bs + tt * L.w + q.tl;
-        const float* Ct = Cs + tt * L.w + q.tl;
-        float acc = 0.f;
+        const int tc = t0 - c0 + tt;
+        float sv[NPL];
+#pragma unroll
+        for (int j = 0; j < NPL; ++j) sv[j] = nx[j];
+        if (tt > 0) {
+#pragma unroll
+          for (int j = 0; j < NPL; ++j) nx[j] = st[((int64_t)(tc - 1) * NPL + j) * bd];
+        }
+        const float dec = dc[tc];
+        const float u = dl[tc] * xs[tc * L.rb + q.r];
+        const float g = gs[tc * L.rb + q.r];
+        const float* Bt = Bs + tc * L.w + q.tl;
+        const float* Ct = Cs + tc * L.w + q.tl;
+        float acc = 0.f, ea = 0.f;
 #pragma unroll
         for (int j = 0; j < NPL; ++j) {
           const float lam = fmaf(g, Ct[j * L.tl], s[j]);
           acc = fmaf(lam, Bt[j * L.tl], acc);
+          ea = fmaf(lam, sv[j], ea);
           addRows(red, tt * L.w + q.tl + j * L.tl, u * lam, L.tl, lead);
           s[j] = dec * lam;
         }
         P[tt * bd + threadIdx.x] = acc;
+        PE[tt * bd + threadIdx.x] = ea;
       }
       __syncthreads();
-      forTile(k, L.rb, [&](int tt, int r) { s1S[tt * L.rb + r] = rowSum(P + tt * bd, r, L.tl); });
+      forTile(k, L.rb, [&](int tt, int r) {
+        if (q.p0 + r < d.p) {
+          const int64_t o = q.si * total + rowIndex(d, q, t0 + tt, q.p0 + r);
+          a.s1[o] = rowSum(P + tt * bd, r, L.tl);
+          a.e[o] = dc[t0 - c0 + tt] * rowSum(PE + tt * bd, r, L.tl);
+        }
+      });
       flush(a.dB, red, d, L, q, t0, k);
-      __syncthreads();
-      // E_t = g_t·Y_t + E_{t+1} − u_t·S1_t (0 at a sequence start): per row, a suffix scan over the
-      // tile's positions (a warp per row, a lane per position) of the maps E ↦ a_t + b_t·E, from
-      // the row's E after the tile (Er[r]); Er[r] then becomes the E of the tile's first position
-      for (int r = threadIdx.x >> 5; r < L.rb; r += bd >> 5) {
-        const int lane = threadIdx.x & 31;
-        float av = 0.f, bv = 1.f, S1 = 0.f;
-        if (lane < k) {
-          const int i = lane * L.rb + r;
-          S1 = s1S[i];
-          const bool start = bn[lane] != 0.f;
-          av = start ? 0.f : fmaf(-dl[lane] * xs[i], S1, gs[i] * yS[i]);
-          bv = start ? 0.f : 1.f;
-        }
-        for (int o = 1; o < 32; o <<= 1) {
-          const float a2 = __shfl_down_sync(kFull, av, o);
-          const float b2 = __shfl_down_sync(kFull, bv, o);
-          if (lane + o < 32) {
-            av = fmaf(bv, a2, av);
-            bv *= b2;
-          }
-        }
-        const float E = fmaf(bv, Er[r], av);
-        if (lane < k && q.p0 + r < d.p) {
-          const int64_t o = q.si * total + rowIndex(d, q, t0 + lane, q.p0 + r);
-          a.s1[o] = S1;
-          a.e[o] = E;
-        }
-        const float E0 = __shfl_sync(kFull, E, 0);
-        __syncwarp();
-        if (lane == 0) Er[r] = E0;
-      }
     }
   }
   if (a.dInit) {
@@ -350,11 +350,17 @@ __global__ void ssdBackwardHeadsKernel(const float* __restrict__ partA, const fl
 
 }  // namespace
 
+/** Floats of the per-block state scratch: blocks × min(kQ, l) positions × npl entries × threads. */
+int64_t stateScratch(const Dims& d, const Layout& L) {
+  const int64_t blocks = (int64_t)L.npt * L.ns * d.h * d.b;
+  return blocks * (d.l < kQ ? d.l : kQ) * L.npl * L.nw * 32;
+}
+
 int64_t backwardScratch(const Dims& d, int sms) {
   const Layout L = backwardLayout(d, sms);
   const int64_t nc = (d.l + kQ - 1) / kQ;
   const int64_t total = (int64_t)d.b * d.l * d.h * d.p;
-  return (nc + 1) * d.b * d.h * d.p * d.n + 3 * L.ns * total + 2 * (int64_t)d.b * d.l * d.h;
+  return nc * d.b * d.h * d.p * d.n + stateScratch(d, L) + 3 * L.ns * total + 2 * (int64_t)d.b * d.l * d.h;
 }
 
 cudaError_t launchBackward(cudaStream_t stream, const Inputs& in, const float* dy, const float* dFinal, const Grads& out, float* scratch,
@@ -365,7 +371,8 @@ cudaError_t launchBackward(cudaStream_t stream, const Inputs& in, const float* d
   const int64_t total = (int64_t)d.b * d.l * d.h * d.p;
   const int64_t bth = (int64_t)d.b * d.l * d.h;
   float* ck = scratch;
-  float* ys = ck + (int64_t)(nc + 1) * d.b * d.h * d.p * d.n;
+  float* st = ck + (int64_t)nc * d.b * d.h * d.p * d.n;
+  float* ys = st + stateScratch(d, L);
   float* s1 = ys + L.ns * total;
   float* e = s1 + L.ns * total;
   float* partA = e + L.ns * total;
@@ -375,10 +382,10 @@ cudaError_t launchBackward(cudaStream_t stream, const Inputs& in, const float* d
   if (err == cudaSuccess) err = cudaMemsetAsync(out.dC, 0, bc, stream);
   if (err != cudaSuccess) return err;
 
-  const BackwardArgs a{in, dy, dFinal, out.dB, out.dC, out.dInit, ck, ys, s1, e, d, ts, L, nc};
+  const BackwardArgs a{in, dy, dFinal, out.dB, out.dC, out.dInit, ck, st, ys, s1, e, d, ts, L, nc, d.l < kQ ? d.l : kQ};
   const dim3 grid(L.npt * L.ns, d.h, d.b);
   const int threads = L.nw * 32;
-  const size_t smem = sizeof(float) * ((size_t)L.k * backwardFloatsPerPos(L) + L.rb);
+  const size_t smem = sizeof(float) * ((size_t)kQ * chunkFloatsPerPos(L) + (size_t)L.k * tileFloatsPerPos(L));
   auto kernel = L.npl == 1 ? ssdBackwardScanKernel<1> : L.npl == 2 ? ssdBackwardScanKernel<2> : L.npl == 4 ? ssdBackwardScanKernel<4> : ssdBackwardScanKernel<8>;
   if (smem > 48 * 1024) err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
   if (err != cudaSuccess) return err;

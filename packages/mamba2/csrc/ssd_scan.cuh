@@ -234,7 +234,7 @@ __device__ __forceinline__ void forTile(int k, int cols, F f) {
     for (int c = lane & (span - 1); c < cols; c += span) f(tt, c);
 }
 
-/** Stage B_t, C_t of the slice for positions t0 ≤ t < t0 + k into Bs, Cs `[k][w]` (zeros past n). */
+/** Stage B_t, C_t of the slice for positions t0 ≤ t < t0 + k into Bs, Cs `[k][w]` (zeros past n; only B when Cs is null). */
 __device__ __forceinline__ void stageBC(float* Bs, float* Cs, const Inputs& in, const Dims& d, const Layout& L, const Place& q, int t0, int k) {
   forTile(k, L.w, [&](int tt, int j) {
     const int nn = q.n0 + j;
@@ -242,10 +242,10 @@ __device__ __forceinline__ void stageBC(float* Bs, float* Cs, const Inputs& in, 
     if (nn < d.n) {
       const int64_t o = (((int64_t)q.bi * d.l + t0 + tt) * d.g + q.gi) * d.n + nn;
       bv = in.B[o];
-      cv = in.C[o];
+      if (Cs) cv = in.C[o];
     }
     Bs[tt * L.w + j] = bv;
-    Cs[tt * L.w + j] = cv;
+    if (Cs) Cs[tt * L.w + j] = cv;
   });
 }
 

@@ -1,7 +1,9 @@
 /**
  * The `cuda` kernel of `FalconSsdChunkScanBackward` (`csrc/ssd_chunk_scan_backward.cu`): a forward
- * pass keeping the state every 64 positions, a backward pass carrying the state gradient, then the
- * per-position and per-head sums. Scratch: the checkpoints and three per-row partial sums.
+ * pass keeping the state every 32 positions, then per chunk of 32 (last to first) the states
+ * recomputed from its checkpoint and a backward walk carrying the state gradient, then the
+ * per-position and per-head sums. Scratch: the checkpoints, one chunk of states per block and three
+ * per-row partial sums.
  */
 import { cudaKernel } from '@falcon/tensor';
 import type { SsdAttrs } from '../../ssd_chunk_scan.js';
