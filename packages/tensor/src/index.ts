@@ -21,6 +21,8 @@ export { runWebgpuProgram, isWebgpuBackend } from './webgpu/program.js';
 export type { WebgpuProgram } from './webgpu/program.js';
 export type { WgslUniform, WgslUniformType, WgslScalarType } from './webgpu/uniforms.js';
 export { takeWebgpuErrors } from './webgpu/errors.js';
+export { wgslWorkgroupReduce } from './webgpu/workgroup_reduce.js';
+export type { WorkgroupReduceOp } from './webgpu/workgroup_reduce.js';
 export { rmsNorm } from './ops/rms_norm.js';
 export { rmsNormBackward } from './ops/rms_norm_backward.js';
 export { rmsNormReference } from './ops/reference/rms_norm.js';

@@ -3,7 +3,7 @@
 // helpers, int32 data, the pipeline cache, intermediates released, and clear errors for bad programs.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { KernelBackend, TensorInfo, WebgpuProgram } from '../src/index.js';
-import { defineOp, initBackend, runWebgpuProgram, takeWebgpuErrors, tf, webgpuKernel } from '../src/index.js';
+import { defineOp, initBackend, runWebgpuProgram, takeWebgpuErrors, tf, webgpuKernel, wgslWorkgroupReduce } from '../src/index.js';
 import { backendsUnderTest, randomTensor } from '../src/testing/index.js';
 
 const onWebgpu = backendsUnderTest().includes('webgpu');
@@ -20,6 +20,17 @@ describe('webgpu program helper on a non-webgpu backend', () => {
     expect(() => run({ name: 'Nope', inputs: {}, outputShape: [1], dispatch: 1, shader: 'fn main(index: i32) {}' })).toThrow(
       /webgpu program 'Nope' needs the webgpu backend; the active backend is 'cpu'/,
     );
+  });
+});
+
+describe('wgslWorkgroupReduce', () => {
+  it('emits WG, partial and one function per reduction; rejects a workgroup size that is not a power of two', () => {
+    const src = wgslWorkgroupReduce(128, ['sum', 'max']);
+    expect(src).toContain('const WG: u32 = 128u;');
+    expect(src).toContain('var<workgroup> partial: array<f32, 128>;');
+    expect(src).toContain('fn workgroupSum(lid: i32) -> f32');
+    expect(src).toContain('fn workgroupMax(lid: i32) -> f32');
+    expect(() => wgslWorkgroupReduce(48)).toThrow(/wg must be a power of two, got 48/);
   });
 });
 
@@ -60,6 +71,40 @@ describe.runIf(onWebgpu)('webgpu program helper', () => {
       }`,
     });
     expect(Array.from(await y.data())).toEqual([1.5, 2.5, -3, 4, -7, 8, 1, 9, -10, 11, 12, 13, 0.25, Math.fround(1e30), 16, 1]);
+  });
+
+  it('wgslWorkgroupReduce: a sum and a max of each row, one reduction after the other in one kernel', async () => {
+    const rows = 5;
+    const dim = 300; // longer than the workgroup: each invocation reduces a strided slice first
+    const x = randomTensor([rows, dim], 3);
+    const y = run({
+      name: 'TestWorkgroupReduce',
+      inputs: { x },
+      outputShape: [rows, 64], // one slot per invocation: every invocation writes (total, max, then zeros)
+      workgroupSize: [64],
+      dispatch: rows * 64,
+      uniforms: { rows: { type: 'i32', value: rows }, dim: { type: 'i32', value: dim } },
+      shader: `${wgslWorkgroupReduce(64, ['sum', 'max'])}
+      fn main(index: i32) {
+        let row = index / 64;
+        let lid = i32(localId.x);
+        var s = 0.0;
+        var m = -3.0e38;
+        for (var j = lid; j < uniforms.dim; j = j + 64) { let v = x[row * uniforms.dim + j]; s = s + v; m = max(m, v); }
+        partial[lid] = s;
+        let total = workgroupSum(lid);
+        partial[lid] = m;
+        let top = workgroupMax(lid);
+        setOutputAtIndex(index, select(select(0.0, top, lid == 1), total, lid == 0));
+      }`,
+    });
+    const v = await y.data();
+    const xv = await x.data();
+    for (let r = 0; r < rows; r++) {
+      const row = Array.from(xv.subarray(r * dim, (r + 1) * dim));
+      expect(v[64 * r]).toBeCloseTo(row.reduce((a, b) => a + b, 0), 3); // float32 sums of 300 N(0,1) terms
+      expect(v[64 * r + 1]).toBe(Math.max(...row));
+    }
   });
 
   it('a flat launch wider than 65535 workgroups reaches every element (tfjs folds it into 2-D)', async () => {

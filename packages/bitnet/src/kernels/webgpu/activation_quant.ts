@@ -4,15 +4,13 @@
  * (or maps a supplied absMax), (2) one invocation per element writes `clip(round(x·s_x), −128, 127)`,
  * divided by s_x for the training form (WGSL `round` is round-half-to-even, as torch.round).
  */
-import { webgpuKernel } from '@falcon/tensor';
+import { webgpuKernel, wgslWorkgroupReduce } from '@falcon/tensor';
 import type { KernelBackend, TensorInfo, WebgpuProgram } from '@falcon/tensor';
 
 const WG = 64;
 
 // x: [rows, dim]; result: [rows] = 127 / max(max|x_row|, eps).
-const scaleShader = /* wgsl */ `
-const WG: u32 = ${WG}u;
-var<workgroup> partial: array<f32, ${WG}>;
+const scaleShader = /* wgsl */ `${wgslWorkgroupReduce(WG, ['max'])}
 fn main(index: i32) {
   let row = index / i32(WG);
   let lid = i32(localId.x);
@@ -22,12 +20,8 @@ fn main(index: i32) {
     for (var j = lid; j < uniforms.dim; j = j + i32(WG)) { m = max(m, abs(x[row * uniforms.dim + j])); }
   }
   partial[lid] = m;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (u32(lid) < s) { partial[lid] = max(partial[lid], partial[lid + i32(s)]); }
-    workgroupBarrier();
-  }
-  if (inRange && lid == 0) { setOutputAtIndex(row, 127.0 / max(partial[0], uniforms.eps)); }
+  let total = workgroupMax(lid);
+  if (inRange && lid == 0) { setOutputAtIndex(row, 127.0 / max(total, uniforms.eps)); }
 }`;
 
 // absMax: [rows]; result: [rows] = 127 / max(absMax, eps).

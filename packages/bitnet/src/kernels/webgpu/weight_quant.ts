@@ -4,24 +4,14 @@
  * (or takes the supplied mean|W|), (3) one invocation per element writes `clip(round(W·s), −1, 1)/s`
  * (WGSL `round` is round-half-to-even, as torch.round).
  */
-import { webgpuKernel } from '@falcon/tensor';
+import { webgpuKernel, wgslWorkgroupReduce } from '@falcon/tensor';
 import type { WebgpuProgram } from '@falcon/tensor';
 import type { TensorInfo } from '@falcon/tensor';
 
 const WG = 256;
 const MAX_GROUPS = 256;
 
-const SUM = /* wgsl */ `
-const WG: u32 = ${WG}u;
-var<workgroup> partial: array<f32, ${WG}>;
-fn workgroupSum(lid: i32) -> f32 {
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (u32(lid) < s) { partial[lid] = partial[lid] + partial[lid + i32(s)]; }
-    workgroupBarrier();
-  }
-  return partial[0];
-}`;
+const SUM = wgslWorkgroupReduce(WG);
 
 // w: [n]; result: [groups], the sum of |w| over a strided slice per workgroup.
 const absSumShader = /* wgsl */ `${SUM}

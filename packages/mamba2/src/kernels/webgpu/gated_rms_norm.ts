@@ -4,9 +4,9 @@
  * slice, a tree reduction gives the segment's total, then each invocation writes its slice of
  * `u·r·w` (times silu(z) when the gate comes after).
  */
-import { webgpuKernel } from '@falcon/tensor';
+import { webgpuKernel, wgslWorkgroupReduce } from '@falcon/tensor';
 import type { GatedRmsNormAttrs } from '../../gated_rms_norm.js';
-import { reduceWorkgroupSize, WGSL_SILU, wgslWorkgroupSum } from './wgsl.js';
+import { reduceWorkgroupSize, WGSL_SILU } from './wgsl.js';
 
 /** Gate placement compiled into the shader: 0 none, 1 before the norm, 2 after. @internal */
 export function gateMode(hasZ: boolean, normBeforeGate: boolean): number {
@@ -15,7 +15,7 @@ export function gateMode(hasZ: boolean, normBeforeGate: boolean): number {
 
 const shader = (wg: number, mode: number) => /* wgsl */ `
 ${WGSL_SILU}
-${wgslWorkgroupSum(wg)}
+${wgslWorkgroupReduce(wg)}
 const MODE: i32 = ${mode};
 fn gated(i: i32) -> f32 {
   ${mode === 1 ? 'return x[i] * silu(z[i]);' : 'return x[i];'}

@@ -5,11 +5,11 @@
  * reaching u·r·w); then `dx` and `dz` are elementwise from them, and `dweight` sums `g·u·r` down the
  * segments of each group (one invocation per weight element).
  */
-import { webgpuKernel } from '@falcon/tensor';
+import { webgpuKernel, wgslWorkgroupReduce } from '@falcon/tensor';
 import type { TensorInfo } from '@falcon/tensor';
 import type { GatedRmsNormAttrs } from '../../gated_rms_norm.js';
 import { gateMode } from './gated_rms_norm.js';
-import { emptyTensor, reduceWorkgroupSize, WGSL_SILU, wgslWorkgroupSum } from './wgsl.js';
+import { emptyTensor, reduceWorkgroupSize, WGSL_SILU } from './wgsl.js';
 
 // Shared: u (normalised input) and g (gradient reaching u·r·w) at element i of segment seg.
 // (WGSL drops unused bindings, so a program binds only what its shader reads: dweight has no weight.)
@@ -22,7 +22,7 @@ ${withWeight ? 'fn wAt(seg: i32, j: i32) -> f32 { return weight[(seg % uniforms.
 // result: [segs, 2] = (r, c)
 const statsShader = (wg: number, mode: number) => /* wgsl */ `
 ${common(mode)}
-${wgslWorkgroupSum(wg)}
+${wgslWorkgroupReduce(wg)}
 fn main(index: i32) {
   let seg = index / i32(WG);
   let lid = i32(localId.x);

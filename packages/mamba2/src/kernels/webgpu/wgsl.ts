@@ -1,6 +1,6 @@
 /**
- * WGSL snippets shared by this package's WebGPU kernels: SiLU and its slope, a workgroup tree sum,
- * and the time step Δ. (A workgroup reduction helper in `@falcon/tensor` would serve every package.)
+ * WGSL snippets shared by this package's WebGPU kernels: SiLU and its slope and the time step Δ
+ * (the workgroup reduction is `wgslWorkgroupReduce` of `@falcon/tensor`).
  */
 import type { TensorInfo } from '@falcon/tensor';
 
@@ -20,21 +20,4 @@ export function reduceWorkgroupSize(len: number): number {
   return len >= 1024 ? 256 : 64;
 }
 
-/**
- * `var<workgroup> partial` of WG floats and `workgroupSum(lid)`: every invocation of the workgroup
- * calls it (in uniform control flow) after writing its `partial[lid]`; returns the total.
- * @internal
- */
-export const wgslWorkgroupSum = (wg: number) => /* wgsl */ `
-const WG: u32 = ${wg}u;
-var<workgroup> partial: array<f32, ${wg}>;
-fn workgroupSum(lid: i32) -> f32 {
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (u32(lid) < s) { partial[lid] = partial[lid] + partial[lid + i32(s)]; }
-    workgroupBarrier();
-  }
-  let total = partial[0];
-  workgroupBarrier();
-  return total;
-}`;
+

@@ -4,6 +4,7 @@
  * the row's sum, then every invocation writes its slice of y = w · x · r.
  */
 import { webgpuKernel } from '../../../webgpu/kernel.js';
+import { wgslWorkgroupReduce } from '../../../webgpu/workgroup_reduce.js';
 
 /**
  * Invocations per workgroup (a power of two) for `rows` rows of `dim` elements: 64, or 256 for a
@@ -15,24 +16,7 @@ export function rowWorkgroupSize(rows: number, dim: number): number {
   return rows < 16 && dim >= 2048 ? 256 : 64;
 }
 
-/**
- * WGSL of a tree sum of `partial[0..WG)` into `partial[0]`, run by every invocation of the
- * workgroup (the barriers are in uniform control flow). @internal
- */
-export const WGSL_WORKGROUP_SUM = /* wgsl */ `
-fn workgroupSum(lid: i32) -> f32 {
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (u32(lid) < s) { partial[lid] = partial[lid] + partial[lid + i32(s)]; }
-    workgroupBarrier();
-  }
-  return partial[0];
-}`;
-
-const shader = (wg: number) => /* wgsl */ `
-const WG: u32 = ${wg}u;
-var<workgroup> partial: array<f32, ${wg}>;
-${WGSL_WORKGROUP_SUM}
+const shader = (wg: number) => /* wgsl */ `${wgslWorkgroupReduce(wg)}
 
 // x: [rows, dim]; weight: [groups * dim], row r uses group r % groups; result: [rows, dim].
 fn main(index: i32) {

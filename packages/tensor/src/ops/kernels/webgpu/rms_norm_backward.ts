@@ -4,12 +4,10 @@
  * and `dw` (one invocation per weight element, summing dy·x·r down the rows of its group).
  */
 import { webgpuKernel } from '../../../webgpu/kernel.js';
-import { rowWorkgroupSize, WGSL_WORKGROUP_SUM } from './rms_norm.js';
+import { wgslWorkgroupReduce } from '../../../webgpu/workgroup_reduce.js';
+import { rowWorkgroupSize } from './rms_norm.js';
 
-const prelude = (wg: number) => /* wgsl */ `
-const WG: u32 = ${wg}u;
-var<workgroup> partial: array<f32, ${wg}>;
-${WGSL_WORKGROUP_SUM}`;
+const prelude = (wg: number) => wgslWorkgroupReduce(wg);
 
 // x: [rows, dim]; result: [rows].
 const invRmsShader = (wg: number) => /* wgsl */ `${prelude(wg)}
