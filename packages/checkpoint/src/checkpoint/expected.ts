@@ -41,31 +41,78 @@ function flag(name: string, value: boolean): string {
   return `${name} is ${value}`;
 }
 
-function falconH1Tensors(c: FalconH1Config): ExpectedTensor[] {
-  const k = falconH1Dims(c);
-  const { hidden_size: d, vocab_size: V, intermediate_size: f } = c;
-  const H = k.num_attention_heads;
-  const Hkv = k.num_key_value_heads;
-  const hd = k.head_dim;
+/** Adds one tensor of a layer: name (after the layer prefix), shape, spec formula, and the flag that decides it. */
+type AddTensor = (name: string, shape: number[], formula: string, present?: boolean, why?: string) => void;
+
+/** Sizes shared by the attention and MLP blocks of both architectures. */
+interface BlockDims {
+  d: number;
+  f: number;
+  H: number;
+  Hkv: number;
+  hd: number;
+  attentionBias: boolean;
+  mlpBias: boolean;
+}
+
+/**
+ * The tensors of every model: embeddings, the final norm (`finalNorm`), lm_head unless tied, then
+ * for each layer what `layer` adds.
+ */
+function modelTensors(c: HFConfig, finalNorm: string, layer: (add: AddTensor) => void): ExpectedTensor[] {
+  const { hidden_size: d, vocab_size: V } = c;
   const out: ExpectedTensor[] = [
     { name: 'model.embed_tokens.weight', shape: [V, d], formula: '[V, d]', present: true },
-    { name: 'model.final_layernorm.weight', shape: [d], formula: '[d]', present: true },
+    { name: finalNorm, shape: [d], formula: '[d]', present: true },
     { name: 'lm_head.weight', shape: [V, d], formula: '[V, d]', present: !c.tie_word_embeddings, why: flag('tie_word_embeddings', c.tie_word_embeddings) },
   ];
   for (let i = 0; i < c.num_hidden_layers; i++) {
     const p = `model.layers.${i}.`;
-    const add = (name: string, shape: number[], formula: string, present = true, why?: string) => out.push({ name: p + name, shape, formula, present, why });
+    layer((name, shape, formula, present = true, why) => out.push({ name: p + name, shape, formula, present, why }));
+  }
+  return out;
+}
+
+/** q/k/v/o projections (and their biases under `attention_bias`). */
+function attentionTensors(add: AddTensor, k: BlockDims): void {
+  const { d, H, Hkv, hd, attentionBias: ab } = k;
+  add('self_attn.q_proj.weight', [H * hd, d], '[H·hd, d]');
+  add('self_attn.k_proj.weight', [Hkv * hd, d], '[Hkv·hd, d]');
+  add('self_attn.v_proj.weight', [Hkv * hd, d], '[Hkv·hd, d]');
+  add('self_attn.o_proj.weight', [d, H * hd], '[d, H·hd]');
+  add('self_attn.q_proj.bias', [H * hd], '[H·hd]', ab, flag('attention_bias', ab));
+  add('self_attn.k_proj.bias', [Hkv * hd], '[Hkv·hd]', ab, flag('attention_bias', ab));
+  add('self_attn.v_proj.bias', [Hkv * hd], '[Hkv·hd]', ab, flag('attention_bias', ab));
+  add('self_attn.o_proj.bias', [d], '[d]', ab, flag('attention_bias', ab));
+}
+
+/** The SwiGLU MLP under `prefix` (`feed_forward.` or `mlp.`), biases under `mlp_bias`. */
+function mlpTensors(add: AddTensor, prefix: string, k: BlockDims): void {
+  const { d, f, mlpBias: mb } = k;
+  add(`${prefix}gate_proj.weight`, [f, d], '[f, d]');
+  add(`${prefix}up_proj.weight`, [f, d], '[f, d]');
+  add(`${prefix}down_proj.weight`, [d, f], '[d, f]');
+  add(`${prefix}gate_proj.bias`, [f], '[f]', mb, flag('mlp_bias', mb));
+  add(`${prefix}up_proj.bias`, [f], '[f]', mb, flag('mlp_bias', mb));
+  add(`${prefix}down_proj.bias`, [d], '[d]', mb, flag('mlp_bias', mb));
+}
+
+function falconH1Tensors(c: FalconH1Config): ExpectedTensor[] {
+  const k = falconH1Dims(c);
+  const b: BlockDims = {
+    d: c.hidden_size,
+    f: c.intermediate_size,
+    H: k.num_attention_heads,
+    Hkv: k.num_key_value_heads,
+    hd: k.head_dim,
+    attentionBias: c.attention_bias,
+    mlpBias: c.mlp_bias,
+  };
+  const d = b.d;
+  return modelTensors(c, 'model.final_layernorm.weight', (add) => {
     add('input_layernorm.weight', [d], '[d]');
     add('pre_ff_layernorm.weight', [d], '[d]');
-    const ab = c.attention_bias;
-    add('self_attn.q_proj.weight', [H * hd, d], '[H·hd, d]');
-    add('self_attn.k_proj.weight', [Hkv * hd, d], '[Hkv·hd, d]');
-    add('self_attn.v_proj.weight', [Hkv * hd, d], '[Hkv·hd, d]');
-    add('self_attn.o_proj.weight', [d, H * hd], '[d, H·hd]');
-    add('self_attn.q_proj.bias', [H * hd], '[H·hd]', ab, flag('attention_bias', ab));
-    add('self_attn.k_proj.bias', [Hkv * hd], '[Hkv·hd]', ab, flag('attention_bias', ab));
-    add('self_attn.v_proj.bias', [Hkv * hd], '[Hkv·hd]', ab, flag('attention_bias', ab));
-    add('self_attn.o_proj.bias', [d], '[d]', ab, flag('attention_bias', ab));
+    attentionTensors(add, b);
     add('mamba.in_proj.weight', [k.in_proj_dim, d], '[d_ssm + conv_dim + h, d]');
     add('mamba.in_proj.bias', [k.in_proj_dim], '[d_ssm + conv_dim + h]', c.mamba_proj_bias, flag('mamba_proj_bias', c.mamba_proj_bias));
     add('mamba.conv1d.weight', [k.conv_dim, 1, c.mamba_d_conv], '[conv_dim, 1, k]');
@@ -76,47 +123,26 @@ function falconH1Tensors(c: FalconH1Config): ExpectedTensor[] {
     add('mamba.norm.weight', [k.d_ssm], '[d_ssm]', c.mamba_rms_norm, flag('mamba_rms_norm', c.mamba_rms_norm));
     add('mamba.out_proj.weight', [d, k.d_ssm], '[d, d_ssm]');
     add('mamba.out_proj.bias', [d], '[d]', c.projectors_bias, flag('projectors_bias', c.projectors_bias));
-    const mb = c.mlp_bias;
-    add('feed_forward.gate_proj.weight', [f, d], '[f, d]');
-    add('feed_forward.up_proj.weight', [f, d], '[f, d]');
-    add('feed_forward.down_proj.weight', [d, f], '[d, f]');
-    add('feed_forward.gate_proj.bias', [f], '[f]', mb, flag('mlp_bias', mb));
-    add('feed_forward.up_proj.bias', [f], '[f]', mb, flag('mlp_bias', mb));
-    add('feed_forward.down_proj.bias', [d], '[d]', mb, flag('mlp_bias', mb));
-  }
-  return out;
+    mlpTensors(add, 'feed_forward.', b);
+  });
 }
 
 function llamaTensors(c: LlamaConfig): ExpectedTensor[] {
-  const { hidden_size: d, vocab_size: V, intermediate_size: f, num_attention_heads: H, num_key_value_heads: Hkv, head_dim: hd } = c;
-  const out: ExpectedTensor[] = [
-    { name: 'model.embed_tokens.weight', shape: [V, d], formula: '[V, d]', present: true },
-    { name: 'model.norm.weight', shape: [d], formula: '[d]', present: true },
-    { name: 'lm_head.weight', shape: [V, d], formula: '[V, d]', present: !c.tie_word_embeddings, why: flag('tie_word_embeddings', c.tie_word_embeddings) },
-  ];
-  for (let i = 0; i < c.num_hidden_layers; i++) {
-    const p = `model.layers.${i}.`;
-    const add = (name: string, shape: number[], formula: string, present = true, why?: string) => out.push({ name: p + name, shape, formula, present, why });
-    add('input_layernorm.weight', [d], '[d]');
-    add('post_attention_layernorm.weight', [d], '[d]');
-    const ab = c.attention_bias;
-    add('self_attn.q_proj.weight', [H * hd, d], '[H·hd, d]');
-    add('self_attn.k_proj.weight', [Hkv * hd, d], '[Hkv·hd, d]');
-    add('self_attn.v_proj.weight', [Hkv * hd, d], '[Hkv·hd, d]');
-    add('self_attn.o_proj.weight', [d, H * hd], '[d, H·hd]');
-    add('self_attn.q_proj.bias', [H * hd], '[H·hd]', ab, flag('attention_bias', ab));
-    add('self_attn.k_proj.bias', [Hkv * hd], '[Hkv·hd]', ab, flag('attention_bias', ab));
-    add('self_attn.v_proj.bias', [Hkv * hd], '[Hkv·hd]', ab, flag('attention_bias', ab));
-    add('self_attn.o_proj.bias', [d], '[d]', ab, flag('attention_bias', ab));
-    const mb = c.mlp_bias;
-    add('mlp.gate_proj.weight', [f, d], '[f, d]');
-    add('mlp.up_proj.weight', [f, d], '[f, d]');
-    add('mlp.down_proj.weight', [d, f], '[d, f]');
-    add('mlp.gate_proj.bias', [f], '[f]', mb, flag('mlp_bias', mb));
-    add('mlp.up_proj.bias', [f], '[f]', mb, flag('mlp_bias', mb));
-    add('mlp.down_proj.bias', [d], '[d]', mb, flag('mlp_bias', mb));
-  }
-  return out;
+  const b: BlockDims = {
+    d: c.hidden_size,
+    f: c.intermediate_size,
+    H: c.num_attention_heads,
+    Hkv: c.num_key_value_heads,
+    hd: c.head_dim,
+    attentionBias: c.attention_bias,
+    mlpBias: c.mlp_bias,
+  };
+  return modelTensors(c, 'model.norm.weight', (add) => {
+    add('input_layernorm.weight', [b.d], '[d]');
+    add('post_attention_layernorm.weight', [b.d], '[d]');
+    attentionTensors(add, b);
+    mlpTensors(add, 'mlp.', b);
+  });
 }
 
 /** Every tensor a config may imply, with whether this config has it. @internal */
