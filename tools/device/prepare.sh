@@ -2,13 +2,13 @@
 # Prepares .device/ (ignored by git) for the CUDA device runner; run here, from anywhere in the repo.
 # It holds: an xz-compressed Node 20 binary (the GPU machine has no Node), the Node-API and
 # node-addon-api headers, esbuild bundles of tools/device/cuda-tests.ts, op-tests-all.ts and benchmarks/cuda/ops.ts (tfjs inside), the
-# PyTorch benchmark script and every package's csrc/ — under 64 MiB. Then call the device with
+# PyTorch benchmark script — under 64 MiB (the csrc/ folders travel with the working tree). Then call the device with
 # carry [".device"] and command `bash tools/device/run-cuda.sh`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 D=.device
 NODE_VERSION=20.20.2
-mkdir -p "$D/include/node-api" "$D/include/node-addon-api" "$D/csrc"
+mkdir -p "$D/include/node-api" "$D/include/node-addon-api"
 
 if [ ! -s "$D/node.xz" ]; then
   tmp=$(mktemp -d)
@@ -35,10 +35,6 @@ npx esbuild benchmarks/cuda/ops.ts --bundle --platform=node --format=esm --targe
   --banner:js="import { createRequire as __falconCreateRequire } from 'node:module'; const require = __falconCreateRequire(import.meta.url);"
 cp tools/device/torch_bench.py "$D/"
 
-for dir in packages/*/csrc; do
-  pkg=$(basename "$(dirname "$dir")")
-  rm -rf "$D/csrc/$pkg" && cp -r "$dir" "$D/csrc/$pkg"
-done
 
 du -sh "$D" | awk '{print "prepared .device: " $1}'
 size=$(du -sb "$D" | cut -f1)

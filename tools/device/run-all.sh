@@ -11,19 +11,9 @@
 # model-cuda.json, summary.md). Exit 0 only when every part passed.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-OUT=${OUT:-/tmp/falcon-out}
-mkdir -p "$OUT"
-exec > >(tee "$OUT/log") 2>&1
-D=.device
-echo "== machine"
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
-xz -dc "$D/node.xz" > /tmp/node && chmod +x /tmp/node
-/tmp/node --version
-git rev-parse --short HEAD 2>/dev/null | sed 's/^/commit /' || true
-echo "== build (sm_90a)"
-export FALCON_NODE_API_INCLUDE=$PWD/$D/include/node-api FALCON_NODE_ADDON_API=$PWD/$D/include/node-addon-api
-/tmp/node tools/build-cuda.mjs --arch sm_90a || { echo "BUILD FAILED"; exit 4; }
-source tools/device/addon-env.sh
+source tools/device/common.sh
+device_start
+device_build
 
 echo "== 1/3 backend self-test"
 timeout 300 /tmp/node "$D/cuda-tests.mjs" --out "$OUT" --no-bench > "$OUT/selftest.log" 2>&1

@@ -5,21 +5,9 @@
 # prints also goes to $OUT/log; results go to $OUT/cuda-selftest.json, cuda-table.md, torch-bench.json.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-OUT=${OUT:-/tmp/falcon-out}
-mkdir -p "$OUT"
-exec > >(tee "$OUT/log") 2>&1
-D=.device
-echo "== machine"
-nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem,temperature.gpu --format=csv,noheader || true
-nvcc --version | tail -1
-xz -dc "$D/node.xz" > /tmp/node && chmod +x /tmp/node
-/tmp/node --version
-git rev-parse --short HEAD 2>/dev/null | sed 's/^/commit /' || true
-
-echo "== build (sm_90a)"
-export FALCON_NODE_API_INCLUDE=$PWD/$D/include/node-api FALCON_NODE_ADDON_API=$PWD/$D/include/node-addon-api
-/tmp/node tools/build-cuda.mjs --arch sm_90a || { echo "BUILD FAILED"; exit 4; }
-ADDON=$PWD/packages/tensor/build/falcon_tensor_cuda.node
+source tools/device/common.sh
+device_start
+device_build
 
 if [ "${FALCON_SANITIZE:-0}" = 1 ]; then
   echo "== build check for every default target (sm_80, sm_90a, compute_90 PTX)"
@@ -29,7 +17,7 @@ if [ "${FALCON_SANITIZE:-0}" = 1 ]; then
   sanitize() { # tool, log name, extra runner arguments...
     local tool=$1 name=$2
     shift 2
-    FALCON_CUDA_ADDON=$ADDON timeout 300 "$CS" --tool "$tool" --print-limit 20 --error-exitcode 9 \
+    timeout 300 "$CS" --tool "$tool" --print-limit 20 --error-exitcode 9 \
       /tmp/node "$D/cuda-tests.mjs" --out "/tmp/falcon-$name" --no-bench "$@" > "/tmp/$name.log" 2>&1
     local rc=$?
     grep -E "^=========|^self-test:|^FAIL" "/tmp/$name.log" | grep -v "^=*$" | tail -12
@@ -49,7 +37,7 @@ PYTHONUNBUFFERED=1 timeout 120 python3 "$D/torch_bench.py" > "$OUT/torch-bench.j
 cat "$OUT/torch-bench.json"
 
 echo "== self-test and benchmark"
-FALCON_CUDA_ADDON=$ADDON TORCH_BENCH=$OUT/torch-bench.json timeout ${FALCON_TEST_TIMEOUT:-420} /tmp/node "$D/cuda-tests.mjs" --out "$OUT" "$@"
+TORCH_BENCH=$OUT/torch-bench.json timeout ${FALCON_TEST_TIMEOUT:-420} /tmp/node "$D/cuda-tests.mjs" --out "$OUT" "$@"
 rc=$?
 echo "== exit $rc"
 exit $rc

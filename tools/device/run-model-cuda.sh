@@ -7,21 +7,10 @@
 # Environment: MODEL_LAYERS (default 4,36), TORCH_LAYERS (default 36,4), TOTAL_S (default 440), SKIP_TORCH=1.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-OUT=${OUT:-/tmp/falcon-out}
-mkdir -p "$OUT"
-exec > >(tee "$OUT/log") 2>&1
-D=.device
 TOTAL_S=${TOTAL_S:-440}
-echo "== machine"
-nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem,temperature.gpu --format=csv,noheader || true
-xz -dc "$D/node.xz" > /tmp/node && chmod +x /tmp/node
-/tmp/node --version
-git rev-parse --short HEAD 2>/dev/null | sed 's/^/commit /' || true
-
-echo "== build (sm_90a)"
-export FALCON_NODE_API_INCLUDE=$PWD/$D/include/node-api FALCON_NODE_ADDON_API=$PWD/$D/include/node-addon-api
-/tmp/node tools/build-cuda.mjs --arch sm_90a || { echo "BUILD FAILED"; exit 4; }
-source tools/device/addon-env.sh
+source tools/device/common.sh
+device_start
+device_build
 
 if [ "${SKIP_TORCH:-0}" != 1 ]; then
   echo "== pytorch FalconH1ForCausalLM (layers ${TORCH_LAYERS:-36,4})"

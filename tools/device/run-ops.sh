@@ -7,20 +7,12 @@
 # FALCON_SANITIZE=1 runs the op tests under compute-sanitizer memcheck instead.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-OUT=${OUT:-/tmp/falcon-out}
-mkdir -p "$OUT"
-exec > >(tee "$OUT/log") 2>&1
-D=.device
+source tools/device/common.sh
 pkg=${1:?usage: run-ops.sh <package|all> [op-tests arguments]}
 shift
 if [ "$pkg" = all ]; then build=(); bundle=$D/op-tests.mjs; else build=(--package "tensor,$pkg"); bundle=$D/op-tests-$pkg.mjs; fi
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
-xz -dc "$D/node.xz" > /tmp/node && chmod +x /tmp/node
-git rev-parse --short HEAD 2>/dev/null | sed 's/^/commit /' || true
-echo "== build (sm_90a)"
-export FALCON_NODE_API_INCLUDE=$PWD/$D/include/node-api FALCON_NODE_ADDON_API=$PWD/$D/include/node-addon-api
-/tmp/node tools/build-cuda.mjs --arch sm_90a "${build[@]}" || { echo "BUILD FAILED"; exit 4; }
-source tools/device/addon-env.sh
+device_start
+device_build "${build[@]}"
 echo "== op tests"
 if [ "${FALCON_SANITIZE:-0}" = 1 ]; then
   CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)

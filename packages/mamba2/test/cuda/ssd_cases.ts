@@ -26,26 +26,16 @@ import { selectiveStateUpdate, ssdChunkScan } from '../../src/index.js';
 import { tf } from '@falcon/tensor';
 import type { OpCase } from '@falcon/tensor/testing';
 import { randomTensor } from '@falcon/tensor/testing';
+import type { SsdFlags, SsdSizes } from '../helpers.js';
 
 const TOL = 1e-5;
 
-/** Sizes and options of one case. */
-interface SsdSpec {
-  b: number;
-  l: number;
-  h: number;
-  p: number;
-  g: number;
-  n: number;
+/** Sizes and options of one case (the suite's `SsdSizes` and `SsdFlags`, plus what only these cases vary). */
+interface SsdSpec extends SsdSizes, SsdFlags {
   chunk?: number;
-  D?: boolean;
-  z?: boolean;
-  dtBias?: boolean;
   softplus?: boolean;
   limit?: [number, number];
-  init?: boolean;
   final?: boolean;
-  seqIdx?: boolean;
   /** A in [−8, −1], raw dt N(1, 1) (with softplus), x, B, C ×2: see the file comment. */
   stiff?: boolean;
 }

@@ -104,12 +104,15 @@ export class CudaBackend extends KernelBackend {
    */
   /** The CUDA device index this backend runs on. */
   readonly device: number;
+  /** The stream all of this backend's work is queued on, as a number (see `cudaKernel`); fixed for the backend's life. */
+  readonly stream: number;
 
   constructor(addon: CudaAddon, device = 0, matmulPrecision: MatmulPrecision = 'tf32') {
     super();
     this.addon = addon;
     this.device = device;
     this.info = addon.init(device);
+    this.stream = addon.stream();
     this.matmulPrecision = matmulPrecision;
     this.data = new DataStorage(this, engine());
   }
@@ -163,11 +166,6 @@ export class CudaBackend extends KernelBackend {
       if (d.size > KEEP_HOST) d.values = undefined;
     }
     return d.ptr;
-  }
-
-  /** The stream all of this backend's work is queued on, as a number (see `cudaKernel`). */
-  get stream(): number {
-    return this.addon.stream();
   }
 
   /** Host values if this backend still has them (no device read needed). @internal */
