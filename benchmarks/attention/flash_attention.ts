@@ -7,9 +7,7 @@ import os from 'node:os';
 import { flashAttention, flashAttentionBackwardOp } from '@falcon/attention';
 import { initBackend, tf } from '@falcon/tensor';
 import { randomTensor } from '@falcon/tensor/testing';
-import { lastWorkspaceBytes } from '../../packages/attention/src/kernels/cpu/attention_problem.js';
-import { tileProductNT } from '../../packages/attention/src/kernels/cpu/tile_product.js';
-import { flashAttentionReference } from '../../packages/attention/src/reference/flash_attention.js';
+import { flashAttentionReference, lastWorkspaceBytes, tileProductNT } from '@falcon/attention/internal';
 import type { Row } from '../lib/report.js';
 import { writeResults } from '../lib/report.js';
 

@@ -2,9 +2,11 @@
 // runner) with the cuda backend active: matrix products through cuBLASLt (exact f32 and TF32,
 // median of CUDA-event timings), memory-bound kernels against the copy bandwidth, and the
 // per-op overhead of small ops (JavaScript, N-API and kernel launch).
-import * as tf from '@tensorflow/tfjs-core';
-import type { CudaBackend } from '../../packages/tensor/src/backends/cuda/backend.js';
-import { attention, linear, rmsNorm, silu } from '../../packages/tensor/src/backends/cuda/selftest/composites.js';
+import { tf } from '@falcon/tensor';
+import type { CudaBackend } from '@falcon/tensor';
+import { cudaComposites } from '@falcon/tensor/testing';
+
+const { attention, linear, rmsNorm, silu } = cudaComposites;
 
 /** One timing: median milliseconds and the derived rate. */
 export interface Timing {

@@ -6,12 +6,12 @@
 // Bundled and run on the GPU machine by tools/device/run-bench-ops.sh; writes <out>/ops-bench.json.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { initBackend, rmsNorm, tf } from '../../packages/tensor/src/index.js';
-import type { Tensor } from '../../packages/tensor/src/index.js';
-import { randomTensor } from '../../packages/tensor/src/testing/index.js';
-import { causalConv1d, gatedRmsNorm, ssdChunkScan } from '../../packages/mamba2/src/index.js';
-import { flashAttention } from '../../packages/attention/src/index.js';
-import { activationQuantInt8, packTernary, packedWeightTensor, ternaryMatmul, weightQuant } from '../../packages/bitnet/src/index.js';
+import { initBackend, rmsNorm, tf } from '@falcon/tensor';
+import type { Tensor } from '@falcon/tensor';
+import { randomTensor } from '@falcon/tensor/testing';
+import { causalConv1d, gatedRmsNorm, ssdChunkScan } from '@falcon/mamba2';
+import { flashAttention } from '@falcon/attention';
+import { activationQuantInt8, packTernary, packedWeightTensor, ternaryMatmul, weightQuant } from '@falcon/bitnet';
 
 const args = process.argv.slice(2);
 const outDir = args.includes('--out') ? args[args.indexOf('--out') + 1] : (process.env.OUT ?? '/tmp/falcon-out');

@@ -6,15 +6,11 @@
 // PyTorch's numbers from $TORCH_BENCH. Prints a table; writes JSON under --out (default $OUT).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { availableBackends, initBackend, tf } from '../../packages/tensor/src/index.js';
-import { CudaBackend } from '../../packages/tensor/src/backends/cuda/backend.js';
-import { cudaKernelNames, registerCudaKernels } from '../../packages/tensor/src/backends/cuda/kernels/index.js';
-import type { CaseResult } from '../../packages/tensor/src/backends/cuda/selftest/index.js';
-import { runCudaSelfTest } from '../../packages/tensor/src/backends/cuda/selftest/index.js';
-import { traceKernels } from '../../packages/tensor/src/backends/cuda/selftest/trace.js';
+import { availableBackends, cudaKernelNames, initBackend, tf } from '@falcon/tensor';
+import type { CaseResult } from '@falcon/tensor/testing';
+import { registerEmulatedCudaBackend, runCudaSelfTest, traceKernels } from '@falcon/tensor/testing';
 import { benchComposites, benchMatmul, benchMemoryBound, benchOverhead } from '../../benchmarks/cuda/bench.js';
 import type { Timing } from '../../benchmarks/cuda/bench.js';
-import { createEmulatedCudaAddon } from './cuda-emulator.js';
 
 const args = process.argv.slice(2);
 const outDir = args.includes('--out') ? args[args.indexOf('--out') + 1] : (process.env.OUT ?? '/tmp/falcon-out');
@@ -33,9 +29,7 @@ async function main(): Promise<number> {
   const started = new Date().toISOString();
   let info: { info?: Record<string, unknown> };
   if (emulate) {
-    const addon = createEmulatedCudaAddon();
-    tf.registerBackend('cuda', () => new CudaBackend(addon, 0), 0);
-    registerCudaKernels();
+    registerEmulatedCudaBackend();
     await tf.setBackend('cuda');
     info = { info: { name: 'emulated addon (host memory)' } };
   } else {

@@ -12,12 +12,11 @@
 // Exit status: 0 when every parity row passes and the training losses agree (see train()), 1 otherwise.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { availableBackends, initBackend, tf } from '../../packages/tensor/src/index.js';
-import type { Tensor, Tensor2D } from '../../packages/tensor/src/index.js';
-import { relativeError } from '../../packages/tensor/src/testing/index.js';
-import { CudaBackend } from '../../packages/tensor/src/backends/cuda/backend.js';
-import { loadSafetensors } from '../../packages/checkpoint/src/index.js';
-import { FalconH1ForCausalLM, PRESETS, Trainer, TokenBatches, ByteTokenizer, hybridConfig } from '../../packages/hybrid/src/index.js';
+import { availableBackends, initBackend, tf } from '@falcon/tensor';
+import type { CudaBackend, Tensor, Tensor2D } from '@falcon/tensor';
+import { relativeError } from '@falcon/tensor/testing';
+import { loadSafetensors } from '@falcon/checkpoint';
+import { FalconH1ForCausalLM, PRESETS, Trainer, TokenBatches, ByteTokenizer, hybridConfig } from '@falcon/hybrid';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string): string => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : def);

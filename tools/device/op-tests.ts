@@ -6,9 +6,9 @@
 // Arguments: --out DIR, --package mamba2[,attention], --filter TEXT.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { availableBackends, initBackend, tf } from '../../packages/tensor/src/index.js';
-import type { OpCase, OpCaseResult } from '../../packages/tensor/src/testing/index.js';
-import { compareBackends } from '../../packages/tensor/src/testing/index.js';
+import { availableBackends, initBackend, tf } from '@falcon/tensor';
+import type { OpCase, OpCaseResult } from '@falcon/tensor/testing';
+import { compareBackends } from '@falcon/tensor/testing';
 
 const args = process.argv.slice(2);
 const arg = (name: string): string | undefined => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : undefined);

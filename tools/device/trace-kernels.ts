@@ -1,14 +1,11 @@
 // Lists the tfjs kernels the Falcon-H1 forward, backward and AdamW step call, by running the
-// composites of packages/tensor/src/backends/cuda/selftest/composites.ts on the cpu backend and
+// composites of packages/tensor/src/testing/cuda_selftest/composites.ts on the cpu backend and
 // recording every kernel the tfjs engine dispatches, and says which of them the cuda backend has.
 // Run: node --import tsx tools/device/trace-kernels.ts [--json]
-import '@tensorflow/tfjs-backend-cpu';
-import * as tf from '@tensorflow/tfjs-core';
-import '../../packages/tensor/generated/tfjs-gradients.js';
-import { cudaKernelNames } from '../../packages/tensor/src/backends/cuda/kernels/index.js';
-import { traceKernels } from '../../packages/tensor/src/backends/cuda/selftest/trace.js';
+import { cudaKernelNames, initBackend } from '@falcon/tensor';
+import { traceKernels } from '@falcon/tensor/testing';
 
-await tf.setBackend('cpu');
+await initBackend('cpu');
 const trace = traceKernels();
 const have = new Set(cudaKernelNames());
 const rows = [...trace.entries()].sort(([a], [b]) => a.localeCompare(b));

@@ -5,9 +5,8 @@
 // Run: node --import tsx tools/device/trace-model.ts [fixture folder, default ../shared/fixtures/falcon-h1-tiny]
 import * as tf from '@tensorflow/tfjs-core';
 import { getKernelsForBackend } from '@tensorflow/tfjs-core';
-import { AdamW, clipByGlobalNorm, FalconH1ForCausalLM } from '../../packages/hybrid/src/index.js';
-import { initBackend } from '../../packages/tensor/src/index.js';
-import { cudaKernelNames } from '../../packages/tensor/src/backends/cuda/kernels/index.js';
+import { AdamW, clipByGlobalNorm, FalconH1ForCausalLM } from '@falcon/hybrid';
+import { cudaKernelNames, initBackend } from '@falcon/tensor';
 
 const dir = process.argv[2] ?? new URL('../../../shared/fixtures/falcon-h1-tiny/', import.meta.url).pathname;
 await initBackend('cpu');

@@ -3,11 +3,11 @@
  * `cpu` is always there and is the default; `webgpu` and `cuda` are probed on demand.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { cpuProvider } from './backends/cpu.js';
-import { cudaProvider } from './backends/cuda.js';
+import { cpuProvider } from './backends/cpu/provider.js';
+import { cudaProvider } from './backends/cuda/provider.js';
 import type { BackendName, BackendProvider, BackendStatus, InitBackendOptions } from './backends/types.js';
 import { BACKEND_NAMES, BackendUnavailableError } from './backends/types.js';
-import { webgpuProvider } from './backends/webgpu.js';
+import { webgpuProvider } from './backends/webgpu/provider.js';
 
 const providers: Record<BackendName, BackendProvider> = { cpu: cpuProvider, webgpu: webgpuProvider, cuda: cudaProvider };
 const infos = new Map<BackendName, Record<string, unknown>>();

@@ -6,14 +6,11 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEmulatedCudaAddon } from '../../../tools/device/cuda-emulator.js';
 import { availableBackends, BackendUnavailableError, currentBackend, initBackend, tf } from '../src/index.js';
 import { cudaAddonPath } from '../src/backends/cuda/addon.js';
 import type { CudaAddon } from '../src/backends/cuda/addon.js';
-import { CudaBackend } from '../src/backends/cuda/backend.js';
-import { cudaKernelNames, registerCudaKernels } from '../src/backends/cuda/kernels/index.js';
-import { runCudaSelfTest } from '../src/backends/cuda/selftest/index.js';
-import { traceKernels } from '../src/backends/cuda/selftest/trace.js';
+import { cudaKernelNames } from '../src/backends/cuda/kernels/index.js';
+import { registerEmulatedCudaBackend, runCudaSelfTest, traceKernels } from '../src/testing/index.js';
 
 const status = (await availableBackends()).find((s) => s.name === 'cuda')!;
 
@@ -73,9 +70,7 @@ describe.skipIf(status.available)('cuda backend TypeScript layer over an emulate
   let previous: string;
   beforeAll(async () => {
     previous = tf.getBackend();
-    const addon = createEmulatedCudaAddon();
-    tf.registerBackend('cuda', () => new CudaBackend(addon, 0, 'f32'), 0);
-    registerCudaKernels();
+    registerEmulatedCudaBackend('f32');
     await tf.setBackend('cuda');
     await tf.setBackend(previous);
   });

@@ -1,7 +1,10 @@
 /**
  * Numeric test helpers every `@falcon` package uses: seeded random tensors, the relative error of
- * two tensors, `expectClose` with a message that shows the worst element, and the list of
- * backends a test run covers. Import from `@falcon/tensor/testing`.
+ * two tensors, `expectClose` with a message that shows the worst element, the list of backends a
+ * test run covers, and `compareBackends` for the CUDA op cases. Also the CUDA self-test of the
+ * cuda backend's generic kernels (`runCudaSelfTest`, `traceKernels`, the Falcon-H1-shaped
+ * composites it runs) and the host-memory emulation of the cuda addon that lets it run without a
+ * GPU (`registerEmulatedCudaBackend`). Import from `@falcon/tensor/testing`.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../backends/types.js';
@@ -163,3 +166,10 @@ export function backendsUnderTest(): BackendName[] {
 
 export { checkOpCase, compareBackends } from './compare_backends.js';
 export type { OpCase, OpCaseResult } from './compare_backends.js';
+export { runCudaSelfTest } from './cuda_selftest/index.js';
+export type { CaseResult, SelfTestOptions } from './cuda_selftest/index.js';
+export { traceKernels } from './cuda_selftest/trace.js';
+export type { KernelTrace, TracePhase } from './cuda_selftest/trace.js';
+export * as cudaComposites from './cuda_selftest/composites.js';
+export { createEmulatedCudaAddon } from './cuda_emulator.js';
+export { registerEmulatedCudaBackend } from './emulated_cuda.js';

@@ -11,7 +11,7 @@
  * command that builds it.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import type { KernelArgs, OpInputs, OpKernel } from '../../define_op.js';
+import type { KernelArgs, OpInputs, OpKernel } from '../../op/define_op.js';
 import { CudaBackend } from './backend.js';
 
 /** What every package addon exports besides its kernels. */

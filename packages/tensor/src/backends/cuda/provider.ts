@@ -5,15 +5,15 @@
  * itself is in `./cuda/`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { CudaAddon, CudaProbe } from './cuda/addon.js';
-import { loadCudaAddon } from './cuda/addon.js';
-import type { MatmulPrecision } from './cuda/backend.js';
-import { CudaBackend } from './cuda/backend.js';
-import { registerCudaKernels } from './cuda/kernels/index.js';
-import type { BackendProvider, BackendStatus, InitBackendOptions } from './types.js';
-import { BackendUnavailableError } from './types.js';
+import type { CudaAddon, CudaProbe } from './addon.js';
+import { loadCudaAddon } from './addon.js';
+import type { MatmulPrecision } from './backend.js';
+import { CudaBackend } from './backend.js';
+import { registerCudaKernels } from './kernels/index.js';
+import type { BackendProvider, BackendStatus, InitBackendOptions } from '../types.js';
+import { BackendUnavailableError } from '../types.js';
 
-export { cudaAddonPath } from './cuda/addon.js';
+export { cudaAddonPath } from './addon.js';
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 

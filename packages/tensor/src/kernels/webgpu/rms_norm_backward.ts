@@ -3,8 +3,8 @@
  * an intermediate), `dx` (one workgroup per row: reduces Σ dy·w·x, then dx = r·(dy·w − x·r²·Σ/dim))
  * and `dw` (one invocation per weight element, summing dy·x·r down the rows of its group).
  */
-import { webgpuKernel } from '../../../webgpu/kernel.js';
-import { wgslWorkgroupReduce } from '../../../webgpu/workgroup_reduce.js';
+import { webgpuKernel } from '../../op/webgpu/kernel.js';
+import { wgslWorkgroupReduce } from '../../op/webgpu/workgroup_reduce.js';
 import { rowWorkgroupSize } from './rms_norm.js';
 
 const prelude = (wg: number) => wgslWorkgroupReduce(wg);

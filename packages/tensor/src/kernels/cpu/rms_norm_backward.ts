@@ -1,5 +1,5 @@
 /** RMSNorm backward on the CPU: dx row by row, dw accumulated over rows, sums in float64. */
-import { hostKernel } from '../../../kernels.js';
+import { hostKernel } from '../../op/host_kernel.js';
 
 /** CPU kernel of `FalconRmsNormBackward`. @internal */
 export const rmsNormBackwardCpu = hostKernel<'dy' | 'x' | 'weight', never, { eps: number }, 'dx' | 'dw'>(({ dy, x, weight }, { eps }) => {

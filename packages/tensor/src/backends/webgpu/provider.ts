@@ -9,9 +9,9 @@
  */
 import type { WebGPUBackend as TfjsWebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { recordWebgpuError, setWebgpuQueueWaiter } from '../webgpu/errors.js';
-import type { BackendProvider, BackendStatus, InitBackendOptions } from './types.js';
-import { BackendUnavailableError } from './types.js';
+import { recordWebgpuError, setWebgpuQueueWaiter } from '../../op/webgpu/errors.js';
+import type { BackendProvider, BackendStatus, InitBackendOptions } from '../types.js';
+import { BackendUnavailableError } from '../types.js';
 
 /** The parts of the WebGPU API this file uses (the DOM's GPU types are not assumed to be present). */
 interface GpuLike {

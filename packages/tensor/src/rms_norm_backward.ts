@@ -3,11 +3,11 @@
  * an op of its own with CPU, WebGPU and CUDA kernels.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { defineOp } from '../define_op.js';
+import { defineOp } from './op/define_op.js';
 import { rmsNormBackwardCpu } from './kernels/cpu/rms_norm_backward.js';
 import { rmsNormBackwardCuda } from './kernels/cuda/rms_norm.js';
 import { rmsNormBackwardWebgpu } from './kernels/webgpu/rms_norm_backward.js';
-import { checkRmsNormArgs } from './rms_norm_checks.js';
+import { checkRmsNormArgs } from './rms_norm_signature.js';
 
 /** The op behind {@link rmsNormBackward} (kernel name `FalconRmsNormBackward`). @internal */
 export const rmsNormBackwardOp = defineOp<'dy' | 'x' | 'weight', never, { eps: number }, 'dx' | 'dw'>({

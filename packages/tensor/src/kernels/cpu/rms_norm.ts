@@ -1,5 +1,5 @@
 /** RMSNorm forward on the CPU: one pass per row over typed arrays, sums in float64. */
-import { hostKernel } from '../../../kernels.js';
+import { hostKernel } from '../../op/host_kernel.js';
 
 /** CPU kernel of `FalconRmsNorm`. @internal */
 export const rmsNormCpu = hostKernel<'x' | 'weight', never, { eps: number }, 'y'>(({ x, weight }, { eps }) => {

@@ -4,8 +4,8 @@
  * values and their gradients through `tf.grads`, and one AdamW step, against the cpu backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng } from '../../../random.js';
-import type { CudaBackend } from '../backend.js';
+import { Rng } from '../../random.js';
+import type { CudaBackend } from '../../backends/cuda/backend.js';
 import { composites } from './composites.js';
 import type { Case, CaseResult, HostTensor } from './harness.js';
 import { checkAgainstCpu, intHost, randomHost, uniformHost, vsCpu } from './harness.js';

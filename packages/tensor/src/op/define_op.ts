@@ -5,8 +5,8 @@
  * the op like any built-in) and returns the typed function users call.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendName } from './backends/types.js';
-import { BACKEND_NAMES } from './backends/types.js';
+import type { BackendName } from '../backends/types.js';
+import { BACKEND_NAMES } from '../backends/types.js';
 
 /** Tensors given to a kernel or a validator: required inputs always present, optional ones maybe. */
 export type OpInputs<I extends string, O extends string> = { [K in I]: tf.Tensor } & { [K in O]?: tf.Tensor };

@@ -4,12 +4,12 @@
  * the tfjs-ops reference for tests. It is also the worked example of a WebGPU kernel (docs/webgpu.md).
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { defineOp } from '../define_op.js';
+import { defineOp } from './op/define_op.js';
 import { rmsNormCpu } from './kernels/cpu/rms_norm.js';
 import { rmsNormCuda } from './kernels/cuda/rms_norm.js';
 import { rmsNormWebgpu } from './kernels/webgpu/rms_norm.js';
 import { rmsNormBackwardOp } from './rms_norm_backward.js';
-import { checkRmsNormArgs } from './rms_norm_checks.js';
+import { checkRmsNormArgs } from './rms_norm_signature.js';
 
 /** The op behind {@link rmsNorm} (kernel name `FalconRmsNorm`). @internal */
 export const rmsNormOp = defineOp<'x' | 'weight', never, { eps: number }, 'y'>({

@@ -3,8 +3,8 @@
  * invocation sums x² over a strided slice of the row, a tree reduction in workgroup memory gives
  * the row's sum, then every invocation writes its slice of y = w · x · r.
  */
-import { webgpuKernel } from '../../../webgpu/kernel.js';
-import { wgslWorkgroupReduce } from '../../../webgpu/workgroup_reduce.js';
+import { webgpuKernel } from '../../op/webgpu/kernel.js';
+import { wgslWorkgroupReduce } from '../../op/webgpu/workgroup_reduce.js';
 
 /**
  * Invocations per workgroup (a power of two) for `rows` rows of `dim` elements: 64, or 256 for a

@@ -1,7 +1,7 @@
 /** The `cuda` kernels of `FalconRmsNorm` and `FalconRmsNormBackward` (csrc/rms_norm.cu). */
 import type * as tf from '@tensorflow/tfjs-core';
-import type { KernelArgs } from '../../../define_op.js';
-import type { CudaBackend } from '../../../backends/cuda/backend.js';
+import type { KernelArgs } from '../../op/define_op.js';
+import type { CudaBackend } from '../../backends/cuda/backend.js';
 
 /** Rows, row length and weight groups of an RMSNorm problem. */
 function layout(x: tf.TensorInfo, weight: tf.TensorInfo): { rows: number; dim: number; groups: number } {

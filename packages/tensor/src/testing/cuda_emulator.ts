@@ -3,7 +3,7 @@
 // same kernel arithmetic (float32 rounding, int32 wrap-around, NaN rules). It lets the cuda
 // backend's TypeScript layer (storage, refcounts, shapes, strides, dtypes, kernels' use of the
 // addon, the self-test) run on machines without a GPU; the device runner checks the real addon.
-import type { AllocatorStats, CudaAddon } from '../../packages/tensor/src/backends/cuda/addon.js';
+import type { AllocatorStats, CudaAddon } from '../backends/cuda/addon.js';
 
 const UNARY = ['Neg', 'Abs', 'Sign', 'Square', 'Sqrt', 'Rsqrt', 'Exp', 'Expm1', 'Log', 'Log1p', 'Sigmoid', 'Softplus', 'Tanh', 'Relu', 'Relu6', 'Elu', 'Selu', 'Erf', 'Round', 'Floor', 'Ceil', 'Reciprocal', 'Sin', 'Cos', 'Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh', 'Asinh', 'Acosh', 'Atanh', 'ClipByValue', 'Step', 'LeakyRelu', 'IsNan', 'IsInf', 'IsFinite', 'LogicalNot'];
 const BINARY = ['Add', 'Sub', 'Multiply', 'RealDiv', 'FloorDiv', 'Mod', 'Maximum', 'Minimum', 'Pow', 'SquaredDifference', 'Atan2', 'Prelu', 'EluGrad', 'Less', 'LessEqual', 'Greater', 'GreaterEqual', 'Equal', 'NotEqual', 'LogicalAnd', 'LogicalOr', 'LogicalXor'];

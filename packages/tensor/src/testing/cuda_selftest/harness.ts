@@ -4,7 +4,7 @@
  * ‖cuda − cpu‖ / ‖cpu‖ for floats, exact equality for int32 and bool).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng } from '../../../random.js';
+import { Rng } from '../../random.js';
 import type { Composite, InputSpec } from './composites.js';
 
 /** A tensor's values on the host. */

@@ -5,7 +5,7 @@
  * reverse, gather and its gradient, each against the cpu backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng } from '../../../random.js';
+import { Rng } from '../../random.js';
 import type { Case } from './harness.js';
 import { boolHost, intHost, uniformHost, vsCpu } from './harness.js';
 

@@ -1,8 +1,8 @@
 /** The cpu backend: tfjs-backend-cpu, always available, the default. */
 import '@tensorflow/tfjs-backend-cpu';
-import type { BackendProvider } from './types.js';
-import { registerFastBatchMatMul } from '../kernels/cpu/batch_mat_mul.js';
-import { registerFastUnsortedSegmentSum } from '../kernels/cpu/unsorted_segment_sum.js';
+import type { BackendProvider } from '../types.js';
+import { registerFastBatchMatMul } from './batch_mat_mul.js';
+import { registerFastUnsortedSegmentSum } from './unsorted_segment_sum.js';
 
 registerFastUnsortedSegmentSum();
 registerFastBatchMatMul();

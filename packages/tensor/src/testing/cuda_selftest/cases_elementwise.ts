@@ -4,7 +4,7 @@
  * where, casts and the creation kernels, each against the cpu backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng } from '../../../random.js';
+import { Rng } from '../../random.js';
 import type { Case, HostTensor } from './harness.js';
 import { boolHost, intHost, uniformHost, vsCpu } from './harness.js';
 

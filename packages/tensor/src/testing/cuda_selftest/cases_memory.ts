@@ -5,7 +5,7 @@
  * agree with sync reads, and unsupported kernels or dtypes fail with clear errors.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { CudaBackend } from '../backend.js';
+import type { CudaBackend } from '../../backends/cuda/backend.js';
 import type { Case, CaseResult } from './harness.js';
 import { composites } from './composites.js';
 import { makeInputs } from './harness.js';
