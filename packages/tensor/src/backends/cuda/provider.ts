@@ -2,7 +2,7 @@
  * The cuda backend's provider: probing (is this Node, is an NVIDIA driver loaded, is the addon
  * built and loadable, what cudaGetDeviceCount says, is cuBLASLt there; each missing piece is
  * reported by name) and registration of `CudaBackend` and its kernels with tfjs. The backend
- * itself is in `./cuda/`.
+ * itself is in `backend.ts` beside this file, its generic kernels in `kernels/`.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { CudaAddon, CudaProbe } from './addon.js';
