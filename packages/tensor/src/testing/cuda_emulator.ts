@@ -24,7 +24,7 @@ function roundBlockSize(bytes: number): number {
 }
 
 function erf(x: number): number {
-  // Abramowitz–Stegun 7.1.26 refined by one Newton step is not needed: series/continued fraction.
+  // Maclaurin series for |x| < 2.5, the continued fraction of erfc beyond (float64 throughout).
   const t = Math.abs(x);
   if (t < 2.5) {
     let sum = t,

@@ -1,6 +1,6 @@
 /**
  * WGSL of a workgroup tree reduction, for kernels that reduce a row (or a strided slice) per
- * workgroup: RMSNorm, the gated norm, the BitNet scales. One copy here instead of one per package.
+ * workgroup: RMSNorm, the gated norm, the BitNet scales; every package's WGSL kernels use this one.
  */
 
 /** A reduction {@link wgslWorkgroupReduce} can emit: `workgroupSum` or `workgroupMax`. */
