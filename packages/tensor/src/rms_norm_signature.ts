@@ -1,5 +1,29 @@
-/** Argument checks shared by `rmsNorm` and `rmsNormBackward`: clear errors before any kernel runs. */
+/**
+ * The signature of `FalconRmsNorm` and `FalconRmsNormBackward`, shared by the ops and their kernels:
+ * kernel names, input and output names, attributes, and the argument checks (clear errors before
+ * any kernel runs).
+ */
 import type * as tf from '@tensorflow/tfjs-core';
+
+/** Kernel name of the forward op. @internal */
+export const RMS_NORM = 'FalconRmsNorm';
+/** Kernel name of the backward op. @internal */
+export const RMS_NORM_BACKWARD = 'FalconRmsNormBackward';
+
+/** Inputs of `FalconRmsNorm`: x `[..., dim]`, weight `[dim]` or trailing dims of x. @internal */
+export type RmsNormInputName = 'x' | 'weight';
+/** Output of `FalconRmsNorm`: y, like x. @internal */
+export type RmsNormOutputName = 'y';
+/** Inputs of `FalconRmsNormBackward`: dy (like x), x, weight. @internal */
+export type RmsNormBackwardInputName = 'dy' | 'x' | 'weight';
+/** Outputs of `FalconRmsNormBackward`: dx (like x), dw (like weight). @internal */
+export type RmsNormBackwardOutputName = 'dx' | 'dw';
+
+/** Attributes of both ops. @internal */
+export interface RmsNormAttrs {
+  /** Added to the mean square before the square root. */
+  eps: number;
+}
 
 /** Throw unless x, weight and eps are valid RMSNorm arguments; `op` names the caller. @internal */
 export function checkRmsNormArgs(op: string, x: tf.Tensor, weight: tf.Tensor, eps: number): void {

@@ -1,8 +1,9 @@
 /** RMSNorm forward on the CPU: one pass per row over typed arrays, sums in float64. */
 import { hostKernel } from '../../op/host_kernel.js';
+import type { RmsNormAttrs, RmsNormInputName, RmsNormOutputName } from '../../rms_norm_signature.js';
 
 /** CPU kernel of `FalconRmsNorm`. @internal */
-export const rmsNormCpu = hostKernel<'x' | 'weight', never, { eps: number }, 'y'>(({ x, weight }, { eps }) => {
+export const rmsNormCpu = hostKernel<RmsNormInputName, never, RmsNormAttrs, RmsNormOutputName>(({ x, weight }, { eps }) => {
   const dim = x.shape[x.shape.length - 1];
   const xs = x.values as Float32Array;
   const w = weight.values as Float32Array;

@@ -1,8 +1,9 @@
 /** RMSNorm backward on the CPU: dx row by row, dw accumulated over rows, sums in float64. */
 import { hostKernel } from '../../op/host_kernel.js';
+import type { RmsNormAttrs, RmsNormBackwardInputName, RmsNormBackwardOutputName } from '../../rms_norm_signature.js';
 
 /** CPU kernel of `FalconRmsNormBackward`. @internal */
-export const rmsNormBackwardCpu = hostKernel<'dy' | 'x' | 'weight', never, { eps: number }, 'dx' | 'dw'>(({ dy, x, weight }, { eps }) => {
+export const rmsNormBackwardCpu = hostKernel<RmsNormBackwardInputName, never, RmsNormAttrs, RmsNormBackwardOutputName>(({ dy, x, weight }, { eps }) => {
   const dim = x.shape[x.shape.length - 1];
   const xs = x.values as Float32Array;
   const g = dy.values as Float32Array;

@@ -5,6 +5,7 @@
  */
 import { webgpuKernel } from '../../op/webgpu/kernel.js';
 import { wgslWorkgroupReduce } from '../../op/webgpu/workgroup_reduce.js';
+import type { RmsNormAttrs, RmsNormInputName, RmsNormOutputName } from '../../rms_norm_signature.js';
 
 /**
  * Invocations per workgroup (a power of two) for `rows` rows of `dim` elements: 64, or 256 for a
@@ -43,7 +44,7 @@ fn main(index: i32) {
 }`;
 
 /** WebGPU kernel of `FalconRmsNorm`. @internal */
-export const rmsNormWebgpu = webgpuKernel<'x' | 'weight', never, { eps: number }, 'y'>(({ inputs: { x, weight }, attrs, run }) => {
+export const rmsNormWebgpu = webgpuKernel<RmsNormInputName, never, RmsNormAttrs, RmsNormOutputName>(({ inputs: { x, weight }, attrs, run }) => {
   const dim = x.shape[x.shape.length - 1];
   const size = x.shape.reduce((a, b) => a * b, 1);
   const rows = size / dim;

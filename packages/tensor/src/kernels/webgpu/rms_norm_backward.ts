@@ -5,6 +5,7 @@
  */
 import { webgpuKernel } from '../../op/webgpu/kernel.js';
 import { wgslWorkgroupReduce } from '../../op/webgpu/workgroup_reduce.js';
+import type { RmsNormAttrs, RmsNormBackwardInputName, RmsNormBackwardOutputName } from '../../rms_norm_signature.js';
 import { rowWorkgroupSize } from './rms_norm.js';
 
 const prelude = (wg: number) => wgslWorkgroupReduce(wg);
@@ -76,7 +77,7 @@ fn main(index: i32) {
 }`;
 
 /** WebGPU kernel of `FalconRmsNormBackward`. @internal */
-export const rmsNormBackwardWebgpu = webgpuKernel<'dy' | 'x' | 'weight', never, { eps: number }, 'dx' | 'dw'>(
+export const rmsNormBackwardWebgpu = webgpuKernel<RmsNormBackwardInputName, never, RmsNormAttrs, RmsNormBackwardOutputName>(
   ({ inputs: { dy, x, weight }, attrs, run }) => {
     const dim = x.shape[x.shape.length - 1];
     const rows = x.shape.reduce((a, b) => a * b, 1) / dim;
