@@ -8,7 +8,7 @@ import { rmsNorm, tf } from '@falcon/tensor';
 import type { Scalar, Tensor, Tensor2D, Tensor3D, Variable } from '@falcon/tensor';
 import { init } from '@falcon/tensor';
 import type { HybridConfig } from './config.js';
-import { causalLmLoss } from './loss.js';
+import { causalLmLoss, lmHeadCrossEntropy } from './loss.js';
 import type { LayerCache } from './parallel_hybrid_layer.js';
 import { ParallelHybridLayer } from './parallel_hybrid_layer.js';
 import type { RecomputePolicy } from './recompute.js';
@@ -27,6 +27,14 @@ export interface ForwardOptions {
   attentionMask?: Tensor2D;
   /** Recompute these sub-layers in the backward instead of storing their activations. */
   recompute?: RecomputePolicy;
+  /**
+   * Compute and return the logits (default true). With `false` and labels, the loss comes from the
+   * hidden states by the chunked {@link lmHeadCrossEntropy} (same value and gradients) and the
+   * `[batch, seqlen, vocab_size]` logits never exist; what training uses.
+   */
+  logits?: boolean;
+  /** Tokens per chunk of the chunked loss (default: 2²⁴ / vocab_size). */
+  lossChunkSize?: number;
 }
 
 /** What {@link FalconH1ForCausalLM.forward} returns. */
@@ -154,7 +162,9 @@ export class FalconH1ForCausalLM {
    * @param inputIds - int32 `[batch, seqlen]`
    * @returns logits `[batch, seqlen, vocab_size]`, the loss when labels are given, the hidden states when asked
    */
-  forward(inputIds: Tensor2D, options: ForwardOptions = {}): ForwardOutput {
+  forward(inputIds: Tensor2D, options: ForwardOptions & { logits: false }): Omit<ForwardOutput, 'logits'>;
+  forward(inputIds: Tensor2D, options?: ForwardOptions): ForwardOutput;
+  forward(inputIds: Tensor2D, options: ForwardOptions = {}): Omit<ForwardOutput, 'logits'> & { logits?: Tensor3D } {
     this.checkIds('forward', inputIds, options.attentionMask);
     const [batch, seqlen] = inputIds.shape;
     const mask = options.attentionMask;
@@ -169,9 +179,12 @@ export class FalconH1ForCausalLM {
       }
       x = rmsNorm(x, this.top['model.final_layernorm.weight'], this.config.base.rms_norm_eps);
       if (options.outputHiddenStates) hiddenStates.push(tf.keep(x) as Tensor3D);
-      const logits = this.head(x);
-      const loss = options.labels ? causalLmLoss(logits, options.labels) : undefined;
-      return { logits, ...(loss ? { loss } : {}) };
+      const logits = options.logits === false ? undefined : this.head(x);
+      const w = this.top['lm_head.weight'] ?? this.top['model.embed_tokens.weight'];
+      const lossOf = (labels: Tensor2D) =>
+        logits ? causalLmLoss(logits, labels) : lmHeadCrossEntropy(x, w, labels, { multiplier: this.config.base.lm_head_multiplier, chunkSize: options.lossChunkSize });
+      const loss = options.labels ? lossOf(options.labels) : undefined;
+      return { ...(logits ? { logits } : {}), ...(loss ? { loss } : {}) };
     });
     return { ...out, ...(options.outputHiddenStates ? { hiddenStates } : {}) };
   }
@@ -181,7 +194,7 @@ export class FalconH1ForCausalLM {
    * @param inputIds - int32 `[batch, seqlen]`
    * @returns loss (scalar) and grads (same names and shapes as {@link FalconH1ForCausalLM.stateDict})
    */
-  valueAndGrads(inputIds: Tensor2D, options: { labels?: Tensor2D; attentionMask?: Tensor2D; recompute?: RecomputePolicy } = {}): { loss: Scalar; grads: Record<string, Tensor> } {
+  valueAndGrads(inputIds: Tensor2D, options: { labels?: Tensor2D; attentionMask?: Tensor2D; recompute?: RecomputePolicy; lossChunkSize?: number } = {}): { loss: Scalar; grads: Record<string, Tensor> } {
     const { loss, grads } = this.valueAndVariableGrads(inputIds, options);
     const out: Record<string, Tensor> = {};
     for (const [k, g] of Object.entries(grads)) {
@@ -201,11 +214,12 @@ export class FalconH1ForCausalLM {
    * The loss and its gradient for every variable, keyed by internal name (as {@link FalconH1ForCausalLM.variables});
    * what the trainer uses.
    */
-  valueAndVariableGrads(inputIds: Tensor2D, options: { labels?: Tensor2D; attentionMask?: Tensor2D; recompute?: RecomputePolicy } = {}): { loss: Scalar; grads: Record<string, Tensor> } {
+  valueAndVariableGrads(inputIds: Tensor2D, options: { labels?: Tensor2D; attentionMask?: Tensor2D; recompute?: RecomputePolicy; lossChunkSize?: number } = {}): { loss: Scalar; grads: Record<string, Tensor> } {
     const vars = this.variables();
     const names = new Map(Object.entries(vars).map(([k, v]) => [v.name, k]));
     const { value, grads } = tf.variableGrads(
-      () => this.forward(inputIds, { labels: options.labels ?? inputIds, attentionMask: options.attentionMask, recompute: options.recompute }).loss!,
+      // the chunked loss: no [batch, seqlen, vocab] logits (nor their softmax and gradient) are kept
+      () => this.forward(inputIds, { labels: options.labels ?? inputIds, attentionMask: options.attentionMask, recompute: options.recompute, logits: false, lossChunkSize: options.lossChunkSize }).loss!,
       Object.values(vars),
     );
     const out: Record<string, Tensor> = {};
