@@ -480,6 +480,25 @@ Napi::Value RmsNormBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// adamwStep(p, g, m, v, scale (0: none), pOut, mOut, vOut, n, b1, omb1, b2, omb2, bc1, bc2, eps, lr, decay)
+Napi::Value AdamwStep(const Napi::CallbackInfo& info) {
+  requireReady();
+  AdamwConstants k;
+  k.b1 = (float)num(info, 9);
+  k.omb1 = (float)num(info, 10);
+  k.b2 = (float)num(info, 11);
+  k.omb2 = (float)num(info, 12);
+  k.bc1 = (float)num(info, 13);
+  k.bc2 = (float)num(info, 14);
+  k.eps = (float)num(info, 15);
+  k.lr = (float)num(info, 16);
+  k.decay = (float)num(info, 17);
+  k.decayed = num(info, 17) != 1.0;
+  launchAdamwStep((const float*)ptr(info, 0), (const float*)ptr(info, 1), (const float*)ptr(info, 2), (const float*)ptr(info, 3),
+                  (const float*)ptr(info, 4), (float*)ptr(info, 5), (float*)ptr(info, 6), (float*)ptr(info, 7), i64(info, 8), k);
+  return info.Env().Undefined();
+}
+
 // matmul(a, b, c, m, n, k, batch, strideA, strideB, transA, transB, tf32)
 Napi::Value Matmul(const Napi::CallbackInfo& info) {
   requireReady();
@@ -528,6 +547,7 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("matmul", Napi::Function::New(env, Matmul));
   exports.Set("rmsNorm", Napi::Function::New(env, RmsNorm));
   exports.Set("rmsNormBackward", Napi::Function::New(env, RmsNormBackward));
+  exports.Set("adamwStep", Napi::Function::New(env, AdamwStep));
   exports.Set("unaryOps", names(env, kUnaryNames, kUnaryCount));
   exports.Set("binaryOps", names(env, kBinaryNames, kBinaryCount));
   exports.Set("reduceOps", names(env, kReduceNames, kReduceCount));

@@ -63,6 +63,15 @@ void launchRmsNorm(const float* x, const float* w, float* y, int64_t rows, int d
 void launchRmsNormBackward(const float* dy, const float* x, const float* w, float* dx, float* dw, int64_t rows, int dim, int groups,
                            float eps);
 
+// adamw_step.cu (the FalconAdamwStep op): the float32 constants of one update (see adamw_step_signature.ts).
+struct AdamwConstants {
+  float b1, omb1, b2, omb2, bc1, bc2, eps, lr, decay;
+  bool decayed;  // decay != 1: multiply p by it
+};
+// p' = p·decay − lr·(m'/bc1)/(√(v'/bc2) + eps), m' = b1·m + omb1·g̃, v' = b2·v + omb2·g̃², g̃ = g·(*scale) (scale may be null).
+void launchAdamwStep(const float* p, const float* g, const float* m, const float* v, const float* scale, float* pOut, float* mOut,
+                     float* vOut, int64_t n, const AdamwConstants& k);
+
 // allocator.cpp: device memory from the caching allocator (used for kernel scratch space).
 void* cacheAlloc(size_t bytes);
 void cacheFree(void* p);

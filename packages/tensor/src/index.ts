@@ -2,7 +2,7 @@
  * `@falcon/tensor`: tensors (tfjs-core), backend start-up (cpu, webgpu, cuda), `defineOp` for
  * declaring ops with one kernel per backend and a gradient, the WebGPU program helper every op
  * package writes its WGSL kernels with (`webgpuKernel`, `runWebgpuProgram`; see docs/webgpu.md),
- * the fused `rmsNorm` op, the chunked `linearCrossEntropy`, dtype helpers and seeded initialisers.
+ * the fused `rmsNorm` op, the chunked `linearCrossEntropy`, the fused `adamwStep`, dtype helpers and seeded initialisers.
  * Numeric test helpers are in `@falcon/tensor/testing`.
  *
  * @packageDocumentation
@@ -32,6 +32,10 @@ export { rmsNormBackwardReference } from './reference/rms_norm_backward.js';
 export { linearCrossEntropy, defaultCrossEntropyChunk } from './linear_cross_entropy.js';
 export type { LinearCrossEntropyOptions } from './linear_cross_entropy.js';
 export { linearCrossEntropyReference } from './reference/linear_cross_entropy.js';
+export { adamwStep } from './adamw_step.js';
+export type { AdamwStepTensors } from './adamw_step.js';
+export type { AdamwStepAttrs } from './adamw_step_signature.js';
+export { adamwStepReference } from './reference/adamw_step.js';
 export { f32ToBf16, bf16ToF32, f32ToF16, f16ToF32, fp8ToF32, f32ToFp8 } from './dtype.js';
 export type { Float8Format } from './dtype.js';
 export { Rng } from './random.js';

@@ -80,7 +80,8 @@ export function linearCrossEntropy(x: tf.Tensor, weight: tf.Tensor, labels: tf.T
   const ignoreIndex = c.option('ignoreIndex').int(options.ignoreIndex ?? -100);
   const parts = chunks(rows, chunk);
 
-  const f = tf.customGrad((xs: tf.Tensor, ws: tf.Tensor, save: tf.GradSaveFunc) => {
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xs, ws, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     let total: tf.Tensor = tf.scalar(0);
     const lses: tf.Tensor[] = [];
     for (const [s, n] of parts) {

@@ -512,6 +512,20 @@ export function createEmulatedCudaAddon(): CudaAddon {
       }
       dwv.set(acc);
     },
+    adamwStep(p, g, m, v, scale, pOut, mOut, vOut, n, b1, omb1, b2, omb2, bc1, bc2, eps, lr, decay) {
+      const [pv, gv, mv, vv, po, mo, vo] = [p, g, m, v, pOut, mOut, vOut].map((q) => view(F32, q, n));
+      const s = scale ? view(F32, scale, 1)[0] : 1;
+      const [B1, OMB1, B2, OMB2, BC1, BC2, EPS, LR, DECAY] = [b1, omb1, b2, omb2, bc1, bc2, eps, lr, decay].map(f);
+      for (let i = 0; i < n; i++) {
+        const gi = scale ? f(gv[i] * s) : gv[i];
+        const mi = f(f(mv[i] * B1) + f(gi * OMB1));
+        const vi = f(f(vv[i] * B2) + f(f(gi * gi) * OMB2));
+        const update = f(f(mi / BC1) / f(f(Math.sqrt(f(vi / BC2))) + EPS));
+        po[i] = f((decay !== 1 ? f(pv[i] * DECAY) : pv[i]) - f(update * LR));
+        mo[i] = mi;
+        vo[i] = vi;
+      }
+    },
     matmul(a, b, c, m, n, k, batch, strideA, strideB, transA, transB) {
       const av = view(F32, a, strideA ? batch * m * k : m * k),
         bv = view(F32, b, strideB ? batch * k * n : k * n),

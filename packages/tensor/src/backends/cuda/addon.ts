@@ -112,6 +112,12 @@ export interface CudaAddon {
   rmsNorm(x: number, w: number, y: number, rows: number, dim: number, groups: number, eps: number): void;
   /** Its gradients: dx like x, dw like w (summed over rows). */
   rmsNormBackward(dy: number, x: number, w: number, dx: number, dw: number, rows: number, dim: number, groups: number, eps: number): void;
+  /**
+   * One AdamW update (csrc/adamw_step.cu): p', m', v' from float32 p, g, m, v of n elements and the
+   * clip coefficient at `scale` (a device float32 scalar; 0: none), with the float32 constants of
+   * `adamwConstants` (`decay` 1: no weight decay).
+   */
+  adamwStep(p: number, g: number, m: number, v: number, scale: number, pOut: number, mOut: number, vOut: number, n: number, b1: number, omb1: number, b2: number, omb2: number, bc1: number, bc2: number, eps: number, lr: number, decay: number): void;
   /** Names of the unary ops, in the order of their indices. */
   unaryOps: string[];
   /** Names of the binary ops, in the order of their indices. */
