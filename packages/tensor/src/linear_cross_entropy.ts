@@ -102,7 +102,8 @@ export function linearCrossEntropy(x: tf.Tensor, weight: tf.Tensor, labels: tf.T
     }
     const lse = lses.length ? tf.concat(lses, 0) : tf.zeros([0]);
     tf.dispose(lses);
-    const count = tf.maximum(tf.sum(validLabels(labels, ignoreIndex).valid), 1);
+    // (no rows: no sum over the empty labels, which tfjs's webgpu Sum cannot allocate)
+    const count = rows > 0 ? tf.maximum(tf.sum(validLabels(labels, ignoreIndex).valid), 1) : tf.scalar(1);
     save([xs, ws, labels, lse]);
     return {
       value: tf.div(total, count) as tf.Scalar,
@@ -119,7 +120,7 @@ export function linearCrossEntropy(x: tf.Tensor, weight: tf.Tensor, labels: tf.T
 function linearCrossEntropyGrad(dy: tf.Tensor, saved: tf.Tensor[], parts: [number, number][], scale: number, ignoreIndex: number): tf.Tensor[] {
   const [xs, ws, labels, lse] = saved;
   const vocab = ws.shape[0];
-  const g = tf.tidy(() => tf.div(tf.mul(dy, scale), tf.maximum(tf.sum(validLabels(labels, ignoreIndex).valid), 1)));
+  const g = parts.length ? tf.tidy(() => tf.div(tf.mul(dy, scale), tf.maximum(tf.sum(validLabels(labels, ignoreIndex).valid), 1))) : tf.scalar(0);
   let dw: tf.Tensor | undefined;
   const dxs: tf.Tensor[] = [];
   for (const [s, n] of parts) {

@@ -1,9 +1,10 @@
 /**
  * AdamW with decoupled weight decay (Loshchilov & Hutter), PyTorch's update order:
  * p ← p − lr·wd·p; m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; p ← p − lr·m̂/(√v̂ + ε),
- * with per-parameter learning-rate and weight-decay multipliers (μP parameter groups).
+ * with per-parameter learning-rate and weight-decay multipliers (μP parameter groups). Each
+ * parameter's update is one fused `adamwStep` kernel of @falcon/tensor.
  */
-import { tf } from '@falcon/tensor';
+import { adamwStep, tf } from '@falcon/tensor';
 import type { Tensor, Variable } from '@falcon/tensor';
 
 /** AdamW hyper-parameters. */
@@ -50,31 +51,29 @@ export class AdamW {
   }
 
   /**
-   * Apply one update.
+   * Apply one update: one fused `adamwStep` per parameter, nothing read back to the host.
    * @param grads - gradient of the loss for each parameter (same names and shapes); missing ones are not updated
    * @param lr - the learning rate of this step (before group multipliers)
+   * @param gradScale - optional float32 scalar tensor multiplying every gradient first (the clip
+   *   coefficient of `globalNormClip`, kept on the device)
    */
-  step(grads: Record<string, Tensor>, lr: number): void {
+  step(grads: Record<string, Tensor>, lr: number, gradScale?: Tensor): void {
     for (const name of Object.keys(grads)) {
       if (!(name in this.params)) throw new Error(`AdamW.step: gradient for unknown parameter '${name}'`);
     }
     this.stepCount++;
-    const t = this.stepCount;
-    const bc1 = 1 - this.b1 ** t;
-    const bc2 = 1 - this.b2 ** t;
+    const step = this.stepCount;
     tf.tidy(() => {
       for (const [name, p] of Object.entries(this.params)) {
         const g = grads[name];
         if (!g) continue;
         const { lr: lm, wd: wm } = this.mult.get(name)!;
-        const plr = lr * lm;
         const m = this.m.get(name)!;
         const v = this.v.get(name)!;
-        m.assign(tf.add(tf.mul(m, this.b1), tf.mul(g, 1 - this.b1)));
-        v.assign(tf.add(tf.mul(v, this.b2), tf.mul(tf.square(g), 1 - this.b2)));
-        const update = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), this.eps));
-        const decayed = this.wd * wm !== 0 ? tf.mul(p, 1 - plr * this.wd * wm) : p;
-        p.assign(tf.sub(decayed, tf.mul(update, plr)));
+        const r = adamwStep({ param: p, grad: g, m, v, gradScale }, { lr: lr * lm, beta1: this.b1, beta2: this.b2, eps: this.eps, weightDecay: this.wd * wm, step });
+        m.assign(r.m);
+        v.assign(r.v);
+        p.assign(r.param);
       }
     });
   }

@@ -7,11 +7,11 @@ import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises
 import { join } from 'node:path';
 import { loadSafetensors, writeSafetensors } from '@falcon/checkpoint';
 import { tf } from '@falcon/tensor';
-import type { Tensor } from '@falcon/tensor';
+import type { Scalar, Tensor } from '@falcon/tensor';
 import type { FalconH1ForCausalLM } from '../model.js';
 import type { RecomputePolicy } from '../recompute.js';
 import { AdamW } from './adamw.js';
-import { clipByGlobalNorm } from './clip.js';
+import { globalGradNorm, globalNormClip } from './clip.js';
 import type { TokenBatches } from './data.js';
 import { warmupCosine } from './schedule.js';
 
@@ -57,6 +57,22 @@ export interface StepMetrics {
   tokensPerSec: number;
 }
 
+/** A step queued by {@link Trainer.dispatchStep}: its loss and gradient norm still on the device. */
+export interface PendingStepMetrics {
+  /** 1-based step. */
+  step: number;
+  /** Mean loss over the step's microbatches (a device scalar; the caller disposes it). */
+  loss: Scalar;
+  /** Global gradient norm before clipping (a device scalar; the caller disposes it). */
+  gradNorm: Scalar;
+  /** Learning rate used. */
+  lr: number;
+  /** Tokens processed by this step. */
+  tokens: number;
+  /** `performance.now()` when the step started. */
+  started: number;
+}
+
 /** Trains a model on a token stream. */
 export class Trainer {
   /** Optimizer steps done so far. */
@@ -95,18 +111,26 @@ export class Trainer {
     return warmupCosine(s, { lr: o.lr, totalSteps: o.steps, warmupSteps: o.warmupSteps ?? Math.floor(o.steps * 0.05), minLr: o.minLr });
   }
 
-  /** Run one optimizer step (all its microbatches) and return its metrics. */
-  trainStep(): StepMetrics {
+  /**
+   * Queue one optimizer step (all its microbatches, the global norm, the clip coefficient and the
+   * fused AdamW updates) without reading anything back to the host: the loss and the gradient norm
+   * stay device scalars (the caller disposes them). {@link Trainer.trainStep} reads them.
+   */
+  dispatchStep(): PendingStepMetrics {
     const t0 = performance.now();
     const accumulate = this.options.accumulate ?? 1;
     let sum: Record<string, Tensor> | undefined;
-    let lossSum = 0;
+    let lossSum: Scalar | undefined;
     for (let m = 0; m < accumulate; m++) {
       const { inputIds } = this.data.batch(this.step, m);
       const { loss, grads } = this.model.valueAndVariableGrads(inputIds, { recompute: this.options.recompute });
-      lossSum += loss.dataSync()[0];
-      loss.dispose();
       inputIds.dispose();
+      if (!lossSum) lossSum = loss;
+      else {
+        const s = tf.add(lossSum, loss) as Scalar;
+        tf.dispose([lossSum, loss]);
+        lossSum = s;
+      }
       if (!sum) sum = grads;
       else {
         for (const k of Object.keys(sum)) {
@@ -123,24 +147,33 @@ export class Trainer {
         sum![k] = s;
       }
     }
+    const grads = sum!;
     const clip = this.options.clip ?? 1;
-    let gradNorm: number;
-    let grads = sum!;
-    if (clip > 0) {
-      const c = clipByGlobalNorm(grads, clip);
-      tf.dispose(Object.values(grads));
-      grads = c.grads;
-      gradNorm = c.norm;
-    } else {
-      gradNorm = tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
-    }
+    // the norm and the clip coefficient stay on the device; AdamW multiplies the coefficient in
+    const { norm, scale } = clip > 0 ? globalNormClip(grads, clip) : { norm: globalGradNorm(grads), scale: undefined };
     const lr = this.lrAt(this.step);
-    this.optimizer.step(grads, lr);
-    tf.dispose(Object.values(grads));
+    this.optimizer.step(grads, lr, scale);
+    tf.dispose([...Object.values(grads), ...(scale ? [scale] : [])]);
+    const loss = tf.div(lossSum!, accumulate) as Scalar;
+    lossSum!.dispose();
     this.step++;
-    const tokens = accumulate * this.data.batchSize * this.data.seqlen;
-    const secs = (performance.now() - t0) / 1000;
-    return { step: this.step, loss: lossSum / accumulate, lr, gradNorm, tokens, tokensPerSec: tokens / secs };
+    return { step: this.step, loss, gradNorm: norm, lr, tokens: accumulate * this.data.batchSize * this.data.seqlen, started: t0 };
+  }
+
+  /**
+   * Run one optimizer step (all its microbatches) and return its metrics. The whole step is queued
+   * first ({@link Trainer.dispatchStep}); then loss and gradient norm are read asynchronously, the
+   * step's only read.
+   */
+  async trainStep(): Promise<StepMetrics> {
+    const p = this.dispatchStep();
+    try {
+      const [loss, gradNorm] = await Promise.all([p.loss.data(), p.gradNorm.data()]);
+      const secs = (performance.now() - p.started) / 1000;
+      return { step: p.step, loss: loss[0], lr: p.lr, gradNorm: gradNorm[0], tokens: p.tokens, tokensPerSec: p.tokens / secs };
+    } finally {
+      tf.dispose([p.loss, p.gradNorm]);
+    }
   }
 
   /**
@@ -153,7 +186,7 @@ export class Trainer {
     const all: StepMetrics[] = [];
     let done = 0;
     while (this.step < this.options.steps && done < stopAfter) {
-      const m = this.trainStep();
+      const m = await this.trainStep();
       done++;
       all.push(m);
       await appendFile(join(this.dir, 'metrics.jsonl'), JSON.stringify(m) + '\n');
