@@ -2,6 +2,7 @@
 # machine, with .device/ carried (tools/device/prepare.sh).
 #   device_start [append]  $OUT (default /tmp/falcon-out), everything printed also to $OUT/log
 #                          (appended to with `append`), the machine, the carried Node at /tmp/node, the commit
+#                          recorded in .device/commit by prepare.sh
 #   device_build [args]    the addons for sm_90a (tools/build-cuda.mjs args, e.g. --package tensor,mamba2),
 #                          exit 4 if nvcc fails; then device_addons
 #   device_addons          points the cuda backend and every package's CUDA extension at the built
@@ -17,7 +18,8 @@ device_start() {
   nvcc --version 2>/dev/null | tail -1
   xz -dc "$D/node.xz" > /tmp/node && chmod +x /tmp/node
   /tmp/node --version
-  git rev-parse --short HEAD 2>/dev/null | sed 's/^/commit /' || true
+  # the commit prepare.sh recorded (the tree here may be no git repository, or another one's)
+  if [ -s "$D/commit" ]; then echo "commit $(cat "$D/commit")"; else echo "commit unknown ($D/commit missing: run tools/device/prepare.sh)"; fi
 }
 
 device_addons() {

@@ -5,11 +5,14 @@
 //      every gradient (relative error, exact-f32 products), and greedy generation;
 //  (b) 50 training steps of the `tiny` preset on cuda (f32) and on cpu in the same process, loss by loss;
 //  (c) forward and training-step tokens/s and peak memory of a model with Falcon-H1-0.5B shapes
-//      (TF32 products) at batch 1 × seqlen 2048, for the layer counts asked for (scaled to 36 by the caller).
+//      (TF32 products) at batch × seqlen (default 1 × 2048), for the layer counts asked for (scaled to
+//      36 by the caller): each layer count in a fresh process (this script with --throughput-child),
+//      the allocator's peak restarted before the forward and before training.
 // Every @falcon op runs its CUDA kernel (the packages' csrc/ addons, found through $FALCON_<PKG>_CUDA_ADDON).
-// Arguments: --out DIR, --fixtures DIR, --train-steps N, --layers 4,36, --seqlen N, --budget SECONDS,
+// Arguments: --out DIR, --fixtures DIR, --train-steps N, --layers 4,36, --seqlen N, --batch N, --budget SECONDS,
 // --skip parity,train,throughput, --order (default parity,train,throughput).
 // Exit status: 0 when every parity row passes and the training losses agree (see train()), 1 otherwise.
+import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableBackends, initBackend, tf } from '@falcon/tensor';
@@ -25,6 +28,8 @@ const fixturesDir = arg('fixtures', '.device/fixtures');
 const trainSteps = Number(arg('train-steps', '50'));
 const layerCounts = arg('layers', '4').split(',').map(Number);
 const seqlen = Number(arg('seqlen', '2048'));
+const batch = Number(arg('batch', '1'));
+const throughputChildLayers = args.includes('--throughput-child') ? Number(arg('throughput-child', '0')) : undefined;
 const budgetS = Number(arg('budget', '200'));
 const corpus = arg('corpus', '.device/corpus.txt');
 const skip = new Set(arg('skip', '').split(','));
@@ -104,7 +109,7 @@ async function trainOn(backend: 'cpu' | 'cuda', tokens: Int32Array): Promise<{ l
   const trainer = new Trainer(model, new TokenBatches(tokens, 8, 64, 0), { steps: trainSteps, lr: 3e-3 }, `/tmp/falcon-train-${backend}`);
   const losses: number[] = [];
   const t0 = Date.now();
-  for (let s = 0; s < trainSteps; s++) losses.push(trainer.trainStep().loss);
+  for (let s = 0; s < trainSteps; s++) losses.push((await trainer.trainStep()).loss);
   const seconds = (Date.now() - t0) / 1000;
   model.dispose();
   return { losses, seconds };
@@ -161,9 +166,67 @@ function config05b(layers: number): Record<string, unknown> {
   };
 }
 
-async function throughput(): Promise<void> {
+/** peakBytesInUse of the cuda backend's allocator. */
+const peakBytes = () => (cuda().memory() as unknown as { peakBytesInUse: number }).peakBytesInUse;
+
+/**
+ * Forward and training-step throughput of one model (`layers` layers) in this process: the
+ * allocator's peak is restarted before the forward runs and again before training, so each peak
+ * is that phase's own (weights, and for training the optimizer state, included).
+ */
+async function throughputOne(layers: number, budget: number, row: Record<string, unknown>): Promise<void> {
+  const started = Date.now();
   await tf.setBackend('cuda');
   cuda().matmulPrecision = 'tf32';
+  cuda().emptyCache();
+  const model = new FalconH1ForCausalLM(hybridConfig(config05b(layers)), 0);
+  row.params = Object.values(model.variables()).reduce((a, v) => a + v.size, 0);
+  const ids = tf.tensor2d(Int32Array.from({ length: batch * seqlen }, (_, i) => (i * 7919 + 13) % 32784), [batch, seqlen], 'int32');
+  const fwd = async () => {
+    const t0 = performance.now();
+    const out = model.forward(ids);
+    await tf.sum(out.logits).data();
+    tf.dispose(out.logits);
+    return (performance.now() - t0) / 1000;
+  };
+  row.weightsBytes = (cuda().memory() as unknown as { bytesInUse: number }).bytesInUse;
+  cuda().resetPeakMemory();
+  row.forwardWarmupS = await fwd();
+  const fs = [await fwd(), await fwd(), await fwd()].sort((a, b) => a - b);
+  row.forwardS = fs[1]; // median of 3
+  row.forwardTokensPerS = (batch * seqlen) / (row.forwardS as number);
+  row.forwardPeakBytes = peakBytes();
+  console.log(`throughput ${layers} layers: forward ${(row.forwardS as number).toFixed(2)} s = ${(row.forwardTokensPerS as number).toFixed(0)} tok/s (warm-up ${(row.forwardWarmupS as number).toFixed(2)} s)`);
+  const tokens = Int32Array.from({ length: batch * seqlen * 4 + 1 }, (_, i) => (i * 104729 + 7) % 32784);
+  const trainer = new Trainer(model, new TokenBatches(tokens, batch, seqlen, 0), { steps: 10, lr: 1e-4 }, '/tmp/falcon-bench');
+  cuda().resetPeakMemory();
+  const m1 = await trainer.trainStep();
+  row.trainWarmupS = m1.tokens / m1.tokensPerSec;
+  if ((Date.now() - started) / 1000 + 3 * (row.trainWarmupS as number) < budget) {
+    const ms = [await trainer.trainStep(), await trainer.trainStep(), await trainer.trainStep()];
+    const m2 = ms.sort((a, b) => b.tokensPerSec - a.tokensPerSec)[1]; // median of 3
+    row.trainS = m2.tokens / m2.tokensPerSec;
+    row.trainTokensPerS = m2.tokensPerSec;
+    row.loss = m2.loss;
+  } else {
+    row.trainS = row.trainWarmupS;
+    row.trainTokensPerS = m1.tokensPerSec;
+    row.note = 'one training step only (budget)';
+  }
+  row.trainPeakBytes = peakBytes();
+  console.log(
+    `throughput ${layers} layers (${((row.params as number) / 1e6).toFixed(1)} M params): train step ${(row.trainS as number).toFixed(2)} s = ${(row.trainTokensPerS as number).toFixed(1)} tok/s ` +
+      `(warm-up ${(row.trainWarmupS as number).toFixed(2)} s), peak ${((row.trainPeakBytes as number) / 2 ** 30).toFixed(2)} GiB (forward ${((row.forwardPeakBytes as number) / 2 ** 30).toFixed(2)} GiB)`,
+  );
+  ids.dispose();
+  model.dispose();
+}
+
+/**
+ * Throughput of each layer count, each measured in a fresh process (this script again with
+ * `--throughput-child`), so that no model inherits another's allocator cache, peak or tfjs state.
+ */
+async function throughput(): Promise<void> {
   const rows: Record<string, unknown>[] = [];
   result.throughput = rows;
   const started = Date.now();
@@ -175,61 +238,47 @@ async function throughput(): Promise<void> {
       rows.push({ layers, skipped: `projected ${(perLayerStep * layers * 4).toFixed(0)} s > ${left.toFixed(0)} s left` });
       continue;
     }
-    const row: Record<string, unknown> = { layers, batch: 1, seqlen, precision: 'tf32' };
-    rows.push(row);
+    const dir = join(outDir, `throughput-${layers}`);
+    const childArgs = [process.argv[1], '--throughput-child', String(layers), '--out', dir, '--budget', String(Math.max(30, Math.floor(left))), '--seqlen', String(seqlen), '--batch', String(batch)];
+    const code = await new Promise<number>((resolve) => {
+      const child = spawn(process.execPath, [...process.execArgv, ...childArgs], { stdio: 'inherit', env: process.env });
+      child.on('error', () => resolve(-1));
+      child.on('exit', (c, sig) => resolve(c ?? (sig ? 128 : -1)));
+    });
+    let row: Record<string, unknown>;
     try {
-      cuda().emptyCache();
-      const model = new FalconH1ForCausalLM(hybridConfig(config05b(layers)), 0);
-      row.params = Object.values(model.variables()).reduce((a, v) => a + v.size, 0);
-      const ids = tf.tensor2d(Int32Array.from({ length: seqlen }, (_, i) => (i * 7919 + 13) % 32784), [1, seqlen], 'int32');
-      const fwd = async () => {
-        const t0 = performance.now();
-        const out = model.forward(ids);
-        await tf.sum(out.logits).data();
-        tf.dispose(out.logits);
-        return (performance.now() - t0) / 1000;
-      };
-      const mem0 = cuda().memory() as unknown as { peakBytesInUse: number; bytesInUse: number };
-      row.weightsBytes = mem0.bytesInUse;
-      row.forwardWarmupS = await fwd();
-      const fs = [await fwd(), await fwd(), await fwd()].sort((a, b) => a - b);
-      row.forwardS = fs[1]; // median of 3
-      row.forwardTokensPerS = seqlen / (row.forwardS as number);
-      row.forwardPeakBytes = (cuda().memory() as unknown as { peakBytesInUse: number }).peakBytesInUse;
-      console.log(`throughput ${layers} layers: forward ${(row.forwardS as number).toFixed(2)} s = ${(row.forwardTokensPerS as number).toFixed(0)} tok/s (warm-up ${(row.forwardWarmupS as number).toFixed(2)} s)`);
-      save();
-      const tokens = Int32Array.from({ length: seqlen * 4 + 1 }, (_, i) => (i * 104729 + 7) % 32784);
-      const trainer = new Trainer(model, new TokenBatches(tokens, 1, seqlen, 0), { steps: 10, lr: 1e-4 }, '/tmp/falcon-bench');
-      const m1 = trainer.trainStep();
-      row.trainWarmupS = m1.tokens / m1.tokensPerSec;
-      perLayerStep = (row.trainWarmupS as number) / layers;
-      if ((Date.now() - started) / 1000 + 3 * (row.trainWarmupS as number) < budgetS) {
-        const ms = [trainer.trainStep(), trainer.trainStep(), trainer.trainStep()];
-        const m2 = ms.sort((a, b) => b.tokensPerSec - a.tokensPerSec)[1]; // median of 3
-        row.trainS = m2.tokens / m2.tokensPerSec;
-        row.trainTokensPerS = m2.tokensPerSec;
-        row.loss = m2.loss;
-      } else {
-        row.trainS = row.trainWarmupS;
-        row.trainTokensPerS = m1.tokensPerSec;
-        row.note = 'one training step only (budget)';
-      }
-      row.trainPeakBytes = (cuda().memory() as unknown as { peakBytesInUse: number }).peakBytesInUse;
-      console.log(
-        `throughput ${layers} layers (${((row.params as number) / 1e6).toFixed(1)} M params): train step ${(row.trainS as number).toFixed(2)} s = ${(row.trainTokensPerS as number).toFixed(1)} tok/s ` +
-          `(warm-up ${(row.trainWarmupS as number).toFixed(2)} s), peak ${((row.trainPeakBytes as number) / 2 ** 30).toFixed(2)} GiB (forward ${((row.forwardPeakBytes as number) / 2 ** 30).toFixed(2)} GiB)`,
-      );
-      ids.dispose();
-      model.dispose();
-    } catch (e) {
-      row.error = String((e as Error).stack ?? e);
-      console.log(`throughput ${layers} layers: ERROR ${row.error}`);
+      row = JSON.parse(readFileSync(join(dir, 'throughput-row.json'), 'utf8')) as Record<string, unknown>;
+    } catch {
+      row = { layers, batch, seqlen, error: `the throughput process exited with ${code} and wrote no row` };
     }
+    if (code !== 0 && !row.error) row.error = `the throughput process exited with ${code}`;
+    rows.push(row);
+    if (typeof row.trainWarmupS === 'number') perLayerStep = row.trainWarmupS / layers;
     save();
   }
 }
 
+/** The `--throughput-child <layers>` process: one model's throughput row into <out>/throughput-row.json. */
+async function throughputChild(layers: number): Promise<number> {
+  const row: Record<string, unknown> = { layers, batch, seqlen, precision: 'tf32', process: 'fresh' };
+  const write = () => writeFileSync(join(outDir, 'throughput-row.json'), JSON.stringify(row, null, 1));
+  try {
+    const status = (await availableBackends()).find((s) => s.name === 'cuda')!;
+    if (!status.available) throw new Error(`cuda backend unavailable: ${status.reason}`);
+    await initBackend('cuda', { matmulPrecision: 'tf32' });
+    await throughputOne(layers, budgetS, row);
+    write();
+    return 0;
+  } catch (e) {
+    row.error = String((e as Error).stack ?? e);
+    console.log(`throughput ${layers} layers: ERROR ${row.error}`);
+    write();
+    return 1;
+  }
+}
+
 async function main(): Promise<number> {
+  if (throughputChildLayers !== undefined) return throughputChild(throughputChildLayers);
   {
     const status = (await availableBackends()).find((s) => s.name === 'cuda')!;
     if (!status.available) {

@@ -3,12 +3,17 @@
 # It holds: an xz-compressed Node 20 binary (the GPU machine has no Node), the Node-API and
 # node-addon-api headers, esbuild bundles of tools/device/cuda-tests.ts, op-tests-all.ts and benchmarks/cuda/ops.ts (tfjs inside), the
 # PyTorch benchmark script — under 64 MiB (the csrc/ folders travel with the working tree). Then call the device with
-# carry [".device"] and command `bash tools/device/run-cuda.sh`.
+# carry [".device"] and command `bash tools/device/run-cuda.sh`. It also records the commit in .device/commit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 D=.device
 NODE_VERSION=20.20.2
 mkdir -p "$D/include/node-api" "$D/include/node-addon-api"
+# The project's commit, for the runner to print: the device gets a copy of the working tree, which
+# may not be a git repository (or may sit inside another one, whose HEAD is not ours).
+commit=$(git rev-parse HEAD)
+git diff --quiet HEAD -- || commit="$commit + uncommitted changes"
+echo "$commit" > "$D/commit"
 
 if [ ! -s "$D/node.xz" ]; then
   tmp=$(mktemp -d)

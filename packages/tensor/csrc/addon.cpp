@@ -185,6 +185,12 @@ Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// resetPeakMemory(): the device allocator's peakInUse restarts from the bytes in use now.
+Napi::Value ResetPeakMemory(const Napi::CallbackInfo& info) {
+  deviceAllocator().resetPeak();
+  return info.Env().Undefined();
+}
+
 // upload(ptr, view): queues a copy of a typed array (or DataView) to device memory. The bytes are
 // staged by the driver before the call returns, so the array may be changed afterwards.
 Napi::Value Upload(const Napi::CallbackInfo& info) {
@@ -521,6 +527,7 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("free", Napi::Function::New(env, Free));
   exports.Set("memoryStats", Napi::Function::New(env, MemoryStats));
   exports.Set("emptyCache", Napi::Function::New(env, EmptyCache));
+  exports.Set("resetPeakMemory", Napi::Function::New(env, ResetPeakMemory));
   exports.Set("upload", Napi::Function::New(env, Upload));
   exports.Set("download", Napi::Function::New(env, Download));
   exports.Set("downloadAsync", Napi::Function::New(env, DownloadAsync));

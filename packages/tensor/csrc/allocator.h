@@ -45,6 +45,8 @@ class CachingAllocator {
   // Returns every cached block to the driver.
   void emptyCache();
   const AllocatorStats& stats() const { return stats_; }
+  // Starts the peak over: peakInUse = inUse (benchmarks measure one phase's peak).
+  void resetPeak() { stats_.peakInUse = stats_.inUse; }
   // Size of a live block (0 if unknown).
   size_t blockSize(void* p) const;
 

@@ -274,6 +274,9 @@ export function createEmulatedCudaAddon(): CudaAddon {
       stats.cached = 0;
       stats.cachedBlocks = 0;
     },
+    resetPeakMemory() {
+      stats.peakInUse = stats.inUse;
+    },
     upload(ptr, data) {
       if (data.byteLength) bytesAt(ptr, data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     },

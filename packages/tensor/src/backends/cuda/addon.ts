@@ -60,6 +60,8 @@ export interface CudaAddon {
   memoryStats(): { device: AllocatorStats; pinned: AllocatorStats; workspace: number; driverFree?: number; driverTotal?: number };
   /** Waits for the stream, then gives every cached block back to the driver. */
   emptyCache(): void;
+  /** Restarts the device allocator's peak (`peakInUse`) from the bytes in use now. */
+  resetPeakMemory(): void;
   /** Queues a host→device copy (the data is staged before the call returns). */
   upload(ptr: number, data: ArrayBufferView): void;
   /** Waits for queued work and copies device memory into `data`. */

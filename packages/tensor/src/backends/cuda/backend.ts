@@ -270,6 +270,11 @@ export class CudaBackend extends KernelBackend {
     this.addon.emptyCache();
   }
 
+  /** Restarts `peakBytesInUse` of {@link CudaBackend.memory} from the bytes in use now (to measure one phase's peak). */
+  resetPeakMemory(): void {
+    this.addon.resetPeakMemory();
+  }
+
   /** Waits until all queued GPU work has completed. */
   synchronize(): void {
     this.addon.synchronize();
