@@ -13,6 +13,8 @@ export { BACKEND_NAMES, BackendUnavailableError } from './backends/types.js';
 export type { BackendName, BackendStatus, InitBackendOptions } from './backends/types.js';
 export { defineOp, MissingKernelError } from './op/define_op.js';
 export type { Op, OpSpec, OpKernel, OpGrad, OpInputs, KernelArgs, GradArgs } from './op/define_op.js';
+export { opCheck, OpCheck, ArgCheck, OpArgumentError } from './op/check.js';
+export type { ArgKind, CheckStyle, TensorSpec, NumberBounds, IntBounds } from './op/check.js';
 export { compositeKernel, hostKernel } from './op/host_kernel.js';
 export type { HostTensor, HostInputs } from './op/host_kernel.js';
 export { webgpuKernel } from './op/webgpu/kernel.js';

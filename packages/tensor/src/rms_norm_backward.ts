@@ -2,23 +2,20 @@
  * `rmsNormBackward`: the gradients of {@link rmsNorm} with respect to its input and its weight,
  * an op of its own with CPU, WebGPU and CUDA kernels.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { defineOp } from './op/define_op.js';
 import { rmsNormBackwardCpu } from './kernels/cpu/rms_norm_backward.js';
 import { rmsNormBackwardCuda } from './kernels/cuda/rms_norm.js';
 import { rmsNormBackwardWebgpu } from './kernels/webgpu/rms_norm_backward.js';
-import { checkRmsNormArgs, RMS_NORM_BACKWARD } from './rms_norm_signature.js';
+import { checkRmsNormArgs, checkRmsNormGradient, rmsNormBackwardSignature } from './rms_norm_signature.js';
 import type { RmsNormAttrs, RmsNormBackwardInputName, RmsNormBackwardOutputName } from './rms_norm_signature.js';
 
 /** The op behind {@link rmsNormBackward} (kernel name `FalconRmsNormBackward`). @internal */
 export const rmsNormBackwardOp = defineOp<RmsNormBackwardInputName, never, RmsNormAttrs, RmsNormBackwardOutputName>({
-  name: RMS_NORM_BACKWARD,
-  inputs: ['dy', 'x', 'weight'],
-  outputs: ['dx', 'dw'],
+  ...rmsNormBackwardSignature,
   validate: ({ dy, x, weight }, { eps }) => {
     checkRmsNormArgs('rmsNormBackward', x, weight, eps);
-    if (dy.dtype !== 'float32') throw new Error(`rmsNormBackward: dy must be float32, got ${dy.dtype}`);
-    if (!tf.util.arraysEqual(dy.shape, x.shape)) throw new Error(`rmsNormBackward: dy has shape [${dy.shape}], expected x's shape [${x.shape}]`);
+    checkRmsNormGradient('rmsNormBackward', dy, x);
   },
   kernels: {
     cpu: rmsNormBackwardCpu,
