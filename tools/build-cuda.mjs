@@ -8,7 +8,11 @@
 //   node tools/build-cuda.mjs                 build for sm_80, sm_90a and compute_90 PTX (newer GPUs)
 //   node tools/build-cuda.mjs --arch sm_90a   build for one architecture only (faster; the device runner)
 //   node tools/build-cuda.mjs --check         compile into a temporary folder, load the result in a
-//                                             child Node process and call its probe() (no GPU needed)
+//                                             child Node process and call its probe() (no GPU needed);
+//                                             then the named native-call contract: every binding must
+//                                             reject malformed calls (before touching the GPU), and
+//                                             every addon's exported signatures must match the
+//                                             TypeScript declarations (tools/check-native-contract.ts)
 //   node tools/build-cuda.mjs --package tensor   only that package
 //   node tools/build-cuda.mjs --if-available  exit 0 with a notice when nvcc is not installed
 //
@@ -20,7 +24,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } fro
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'packages', 'tensor', 'package.json'));
@@ -133,14 +137,42 @@ function build(nvcc, pkg, outFile, gencodes, verbose) {
   return (Date.now() - t0) / 1000;
 }
 
-/** Loads the built addon in a child process (a bad binary must not take this one down) and probes it. */
+// Sent to every binding of a built addon (in a child process): a call without its parameters, a
+// plain object instead of the packed Float64Array, a packed call one value short, and one with a
+// non-integer in its first integer-like field must each be rejected with the contract's error
+// (<falcon/params.h>: checked before the binding looks at the device).
+const MALFORMED_CALLS = `
+  const sigs = a.falconSignatures;
+  if (!sigs || typeof sigs !== 'object') { console.error('missing export: falconSignatures'); process.exit(1); }
+  const bad = [];
+  for (const [name, sig] of Object.entries(sigs)) {
+    const call = (p) => (sig.stream ? a[name](0, p) : a[name](p));
+    const rejects = (f, re, what) => {
+      try { f(); bad.push(name + ': ' + what + ' was accepted'); } catch (e) { if (!re.test(e.message)) bad.push(name + ': ' + what + ' gave ' + JSON.stringify(e.message)); }
+    };
+    rejects(() => a[name](), /^[A-Za-z0-9]+: expects \\(/, 'a call without arguments');
+    rejects(() => call({}), /expects its parameters packed into a Float64Array/, 'a plain object');
+    rejects(() => call(new Float64Array(sig.fields.length - 1)), /the packed call has \\d+ values, the declaration \\d+ fields/, 'a call one value short');
+    const i = sig.fields.findIndex(([, k]) => k !== 'f32' && k !== 'f64');
+    if (i >= 0) {
+      const p = new Float64Array(sig.fields.length);
+      p[i] = 0.5;
+      rejects(() => call(p), new RegExp("^" + name + ": field '" + sig.fields[i][0] + "' must be "), "0.5 in field '" + sig.fields[i][0] + "'");
+    }
+  }
+  if (bad.length) { console.error('bindings that do not enforce the named native-call contract:\\n  ' + bad.join('\\n  ')); process.exit(1); }
+  const rejected = Object.keys(sigs).length;
+`;
+
+/** Loads the built addon in a child process (a bad binary must not take this one down), probes it and sends its bindings malformed calls. */
 function loadCheck(file, pkgName) {
   if (pkgName !== 'tensor') {
     // A package addon (include/falcon/extension.h): init plus its kernel functions.
     const ext = `
       const a = require(process.argv[1]);
       if (typeof a.init !== 'function') { console.error('missing export: init'); process.exit(1); }
-      console.log(JSON.stringify({ exports: Object.keys(a).sort() }));
+      ${MALFORMED_CALLS}
+      console.log(JSON.stringify({ exports: Object.keys(a).sort(), malformedCallsRejectedBy: rejected }));
     `;
     return execFileSync(process.execPath, ['-e', ext, file], { encoding: 'utf8' }).trim();
   }
@@ -150,9 +182,28 @@ function loadCheck(file, pkgName) {
     const missing = need.filter((k) => typeof a[k] !== 'function');
     if (missing.length) { console.error('missing exports: ' + missing.join(', ')); process.exit(1); }
     const p = a.probe();
-    console.log(JSON.stringify({ exports: Object.keys(a).length, deviceCount: p.deviceCount, error: p.error, cublasLt: p.cublasLt.loaded ? p.cublasLt.path : 'not found' }));
+    ${MALFORMED_CALLS}
+    console.log(JSON.stringify({ exports: Object.keys(a).length, deviceCount: p.deviceCount, error: p.error, cublasLt: p.cublasLt.loaded ? p.cublasLt.path : 'not found', malformedCallsRejectedBy: rejected }));
   `;
   return execFileSync(process.execPath, ['-e', script, file], { encoding: 'utf8' }).trim();
+}
+
+/**
+ * Compares the signatures every built addon exports with the TypeScript declarations of its
+ * package (tools/check-native-contract.ts, run through tsx with the packages' sources).
+ */
+function contractCheck(built) {
+  let tsx;
+  try {
+    tsx = createRequire(join(root, 'package.json')).resolve('tsx');
+  } catch {
+    throw new Error("--check compares the addons' signatures with the TypeScript declarations through tsx, which is not installed (npm install)");
+  }
+  const args = ['--import', pathToFileURL(tsx).href, join(root, 'tools', 'check-native-contract.ts'), ...built.map(({ name, file }) => `${name}=${file}`)];
+  const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8' });
+  process.stdout.write(r.stdout ?? '');
+  process.stderr.write(r.stderr ?? '');
+  if (r.status !== 0) throw new Error('the addons do not match their TypeScript declarations (see above)');
 }
 
 function main() {
@@ -174,6 +225,7 @@ function main() {
     return;
   }
   const tmp = opts.check ? mkdtempSync(join(tmpdir(), 'falcon-cuda-check-')) : undefined;
+  const built = [];
   try {
     for (const pkg of pkgs) {
       const outDir = tmp ?? join(pkg.dir, 'build');
@@ -182,7 +234,9 @@ function main() {
       const secs = build(nvcc, pkg, out, gencodes, opts.verbose);
       console.log(`${pkg.name}: ${pkg.sources.length} sources → ${tmp ? '(check) ' : ''}${out.replace(root + '/', '')} in ${secs.toFixed(1)} s`);
       if (opts.check) console.log(`${pkg.name}: loads; probe → ${loadCheck(out, pkg.name)}`);
+      built.push({ name: pkg.name, file: out });
     }
+    if (opts.check) contractCheck(built);
   } finally {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   }

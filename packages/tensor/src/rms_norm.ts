@@ -9,14 +9,12 @@ import { rmsNormCpu } from './kernels/cpu/rms_norm.js';
 import { rmsNormCuda } from './kernels/cuda/rms_norm.js';
 import { rmsNormWebgpu } from './kernels/webgpu/rms_norm.js';
 import { rmsNormBackwardOp } from './rms_norm_backward.js';
-import { checkRmsNormArgs, RMS_NORM } from './rms_norm_signature.js';
+import { checkRmsNormArgs, rmsNormSignature } from './rms_norm_signature.js';
 import type { RmsNormAttrs, RmsNormInputName, RmsNormOutputName } from './rms_norm_signature.js';
 
 /** The op behind {@link rmsNorm} (kernel name `FalconRmsNorm`). @internal */
 export const rmsNormOp = defineOp<RmsNormInputName, never, RmsNormAttrs, RmsNormOutputName>({
-  name: RMS_NORM,
-  inputs: ['x', 'weight'],
-  outputs: ['y'],
+  ...rmsNormSignature,
   validate: ({ x, weight }, { eps }) => checkRmsNormArgs('rmsNorm', x, weight, eps),
   kernels: {
     cpu: rmsNormCpu,

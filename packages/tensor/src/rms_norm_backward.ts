@@ -7,14 +7,12 @@ import { defineOp } from './op/define_op.js';
 import { rmsNormBackwardCpu } from './kernels/cpu/rms_norm_backward.js';
 import { rmsNormBackwardCuda } from './kernels/cuda/rms_norm.js';
 import { rmsNormBackwardWebgpu } from './kernels/webgpu/rms_norm_backward.js';
-import { checkRmsNormArgs, checkRmsNormGradient, RMS_NORM_BACKWARD } from './rms_norm_signature.js';
+import { checkRmsNormArgs, checkRmsNormGradient, rmsNormBackwardSignature } from './rms_norm_signature.js';
 import type { RmsNormAttrs, RmsNormBackwardInputName, RmsNormBackwardOutputName } from './rms_norm_signature.js';
 
 /** The op behind {@link rmsNormBackward} (kernel name `FalconRmsNormBackward`). @internal */
 export const rmsNormBackwardOp = defineOp<RmsNormBackwardInputName, never, RmsNormAttrs, RmsNormBackwardOutputName>({
-  name: RMS_NORM_BACKWARD,
-  inputs: ['dy', 'x', 'weight'],
-  outputs: ['dx', 'dw'],
+  ...rmsNormBackwardSignature,
   validate: ({ dy, x, weight }, { eps }) => {
     checkRmsNormArgs('rmsNormBackward', x, weight, eps);
     checkRmsNormGradient('rmsNormBackward', dy, x);

@@ -7,19 +7,32 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { opCheck } from './op/check.js';
 import type { CheckStyle } from './op/check.js';
 
-/** Kernel name of the forward op. @internal */
-export const RMS_NORM = 'FalconRmsNorm';
-/** Kernel name of the backward op. @internal */
-export const RMS_NORM_BACKWARD = 'FalconRmsNormBackward';
+/** Kernel name, inputs and outputs of `FalconRmsNorm`, in order. @internal */
+export const rmsNormSignature = {
+  name: 'FalconRmsNorm',
+  /** x `[..., dim]`, weight `[dim]` or trailing dims of x */
+  inputs: ['x', 'weight'],
+  /** y, like x */
+  outputs: ['y'],
+} as const;
 
-/** Inputs of `FalconRmsNorm`: x `[..., dim]`, weight `[dim]` or trailing dims of x. @internal */
-export type RmsNormInputName = 'x' | 'weight';
-/** Output of `FalconRmsNorm`: y, like x. @internal */
-export type RmsNormOutputName = 'y';
-/** Inputs of `FalconRmsNormBackward`: dy (like x), x, weight. @internal */
-export type RmsNormBackwardInputName = 'dy' | 'x' | 'weight';
-/** Outputs of `FalconRmsNormBackward`: dx (like x), dw (like weight). @internal */
-export type RmsNormBackwardOutputName = 'dx' | 'dw';
+/** Kernel name, inputs and outputs of `FalconRmsNormBackward`, in order. @internal */
+export const rmsNormBackwardSignature = {
+  name: 'FalconRmsNormBackward',
+  /** dy (like x), x, weight */
+  inputs: ['dy', 'x', 'weight'],
+  /** dx (like x), dw (like weight) */
+  outputs: ['dx', 'dw'],
+} as const;
+
+/** Inputs of `FalconRmsNorm`. @internal */
+export type RmsNormInputName = (typeof rmsNormSignature.inputs)[number];
+/** Outputs of `FalconRmsNorm`. @internal */
+export type RmsNormOutputName = (typeof rmsNormSignature.outputs)[number];
+/** Inputs of `FalconRmsNormBackward`. @internal */
+export type RmsNormBackwardInputName = (typeof rmsNormBackwardSignature.inputs)[number];
+/** Outputs of `FalconRmsNormBackward`. @internal */
+export type RmsNormBackwardOutputName = (typeof rmsNormBackwardSignature.outputs)[number];
 
 /** Attributes of both ops. @internal */
 export interface RmsNormAttrs {

@@ -17,6 +17,17 @@ export function adamwStepCuda({
   const paramOut = b.makeOutput(param.shape, 'float32');
   const mOut = b.makeOutput(param.shape, 'float32');
   const vOut = b.makeOutput(param.shape, 'float32');
-  b.addon.adamwStep(b.ptr(param), b.ptr(grad), b.ptr(m), b.ptr(v), gradScale ? b.ptr(gradScale) : 0, b.ptr(paramOut), b.ptr(mOut), b.ptr(vOut), n, k.b1, k.omb1, k.b2, k.omb2, k.bc1, k.bc2, k.eps, k.lr, k.decay);
+  b.native.adamwStep({
+    p: b.ptr(param),
+    g: b.ptr(grad),
+    m: b.ptr(m),
+    v: b.ptr(v),
+    scale: gradScale ? b.ptr(gradScale) : 0,
+    pOut: b.ptr(paramOut),
+    mOut: b.ptr(mOut),
+    vOut: b.ptr(vOut),
+    n,
+    ...k,
+  });
   return { paramOut, mOut, vOut };
 }
