@@ -118,6 +118,13 @@ export class Trainer {
    */
   dispatchStep(): PendingStepMetrics {
     const t0 = performance.now();
+    const { grads, loss } = this.localGradients();
+    const { lr, gradNorm } = this.applyGradients(grads);
+    return { step: this.step, loss, gradNorm, lr, tokens: (this.options.accumulate ?? 1) * this.data.batchSize * this.data.seqlen, started: t0 };
+  }
+
+  /** The mean loss (a device scalar) and the mean gradients over this step's microbatches; nothing is read back. */
+  protected localGradients(): { grads: Record<string, Tensor>; loss: Scalar } {
     const accumulate = this.options.accumulate ?? 1;
     let sum: Record<string, Tensor> | undefined;
     let lossSum: Scalar | undefined;
@@ -147,17 +154,25 @@ export class Trainer {
         sum![k] = s;
       }
     }
-    const grads = sum!;
+    const loss = tf.div(lossSum!, accumulate) as Scalar;
+    lossSum!.dispose();
+    return { grads: sum!, loss };
+  }
+
+  /**
+   * Clip the gradients to the global norm and apply the optimizer at this step's learning rate, all
+   * on the device (the norm and the clip coefficient stay scalars there; AdamW multiplies the
+   * coefficient in), and count the step. Disposes `grads`.
+   * @returns the learning rate used and the gradient norm before clipping (a device scalar)
+   */
+  protected applyGradients(grads: Record<string, Tensor>): { lr: number; gradNorm: Scalar } {
     const clip = this.options.clip ?? 1;
-    // the norm and the clip coefficient stay on the device; AdamW multiplies the coefficient in
     const { norm, scale } = clip > 0 ? globalNormClip(grads, clip) : { norm: globalGradNorm(grads), scale: undefined };
     const lr = this.lrAt(this.step);
     this.optimizer.step(grads, lr, scale);
     tf.dispose([...Object.values(grads), ...(scale ? [scale] : [])]);
-    const loss = tf.div(lossSum!, accumulate) as Scalar;
-    lossSum!.dispose();
     this.step++;
-    return { step: this.step, loss, gradNorm: norm, lr, tokens: accumulate * this.data.batchSize * this.data.seqlen, started: t0 };
+    return { lr, gradNorm: norm };
   }
 
   /**
