@@ -9,15 +9,12 @@ import { defineOp } from './op/define_op.js';
 import { adamwStepCpu } from './kernels/cpu/adamw_step.js';
 import { adamwStepCuda } from './kernels/cuda/adamw_step.js';
 import { adamwStepWebgpu } from './kernels/webgpu/adamw_step.js';
-import { ADAMW_STEP, checkAdamwStepArgs } from './adamw_step_signature.js';
+import { adamwStepSignature, checkAdamwStepArgs } from './adamw_step_signature.js';
 import type { AdamwStepAttrs, AdamwStepInputName, AdamwStepOptionalName, AdamwStepOutputName } from './adamw_step_signature.js';
 
 /** The op behind {@link adamwStep} (kernel name `FalconAdamwStep`; not differentiable). @internal */
 export const adamwStepOp = defineOp<AdamwStepInputName, AdamwStepOptionalName, AdamwStepAttrs, AdamwStepOutputName>({
-  name: ADAMW_STEP,
-  inputs: ['param', 'grad', 'm', 'v'],
-  optionalInputs: ['gradScale'],
-  outputs: ['paramOut', 'mOut', 'vOut'],
+  ...adamwStepSignature,
   validate: (inputs, attrs) => checkAdamwStepArgs('adamwStep', inputs, attrs),
   kernels: { cpu: adamwStepCpu, webgpu: adamwStepWebgpu, cuda: adamwStepCuda },
 });

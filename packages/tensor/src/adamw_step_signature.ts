@@ -6,15 +6,23 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { opCheck } from './op/check.js';
 
-/** Kernel name of the op. @internal */
-export const ADAMW_STEP = 'FalconAdamwStep';
+/** Kernel name, inputs and outputs of `FalconAdamwStep`, in order. @internal */
+export const adamwStepSignature = {
+  name: 'FalconAdamwStep',
+  /** param, grad, m, v, all of one shape */
+  inputs: ['param', 'grad', 'm', 'v'],
+  /** gradScale: a float32 scalar multiplying the gradient (the clip coefficient) */
+  optionalInputs: ['gradScale'],
+  /** the updated param, m and v */
+  outputs: ['paramOut', 'mOut', 'vOut'],
+} as const;
 
-/** Inputs: param, grad, m, v (all of one shape). @internal */
-export type AdamwStepInputName = 'param' | 'grad' | 'm' | 'v';
-/** Optional input: gradScale, a float32 scalar multiplying the gradient (the clip coefficient). @internal */
-export type AdamwStepOptionalName = 'gradScale';
-/** Outputs: the updated param, m and v. @internal */
-export type AdamwStepOutputName = 'paramOut' | 'mOut' | 'vOut';
+/** Inputs of `FalconAdamwStep`. @internal */
+export type AdamwStepInputName = (typeof adamwStepSignature.inputs)[number];
+/** Optional input of `FalconAdamwStep`. @internal */
+export type AdamwStepOptionalName = (typeof adamwStepSignature.optionalInputs)[number];
+/** Outputs of `FalconAdamwStep`. @internal */
+export type AdamwStepOutputName = (typeof adamwStepSignature.outputs)[number];
 
 /** Attributes of `FalconAdamwStep` (PyTorch's AdamW with decoupled weight decay). */
 export interface AdamwStepAttrs {
