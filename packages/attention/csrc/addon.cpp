@@ -1,101 +1,122 @@
 // The @falcon/attention CUDA addon (falcon_attention_cuda.node): bindings of the attention, RoPE and
 // ALiBi kernels (flash_attention.cu, flash_attention_backward.cu, decode_attention.cu,
-// apply_rope.cu, alibi_bias.cu) for the tensors and stream of @falcon/tensor's cuda backend. Every
-// pointer argument is a device address (0 for an absent optional input); the TypeScript side
-// (src/kernels/cuda/) allocates every output and scratch buffer.
-//
-// An attention problem travels as 16 numbers (`problem` below, ProblemArgs in addon.ts):
-//   slopes, keyPaddingMask, maskType, cuSeqlens, nCu, B, L, LK, kvRows, H, HK, D, scale, causal,
-//   windowLeft, windowRight
+// apply_rope.cu, alibi_bias.cu) for the tensors and stream of @falcon/tensor's cuda backend. Each
+// binding takes the stream and one params struct (<falcon/params.h>; the TypeScript declarations
+// are in src/kernels/cuda/addon.ts). Every pointer field is a device address (0 for an absent
+// optional input); the TypeScript side allocates every output and scratch buffer.
 #include <falcon/extension.h>
 
-#include <vector>
-
 #include "attention.h"
+
+// The fields of one attention problem, shared by the four attention functions: the optional
+// inputs, the key padding mask's element type, the sizes and the attributes.
+#define FALCON_ATTENTION_PROBLEM_MEMBERS                          \
+  const float* slopes;                                            \
+  const void* keyPaddingMask;                                     \
+  int maskType;                                                   \
+  const int* cuSeqlens;                                           \
+  int nCu, batch, seqlenQ, seqlenK, kvRows, nHeads, nKvHeads, headDim; \
+  float scale;                                                    \
+  bool causal;                                                    \
+  int windowLeft, windowRight;
+#define FALCON_ATTENTION_PROBLEM_FIELDS                                                                                         \
+  slopes, keyPaddingMask, maskType, cuSeqlens, nCu, batch, seqlenQ, seqlenK, kvRows, nHeads, nKvHeads, headDim, scale, causal, \
+      windowLeft, windowRight
 
 namespace {
 
 using falcon::attention::Problem;
 
-Problem readProblem(const falcon::ext::Args& a, size_t i) {
+struct ProblemParams {
+  FALCON_ATTENTION_PROBLEM_MEMBERS
+  FALCON_PARAMS(FALCON_ATTENTION_PROBLEM_FIELDS)
+};
+
+struct ForwardParams {
+  const float *q, *k, *v;
+  float *out, *lse, *scratch;
+  FALCON_ATTENTION_PROBLEM_MEMBERS
+  FALCON_PARAMS(q, k, v, out, lse, scratch, FALCON_ATTENTION_PROBLEM_FIELDS)
+};
+
+struct BackwardParams {
+  const float *q, *k, *v, *out, *dout, *lse, *dlse;
+  float *dq, *dk, *dv, *scratch;
+  FALCON_ATTENTION_PROBLEM_MEMBERS
+  FALCON_PARAMS(q, k, v, out, dout, lse, dlse, dq, dk, dv, scratch, FALCON_ATTENTION_PROBLEM_FIELDS)
+};
+
+struct ApplyRopeParams {
+  const float* x;
+  const int* positions;
+  float* y;
+  int batch, seqlen, heads, headDim;
+  bool perBatch;
+  falcon::ext::FloatList invFreq;
+  float attentionScaling;
+  bool inverse;
+  FALCON_PARAMS(x, positions, y, batch, seqlen, heads, headDim, perBatch, invFreq, attentionScaling, inverse)
+};
+
+struct AlibiBiasParams {
+  const float* slopes;
+  float* bias;
+  int nHeads, seqlenQ, seqlenK;
+  FALCON_PARAMS(slopes, bias, nHeads, seqlenQ, seqlenK)
+};
+
+template <class P>
+Problem problemOf(const P& a) {
   Problem p;
-  p.slopes = a.ptr<const float>(i);
-  p.mask = a.ptr<const void>(i + 1);
-  p.maskType = a.i32(i + 2);
-  p.cu = a.ptr<const int>(i + 3);
-  p.nCu = a.i32(i + 4);
-  p.B = a.i32(i + 5);
-  p.L = a.i32(i + 6);
-  p.LK = a.i32(i + 7);
-  p.kvRows = a.i32(i + 8);
-  p.H = a.i32(i + 9);
-  p.HK = a.i32(i + 10);
-  p.D = a.i32(i + 11);
-  p.scale = a.f32(i + 12);
-  p.causal = a.flag(i + 13) ? 1 : 0;
-  p.wl = a.i32(i + 14);
-  p.wr = a.i32(i + 15);
+  p.slopes = a.slopes;
+  p.mask = a.keyPaddingMask;
+  p.maskType = a.maskType;
+  p.cu = a.cuSeqlens;
+  p.nCu = a.nCu;
+  p.B = a.batch;
+  p.L = a.seqlenQ;
+  p.LK = a.seqlenK;
+  p.kvRows = a.kvRows;
+  p.H = a.nHeads;
+  p.HK = a.nKvHeads;
+  p.D = a.headDim;
+  p.scale = a.scale;
+  p.causal = a.causal ? 1 : 0;
+  p.wl = a.windowLeft;
+  p.wr = a.windowRight;
   if (!p.mask) p.maskType = falcon::attention::kMaskNone;
   if (!p.cu) p.nCu = 0;
   return p;
 }
 
-// forwardScratchFloats(...problem) → number
-FALCON_EXTENSION_FUNCTION(forwardScratchFloats) {
-  falcon::ext::Args a(info);
-  return Napi::Number::New(info.Env(), (double)falcon::attention::forwardScratchFloats(readProblem(a, 0)));
+double forwardScratchFloats(const ProblemParams& p) { return (double)falcon::attention::forwardScratchFloats(problemOf(p)); }
+
+void forward(cudaStream_t stream, const ForwardParams& p) {
+  falcon::attention::attentionForward(stream, problemOf(p), p.q, p.k, p.v, p.out, p.lse, p.scratch);
 }
 
-// forward(stream, q, k, v, out, lse, scratch, ...problem)
-FALCON_EXTENSION_FUNCTION(forward) {
-  falcon::ext::Args a(info);
-  falcon::attention::attentionForward(a.stream(0), readProblem(a, 7), a.ptr<const float>(1), a.ptr<const float>(2), a.ptr<const float>(3),
-                                      a.ptr<float>(4), a.ptr<float>(5), a.ptr<float>(6));
-  return info.Env().Undefined();
+double backwardScratchFloats(const ProblemParams& p) { return (double)falcon::attention::backwardScratchFloats(problemOf(p)); }
+
+void backward(cudaStream_t stream, const BackwardParams& p) {
+  falcon::attention::attentionBackward(stream, problemOf(p), p.q, p.k, p.v, p.out, p.dout, p.lse, p.dlse, p.dq, p.dk, p.dv, p.scratch);
 }
 
-// backwardScratchFloats(...problem) → number
-FALCON_EXTENSION_FUNCTION(backwardScratchFloats) {
-  falcon::ext::Args a(info);
-  return Napi::Number::New(info.Env(), (double)falcon::attention::backwardScratchFloats(readProblem(a, 0)));
+void applyRope(cudaStream_t stream, const ApplyRopeParams& p) {
+  falcon::attention::applyRope(stream, p.x, p.positions, p.y, p.batch, p.seqlen, p.heads, p.headDim, p.perBatch, p.invFreq.values.data(),
+                               (int)p.invFreq.values.size(), p.attentionScaling, p.inverse);
 }
 
-// backward(stream, q, k, v, out, dout, lse, dlse, dq, dk, dv, scratch, ...problem)
-FALCON_EXTENSION_FUNCTION(backward) {
-  falcon::ext::Args a(info);
-  falcon::attention::attentionBackward(a.stream(0), readProblem(a, 12), a.ptr<const float>(1), a.ptr<const float>(2),
-                                       a.ptr<const float>(3), a.ptr<const float>(4), a.ptr<const float>(5), a.ptr<const float>(6),
-                                       a.ptr<const float>(7), a.ptr<float>(8), a.ptr<float>(9), a.ptr<float>(10), a.ptr<float>(11));
-  return info.Env().Undefined();
-}
-
-// applyRope(stream, x, positions, y, B, L, H, D, perBatch, invFreq: Float32Array, attentionScaling, inverse)
-FALCON_EXTENSION_FUNCTION(applyRope) {
-  falcon::ext::Args a(info);
-  if (info.Length() <= 9 || !info[9].IsTypedArray() || info[9].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    throw std::runtime_error("applyRope: argument 9 (invFreq) must be a Float32Array");
-  }
-  const Napi::Float32Array f = info[9].As<Napi::Float32Array>();
-  const std::vector<float> invFreq(f.Data(), f.Data() + f.ElementLength());
-  falcon::attention::applyRope(a.stream(0), a.ptr<const float>(1), a.ptr<const int>(2), a.ptr<float>(3), a.i32(4), a.i32(5), a.i32(6),
-                               a.i32(7), a.flag(8), invFreq.data(), (int)invFreq.size(), a.f32(10), a.flag(11));
-  return info.Env().Undefined();
-}
-
-// alibiBias(stream, slopes, bias, H, L, LK)
-FALCON_EXTENSION_FUNCTION(alibiBias) {
-  falcon::ext::Args a(info);
-  falcon::attention::alibiBias(a.stream(0), a.ptr<const float>(1), a.ptr<float>(2), a.i32(3), a.i32(4), a.i32(5));
-  return info.Env().Undefined();
+void alibiBias(cudaStream_t stream, const AlibiBiasParams& p) {
+  falcon::attention::alibiBias(stream, p.slopes, p.bias, p.nHeads, p.seqlenQ, p.seqlenK);
 }
 
 }  // namespace
 
 FALCON_EXTENSION_MODULE(falcon_attention_cuda, {
-  exports.Set("forwardScratchFloats", FALCON_FN(forwardScratchFloats));
-  exports.Set("forward", FALCON_FN(forward));
-  exports.Set("backwardScratchFloats", FALCON_FN(backwardScratchFloats));
-  exports.Set("backward", FALCON_FN(backward));
-  exports.Set("applyRope", FALCON_FN(applyRope));
-  exports.Set("alibiBias", FALCON_FN(alibiBias));
+  falcon::ext::bind(env, exports, "forwardScratchFloats", forwardScratchFloats);
+  falcon::ext::bind(env, exports, "forward", forward);
+  falcon::ext::bind(env, exports, "backwardScratchFloats", backwardScratchFloats);
+  falcon::ext::bind(env, exports, "backward", backward);
+  falcon::ext::bind(env, exports, "applyRope", applyRope);
+  falcon::ext::bind(env, exports, "alibiBias", alibiBias);
 })

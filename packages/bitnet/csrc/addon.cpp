@@ -1,45 +1,64 @@
 // The @falcon/bitnet CUDA addon (falcon_bitnet_cuda.node): the kernels of weightQuant
 // (weight_quant.cu), activationQuant and activationQuantInt8 (activation_quant.cu) and
 // ternaryMatmul (ternary_matmul.cu), run on the tensors and stream of @falcon/tensor's cuda backend
-// (<falcon/extension.h>). Every argument is a number: the stream, device pointers (0 = absent
-// optional input) and sizes; outputs and scratch come allocated from the TypeScript side
-// (src/kernels/cuda/).
+// (<falcon/extension.h>). Each binding takes the stream and one params struct (<falcon/params.h>;
+// the TypeScript declarations are in src/kernels/cuda/addon.ts): device pointers (0 = absent
+// optional input) and sizes; outputs and scratch come allocated from the TypeScript side.
 #include <falcon/extension.h>
 
 #include "bitnet.h"
 
 namespace {
 
-using falcon::ext::Args;
+// meanAbs null: mean|W| reduced on the device through `scratch` (`partials` float64 slots).
+struct WeightQuantParams {
+  const float *w, *meanAbs;
+  float *y, *scale;
+  double* scratch;
+  int64_t n;
+  int partials;
+  FALCON_PARAMS(w, meanAbs, y, scale, scratch, n, partials)
+};
 
-// weightQuant(stream, w, meanAbs | 0, y, scale, scratch | 0, n, partials)
-FALCON_EXTENSION_FUNCTION(weightQuant) {
-  Args a(info);
-  falcon::bitnet::launchWeightQuant(a.stream(0), a.ptr<const float>(1), a.ptr<const float>(2), a.ptr<float>(3), a.ptr<float>(4),
-                                    a.ptr<double>(5), a.i64(6), a.i32(7));
-  return info.Env().Undefined();
+// y (float32, dequantised) or q (int32): the other one is null.
+struct ActivationQuantParams {
+  const float *x, *absMax;
+  float* y;
+  int32_t* q;
+  float* scale;
+  int64_t rows;
+  int d;
+  FALCON_PARAMS(x, absMax, y, q, scale, rows, d)
+};
+
+struct TernaryMatmulParams {
+  const int32_t* x;
+  const uint32_t* packed;
+  int32_t* y;
+  uint32_t* xq;
+  int32_t* rowSum;
+  int64_t m;
+  int k, n;
+  int64_t nWords;
+  FALCON_PARAMS(x, packed, y, xq, rowSum, m, k, n, nWords)
+};
+
+void weightQuant(cudaStream_t stream, const WeightQuantParams& p) {
+  falcon::bitnet::launchWeightQuant(stream, p.w, p.meanAbs, p.y, p.scale, p.scratch, p.n, p.partials);
 }
 
-// activationQuant(stream, x, absMax | 0, y | 0, q | 0, scale, rows, d): y (float32) or q (int32)
-FALCON_EXTENSION_FUNCTION(activationQuant) {
-  Args a(info);
-  falcon::bitnet::launchActivationQuant(a.stream(0), a.ptr<const float>(1), a.ptr<const float>(2), a.ptr<float>(3), a.ptr<int32_t>(4),
-                                        a.ptr<float>(5), a.i64(6), a.i32(7));
-  return info.Env().Undefined();
+void activationQuant(cudaStream_t stream, const ActivationQuantParams& p) {
+  falcon::bitnet::launchActivationQuant(stream, p.x, p.absMax, p.y, p.q, p.scale, p.rows, p.d);
 }
 
-// ternaryMatmul(stream, x, packed, y, xq, rowSum, m, k, n, nWords)
-FALCON_EXTENSION_FUNCTION(ternaryMatmul) {
-  Args a(info);
-  falcon::bitnet::launchTernaryMatmul(a.stream(0), a.ptr<const int32_t>(1), a.ptr<const uint32_t>(2), a.ptr<int32_t>(3), a.ptr<uint32_t>(4),
-                                      a.ptr<int32_t>(5), a.i64(6), a.i32(7), a.i32(8), a.i64(9));
-  return info.Env().Undefined();
+void ternaryMatmul(cudaStream_t stream, const TernaryMatmulParams& p) {
+  falcon::bitnet::launchTernaryMatmul(stream, p.x, p.packed, p.y, p.xq, p.rowSum, p.m, p.k, p.n, p.nWords);
 }
 
 }  // namespace
 
 FALCON_EXTENSION_MODULE(falcon_bitnet_cuda, {
-  exports.Set("weightQuant", FALCON_FN(weightQuant));
-  exports.Set("activationQuant", FALCON_FN(activationQuant));
-  exports.Set("ternaryMatmul", FALCON_FN(ternaryMatmul));
+  falcon::ext::bind(env, exports, "weightQuant", weightQuant);
+  falcon::ext::bind(env, exports, "activationQuant", activationQuant);
+  falcon::ext::bind(env, exports, "ternaryMatmul", ternaryMatmul);
 })

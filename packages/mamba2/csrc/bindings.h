@@ -1,11 +1,11 @@
-// Each file of bindings adds its functions to the addon's exports.
+// Each file of bindings binds its functions (falcon::ext::bind) on the addon's exports.
 #pragma once
 #include <falcon/extension.h>
 
 namespace falcon {
 namespace mamba2 {
 
-/** ssdChunkScan(+Backward) and selectiveStateUpdate (ssd_bindings.cpp). */
+/** ssdSequentialScan(+Backward) and selectiveStateUpdate (ssd_bindings.cpp). */
 void registerSsd(Napi::Env env, Napi::Object exports);
 /** causalConv1d(+Backward) and gatedRmsNorm(+Backward) (conv_norm_bindings.cpp). */
 void registerConvNorm(Napi::Env env, Napi::Object exports);

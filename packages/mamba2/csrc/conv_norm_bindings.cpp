@@ -1,7 +1,9 @@
-// Bindings of causalConv1d(+Backward) and gatedRmsNorm(+Backward): each reads the stream, the
-// device pointers (0 for an absent optional input) and the sizes, and queues the kernels of
-// causal_conv1d*.cu / gated_rms_norm*.cu. The *Scratch functions tell the TypeScript side how many
-// floats of scratch the backward needs (it allocates them; the addon never allocates).
+// Bindings of causalConv1d(+Backward) and gatedRmsNorm(+Backward): each takes the stream and one
+// params struct (<falcon/params.h>; the TypeScript declarations are in
+// src/kernels/cuda/conv_norm_addon.ts) and queues the kernels of causal_conv1d*.cu /
+// gated_rms_norm*.cu. Pointers of absent optional inputs are 0 (null). The *Scratch functions tell
+// the TypeScript side how many floats of scratch the backward needs (it allocates them; the addon
+// never allocates).
 #include "bindings.h"
 #include "causal_conv1d.cuh"
 #include "gated_rms_norm.cuh"
@@ -10,69 +12,98 @@ namespace falcon {
 namespace mamba2 {
 namespace {
 
-using ext::Args;
+struct CausalConv1dParams {
+  const float *x, *weight, *bias, *initialState;
+  const int* seqIdx;
+  float *y, *finalState;
+  int batch, seqlen, dim, dconv;
+  bool silu;
+  FALCON_PARAMS(x, weight, bias, initialState, seqIdx, y, finalState, batch, seqlen, dim, dconv, silu)
+};
 
-// causalConv1d(stream, x, weight, bias, initialState, seqIdx, y, finalState, batch, seqlen, dim, dconv, silu)
-FALCON_EXTENSION_FUNCTION(js_causalConv1d) {
-  Args a(info);
-  ext::check(launchCausalConv1d(a.stream(0), a.ptr<const float>(1), a.ptr<const float>(2), a.ptr<const float>(3), a.ptr<const float>(4),
-                                a.ptr<const int>(5), a.ptr<float>(6), a.ptr<float>(7), a.i32(8), a.i32(9), a.i32(10), a.i32(11), a.flag(12)),
+struct CausalConv1dBackwardScratchParams {
+  int batch, seqlen, dim, dconv;
+  bool hasBias, silu;
+  FALCON_PARAMS(batch, seqlen, dim, dconv, hasBias, silu)
+};
+
+struct CausalConv1dBackwardParams {
+  const float *x, *weight, *bias, *initialState;
+  const int* seqIdx;
+  const float *dy, *dFinalState;
+  float *scratch, *dx, *dweight, *dbias, *dInitialState;
+  int batch, seqlen, dim, dconv;
+  bool silu;
+  FALCON_PARAMS(x, weight, bias, initialState, seqIdx, dy, dFinalState, scratch, dx, dweight, dbias, dInitialState, batch, seqlen, dim,
+                dconv, silu)
+};
+
+struct GatedRmsNormParams {
+  const float *x, *weight, *z;
+  float* y;
+  int64_t rows;
+  int dim, ngroups;
+  float eps;
+  bool normBeforeGate;
+  FALCON_PARAMS(x, weight, z, y, rows, dim, ngroups, eps, normBeforeGate)
+};
+
+struct GatedRmsNormBackwardScratchParams {
+  int64_t rows;
+  int dim, ngroups;
+  FALCON_PARAMS(rows, dim, ngroups)
+};
+
+struct GatedRmsNormBackwardParams {
+  const float *x, *weight, *z, *dy;
+  float *scratch, *dx, *dweight, *dz;
+  int64_t rows;
+  int dim, ngroups;
+  float eps;
+  bool normBeforeGate;
+  FALCON_PARAMS(x, weight, z, dy, scratch, dx, dweight, dz, rows, dim, ngroups, eps, normBeforeGate)
+};
+
+void causalConv1d(cudaStream_t stream, const CausalConv1dParams& p) {
+  ext::check(launchCausalConv1d(stream, p.x, p.weight, p.bias, p.initialState, p.seqIdx, p.y, p.finalState, p.batch, p.seqlen, p.dim,
+                                p.dconv, p.silu),
              "causalConv1d");
-  return info.Env().Undefined();
 }
 
-// causalConv1dBackwardScratch(batch, seqlen, dim, dconv, hasBias, silu) → floats
-FALCON_EXTENSION_FUNCTION(js_causalConv1dBackwardScratch) {
-  Args a(info);
-  return Napi::Number::New(info.Env(), (double)causalConv1dBackwardScratch(a.i32(0), a.i32(1), a.i32(2), a.i32(3), a.flag(4), a.flag(5)));
+double causalConv1dBackwardScratchFloats(const CausalConv1dBackwardScratchParams& p) {
+  return (double)causalConv1dBackwardScratch(p.batch, p.seqlen, p.dim, p.dconv, p.hasBias, p.silu);
 }
 
-// causalConv1dBackward(stream, x, weight, bias, initialState, seqIdx, dy, dFinalState, scratch,
-//                      dx, dweight, dbias, dInitialState, batch, seqlen, dim, dconv, silu)
-FALCON_EXTENSION_FUNCTION(js_causalConv1dBackward) {
-  Args a(info);
-  ext::check(launchCausalConv1dBackward(a.stream(0), a.ptr<const float>(1), a.ptr<const float>(2), a.ptr<const float>(3),
-                                        a.ptr<const float>(4), a.ptr<const int>(5), a.ptr<const float>(6), a.ptr<const float>(7),
-                                        a.ptr<float>(8), a.ptr<float>(9), a.ptr<float>(10), a.ptr<float>(11), a.ptr<float>(12), a.i32(13),
-                                        a.i32(14), a.i32(15), a.i32(16), a.flag(17)),
+void causalConv1dBackward(cudaStream_t stream, const CausalConv1dBackwardParams& p) {
+  ext::check(launchCausalConv1dBackward(stream, p.x, p.weight, p.bias, p.initialState, p.seqIdx, p.dy, p.dFinalState, p.scratch, p.dx,
+                                        p.dweight, p.dbias, p.dInitialState, p.batch, p.seqlen, p.dim, p.dconv, p.silu),
              "causalConv1dBackward");
-  return info.Env().Undefined();
 }
 
-// gatedRmsNorm(stream, x, weight, z, y, rows, dim, ngroups, eps, normBeforeGate)
-FALCON_EXTENSION_FUNCTION(js_gatedRmsNorm) {
-  Args a(info);
-  ext::check(launchGatedRmsNorm(a.stream(0), a.ptr<const float>(1), a.ptr<const float>(2), a.ptr<const float>(3), a.ptr<float>(4), a.i64(5),
-                                a.i32(6), a.i32(7), a.f32(8), a.flag(9), ext::smCount()),
+void gatedRmsNorm(cudaStream_t stream, const GatedRmsNormParams& p) {
+  ext::check(launchGatedRmsNorm(stream, p.x, p.weight, p.z, p.y, p.rows, p.dim, p.ngroups, p.eps, p.normBeforeGate, ext::smCount()),
              "gatedRmsNorm");
-  return info.Env().Undefined();
 }
 
-// gatedRmsNormBackwardScratch(rows, dim, ngroups) → floats
-FALCON_EXTENSION_FUNCTION(js_gatedRmsNormBackwardScratch) {
-  Args a(info);
-  return Napi::Number::New(info.Env(), (double)gatedRmsNormBackwardScratch(a.i64(0), a.i32(1), a.i32(2), ext::smCount()));
+double gatedRmsNormBackwardScratchFloats(const GatedRmsNormBackwardScratchParams& p) {
+  return (double)gatedRmsNormBackwardScratch(p.rows, p.dim, p.ngroups, ext::smCount());
 }
 
-// gatedRmsNormBackward(stream, x, weight, z, dy, scratch, dx, dweight, dz, rows, dim, ngroups, eps, normBeforeGate)
-FALCON_EXTENSION_FUNCTION(js_gatedRmsNormBackward) {
-  Args a(info);
-  ext::check(launchGatedRmsNormBackward(a.stream(0), a.ptr<const float>(1), a.ptr<const float>(2), a.ptr<const float>(3),
-                                        a.ptr<const float>(4), a.ptr<float>(5), a.ptr<float>(6), a.ptr<float>(7), a.ptr<float>(8), a.i64(9),
-                                        a.i32(10), a.i32(11), a.f32(12), a.flag(13), ext::smCount()),
+void gatedRmsNormBackward(cudaStream_t stream, const GatedRmsNormBackwardParams& p) {
+  ext::check(launchGatedRmsNormBackward(stream, p.x, p.weight, p.z, p.dy, p.scratch, p.dx, p.dweight, p.dz, p.rows, p.dim, p.ngroups, p.eps,
+                                        p.normBeforeGate, ext::smCount()),
              "gatedRmsNormBackward");
-  return info.Env().Undefined();
 }
 
 }  // namespace
 
 void registerConvNorm(Napi::Env env, Napi::Object exports) {
-  exports.Set("causalConv1d", FALCON_FN(js_causalConv1d));
-  exports.Set("causalConv1dBackward", FALCON_FN(js_causalConv1dBackward));
-  exports.Set("causalConv1dBackwardScratch", FALCON_FN(js_causalConv1dBackwardScratch));
-  exports.Set("gatedRmsNorm", FALCON_FN(js_gatedRmsNorm));
-  exports.Set("gatedRmsNormBackward", FALCON_FN(js_gatedRmsNormBackward));
-  exports.Set("gatedRmsNormBackwardScratch", FALCON_FN(js_gatedRmsNormBackwardScratch));
+  ext::bind(env, exports, "causalConv1d", causalConv1d);
+  ext::bind(env, exports, "causalConv1dBackward", causalConv1dBackward);
+  ext::bind(env, exports, "causalConv1dBackwardScratch", causalConv1dBackwardScratchFloats);
+  ext::bind(env, exports, "gatedRmsNorm", gatedRmsNorm);
+  ext::bind(env, exports, "gatedRmsNormBackward", gatedRmsNormBackward);
+  ext::bind(env, exports, "gatedRmsNormBackwardScratch", gatedRmsNormBackwardScratchFloats);
 }
 
 }  // namespace mamba2

@@ -4,7 +4,7 @@
 // Layout: state, newState `[b, h, p, n]`, x, z, y `[b, h, p]`, dt `[b, h]`, B, C `[b, g, n]`.
 // A warp per row (grid-stride): the lanes stride over the n entries (coalesced), C·s' by shuffles.
 // The step only reads and writes the state once, so it runs at memory speed; its gradient is the
-// backward of the scan over one position (ssd_chunk_scan_backward.cu).
+// backward of the scan over one position (ssd_sequential_scan_backward.cu).
 #include "ssd_scan.cuh"
 
 namespace falcon {

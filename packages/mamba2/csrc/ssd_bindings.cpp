@@ -1,8 +1,10 @@
-// Bindings of ssdChunkScan(+Backward) and selectiveStateUpdate: each reads the stream, the device
-// pointers (0 for an absent optional input), the sizes and the time-step attributes, and queues the
-// kernels of ssd_chunk_scan.cu, ssd_chunk_scan_backward.cu and selective_state_update.cu. The
-// *Scratch functions tell the TypeScript side how many floats of scratch a call needs (it allocates
-// them; the addon never allocates).
+// Bindings of the SSD functions: ssdSequentialScan(+Backward) (the kernels of the op
+// FalconSsdChunkScan, which scan position by position and so ignore the chunk size) and
+// selectiveStateUpdate. Each takes the stream and one params struct (<falcon/params.h>; the
+// TypeScript declarations are in src/kernels/cuda/ssd_addon.ts) and queues the kernels of
+// ssd_sequential_scan.cu, ssd_sequential_scan_backward.cu and selective_state_update.cu. The
+// *Scratch functions tell the TypeScript side how many floats of scratch a call needs (it
+// allocates them; the addon never allocates). Pointers of absent optional inputs are 0 (null).
 #include "bindings.h"
 #include "ssd_scan.cuh"
 
@@ -10,77 +12,90 @@ namespace falcon {
 namespace mamba2 {
 namespace {
 
-using ext::Args;
+/** Sizes of a scan: x `[batch, seqlen, nheads, headdim]`, B `[batch, seqlen, ngroups, dstate]`. */
+struct SsdSizesParams {
+  int batch, seqlen, nheads, headdim, ngroups, dstate;
+  FALCON_PARAMS(batch, seqlen, nheads, headdim, ngroups, dstate)
+};
 
-/** x, dt, A, B, C, D, z, dtBias, initialStates, seqIdx from arguments i … i + 9. */
-ssd::Inputs inputsAt(const Args& a, size_t i) {
-  return ssd::Inputs{a.ptr<const float>(i),     a.ptr<const float>(i + 1), a.ptr<const float>(i + 2), a.ptr<const float>(i + 3),
-                     a.ptr<const float>(i + 4), a.ptr<const float>(i + 5), a.ptr<const float>(i + 6), a.ptr<const float>(i + 7),
-                     a.ptr<const float>(i + 8), a.ptr<const int>(i + 9)};
+struct SsdScanParams {
+  const float *x, *dt, *A, *B, *C, *D, *z, *dtBias, *initialStates;
+  const int* seqIdx;
+  float *y, *finalStates, *scratch;
+  int batch, seqlen, nheads, headdim, ngroups, dstate;
+  bool softplus, clamp;
+  float lo, hi;
+  FALCON_PARAMS(x, dt, A, B, C, D, z, dtBias, initialStates, seqIdx, y, finalStates, scratch, batch, seqlen, nheads, headdim, ngroups,
+                dstate, softplus, clamp, lo, hi)
+};
+
+struct SsdScanBackwardParams {
+  const float *x, *dt, *A, *B, *C, *D, *z, *dtBias, *initialStates;
+  const int* seqIdx;
+  const float *dy, *dFinalStates;
+  float* scratch;
+  float *dx, *ddt, *dA, *dB, *dC, *dD, *dz, *ddtBias, *dInitialStates;
+  int batch, seqlen, nheads, headdim, ngroups, dstate;
+  bool softplus, clamp;
+  float lo, hi;
+  FALCON_PARAMS(x, dt, A, B, C, D, z, dtBias, initialStates, seqIdx, dy, dFinalStates, scratch, dx, ddt, dA, dB, dC, dD, dz, ddtBias,
+                dInitialStates, batch, seqlen, nheads, headdim, ngroups, dstate, softplus, clamp, lo, hi)
+};
+
+struct SelectiveStateUpdateParams {
+  const float *state, *x, *dt, *A, *B, *C, *D, *z, *dtBias;
+  float *y, *newState;
+  int batch, nheads, headdim, ngroups, dstate;
+  bool softplus, clamp;
+  float lo, hi;
+  FALCON_PARAMS(state, x, dt, A, B, C, D, z, dtBias, y, newState, batch, nheads, headdim, ngroups, dstate, softplus, clamp, lo, hi)
+};
+
+template <class P>
+ssd::Dims dimsOf(const P& p) {
+  return ssd::Dims{p.batch, p.seqlen, p.nheads, p.headdim, p.ngroups, p.dstate};
 }
 
-/** batch, seqlen, nheads, headdim, ngroups, dstate from arguments i … i + 5. */
-ssd::Dims dimsAt(const Args& a, size_t i) { return ssd::Dims{a.i32(i), a.i32(i + 1), a.i32(i + 2), a.i32(i + 3), a.i32(i + 4), a.i32(i + 5)}; }
-
-/** softplus, clamp, lo, hi from arguments i … i + 3. */
-ssd::TimeStep timeStepAt(const Args& a, size_t i) { return ssd::TimeStep{a.flag(i), a.flag(i + 1), a.f32(i + 2), a.f32(i + 3)}; }
-
-// ssdChunkScanScratch(batch, seqlen, nheads, headdim, ngroups, dstate) → floats
-FALCON_EXTENSION_FUNCTION(js_ssdChunkScanScratch) {
-  Args a(info);
-  return Napi::Number::New(info.Env(), (double)ssd::forwardScratch(dimsAt(a, 0), ext::smCount()));
+template <class P>
+ssd::Inputs inputsOf(const P& p) {
+  return ssd::Inputs{p.x, p.dt, p.A, p.B, p.C, p.D, p.z, p.dtBias, p.initialStates, p.seqIdx};
 }
 
-// ssdChunkScan(stream, x, dt, A, B, C, D, z, dtBias, initialStates, seqIdx, y, finalStates, scratch,
-//              batch, seqlen, nheads, headdim, ngroups, dstate, softplus, clamp, lo, hi)
-FALCON_EXTENSION_FUNCTION(js_ssdChunkScan) {
-  Args a(info);
-  ext::check(ssd::launchForward(a.stream(0), inputsAt(a, 1), a.ptr<float>(11), a.ptr<float>(12), a.ptr<float>(13), dimsAt(a, 14),
-                                timeStepAt(a, 20), ext::smCount()),
-             "ssdChunkScan");
-  return info.Env().Undefined();
+template <class P>
+ssd::TimeStep timeStepOf(const P& p) {
+  return ssd::TimeStep{p.softplus, p.clamp, p.lo, p.hi};
 }
 
-// ssdChunkScanBackwardScratch(batch, seqlen, nheads, headdim, ngroups, dstate) → floats
-FALCON_EXTENSION_FUNCTION(js_ssdChunkScanBackwardScratch) {
-  Args a(info);
-  return Napi::Number::New(info.Env(), (double)ssd::backwardScratch(dimsAt(a, 0), ext::smCount()));
+double ssdSequentialScanScratch(const SsdSizesParams& p) { return (double)ssd::forwardScratch(dimsOf(p), ext::smCount()); }
+
+void ssdSequentialScan(cudaStream_t stream, const SsdScanParams& p) {
+  ext::check(ssd::launchForward(stream, inputsOf(p), p.y, p.finalStates, p.scratch, dimsOf(p), timeStepOf(p), ext::smCount()),
+             "ssdSequentialScan");
 }
 
-// ssdChunkScanBackward(stream, x, dt, A, B, C, D, z, dtBias, initialStates, seqIdx, dy, dFinalStates, scratch,
-//                      dx, ddt, dA, dB, dC, dD, dz, ddtBias, dInitialStates,
-//                      batch, seqlen, nheads, headdim, ngroups, dstate, softplus, clamp, lo, hi)
-FALCON_EXTENSION_FUNCTION(js_ssdChunkScanBackward) {
-  Args a(info);
-  const ssd::Grads g{a.ptr<float>(14), a.ptr<float>(15), a.ptr<float>(16), a.ptr<float>(17), a.ptr<float>(18),
-                     a.ptr<float>(19), a.ptr<float>(20), a.ptr<float>(21), a.ptr<float>(22)};
-  ext::check(ssd::launchBackward(a.stream(0), inputsAt(a, 1), a.ptr<const float>(11), a.ptr<const float>(12), g, a.ptr<float>(13),
-                                 dimsAt(a, 23), timeStepAt(a, 29), ext::smCount()),
-             "ssdChunkScanBackward");
-  return info.Env().Undefined();
+double ssdSequentialScanBackwardScratch(const SsdSizesParams& p) { return (double)ssd::backwardScratch(dimsOf(p), ext::smCount()); }
+
+void ssdSequentialScanBackward(cudaStream_t stream, const SsdScanBackwardParams& p) {
+  const ssd::Grads g{p.dx, p.ddt, p.dA, p.dB, p.dC, p.dD, p.dz, p.ddtBias, p.dInitialStates};
+  ext::check(ssd::launchBackward(stream, inputsOf(p), p.dy, p.dFinalStates, g, p.scratch, dimsOf(p), timeStepOf(p), ext::smCount()),
+             "ssdSequentialScanBackward");
 }
 
-// selectiveStateUpdate(stream, state, x, dt, A, B, C, D, z, dtBias, y, newState,
-//                      batch, nheads, headdim, ngroups, dstate, softplus, clamp, lo, hi)
-FALCON_EXTENSION_FUNCTION(js_selectiveStateUpdate) {
-  Args a(info);
-  const ssd::Inputs in{a.ptr<const float>(2), a.ptr<const float>(3), a.ptr<const float>(4), a.ptr<const float>(5), a.ptr<const float>(6),
-                       a.ptr<const float>(7), a.ptr<const float>(8), a.ptr<const float>(9), nullptr,           nullptr};
-  const ssd::Dims d{a.i32(12), 1, a.i32(13), a.i32(14), a.i32(15), a.i32(16)};
-  ext::check(ssd::launchSelectiveStateUpdate(a.stream(0), a.ptr<const float>(1), in, a.ptr<float>(10), a.ptr<float>(11), d, timeStepAt(a, 17),
-                                             ext::smCount()),
-             "selectiveStateUpdate");
-  return info.Env().Undefined();
+// One decode step: seqlen 1, no initial states or seqIdx (the state is its own input).
+void selectiveStateUpdate(cudaStream_t stream, const SelectiveStateUpdateParams& p) {
+  const ssd::Inputs in{p.x, p.dt, p.A, p.B, p.C, p.D, p.z, p.dtBias, nullptr, nullptr};
+  const ssd::Dims d{p.batch, 1, p.nheads, p.headdim, p.ngroups, p.dstate};
+  ext::check(ssd::launchSelectiveStateUpdate(stream, p.state, in, p.y, p.newState, d, timeStepOf(p), ext::smCount()), "selectiveStateUpdate");
 }
 
 }  // namespace
 
 void registerSsd(Napi::Env env, Napi::Object exports) {
-  exports.Set("ssdChunkScanScratch", FALCON_FN(js_ssdChunkScanScratch));
-  exports.Set("ssdChunkScan", FALCON_FN(js_ssdChunkScan));
-  exports.Set("ssdChunkScanBackwardScratch", FALCON_FN(js_ssdChunkScanBackwardScratch));
-  exports.Set("ssdChunkScanBackward", FALCON_FN(js_ssdChunkScanBackward));
-  exports.Set("selectiveStateUpdate", FALCON_FN(js_selectiveStateUpdate));
+  ext::bind(env, exports, "ssdSequentialScanScratch", ssdSequentialScanScratch);
+  ext::bind(env, exports, "ssdSequentialScan", ssdSequentialScan);
+  ext::bind(env, exports, "ssdSequentialScanBackwardScratch", ssdSequentialScanBackwardScratch);
+  ext::bind(env, exports, "ssdSequentialScanBackward", ssdSequentialScanBackward);
+  ext::bind(env, exports, "selectiveStateUpdate", selectiveStateUpdate);
 }
 
 }  // namespace mamba2

@@ -1,5 +1,6 @@
-// The SSD recurrence on the GPU, shared by ssd_chunk_scan.cu (forward), ssd_chunk_scan_backward.cu
-// and selective_state_update.cu (one decode step), and the launchers the bindings call.
+// The SSD recurrence on the GPU, shared by ssd_sequential_scan.cu (forward),
+// ssd_sequential_scan_backward.cu and selective_state_update.cu (one decode step), and the
+// launchers the bindings call.
 //
 // Layout (row-major, float32): x, z, y, dy `[b, l, h, p]`, dt `[b, l, h]`, A, D, dtBias `[h]`,
 // B, C `[b, l, g, n]` (head i reads group i / (h/g)), states `[b, h, p, n]`, seqIdx int32 `[b, l]`.

@@ -2,9 +2,14 @@
 // start-up, memory (caching allocator, uploads, synchronous and asynchronous reads), events for
 // timing, and one function per kernel family. Device pointers travel to JavaScript as numbers
 // (they fit in 53 bits, checked on allocation). Every failure is thrown as a JavaScript Error.
+// The kernel functions (and the device copies) take one struct of named parameters each
+// (<falcon/params.h>; declared on the TypeScript side in src/backends/cuda/addon.ts, compared with
+// the `falconSignatures` this module exports when the addon is loaded); the memory and timing
+// functions take their one or two arguments directly.
 #define NAPI_VERSION 8
 #define NAPI_CPP_EXCEPTIONS
 #define NODE_ADDON_API_CPP_EXCEPTIONS_ALL
+#include <falcon/params.h>
 #include <napi.h>
 
 #include <cstring>
@@ -30,18 +35,10 @@ double num(const Napi::CallbackInfo& info, size_t i) {
   if (i >= info.Length() || !info[i].IsNumber()) throw std::runtime_error("argument " + std::to_string(i) + " must be a number");
   return info[i].As<Napi::Number>().DoubleValue();
 }
-int64_t i64(const Napi::CallbackInfo& info, size_t i) { return (int64_t)num(info, i); }
 int i32(const Napi::CallbackInfo& info, size_t i) { return (int)num(info, i); }
-bool flag(const Napi::CallbackInfo& info, size_t i) { return i < info.Length() && info[i].ToBoolean().Value(); }
 void* ptr(const Napi::CallbackInfo& info, size_t i) { return (void*)(uintptr_t)num(info, i); }
 
-std::vector<int64_t> ints(const Napi::CallbackInfo& info, size_t i) {
-  if (i >= info.Length() || !info[i].IsArray()) throw std::runtime_error("argument " + std::to_string(i) + " must be an array");
-  Napi::Array a = info[i].As<Napi::Array>();
-  std::vector<int64_t> v(a.Length());
-  for (uint32_t k = 0; k < a.Length(); ++k) v[k] = (int64_t)a.Get(k).As<Napi::Number>().DoubleValue();
-  return v;
-}
+using ext::IntList;
 
 void requireReady() {
   if (!ctx().ready) throw std::runtime_error("the CUDA device is not initialised (call init first)");
@@ -267,23 +264,34 @@ Napi::Value DownloadAsync(const Napi::CallbackInfo& info) {
   return p;
 }
 
-// Copies between two device blocks (queued).
-Napi::Value CopyDevice(const Napi::CallbackInfo& info) {
+// copyDevice: a queued copy between two device blocks.
+struct CopyDeviceParams {
+  const void* src;
+  void* dst;
+  int64_t bytes;
+  FALCON_PARAMS(src, dst, bytes)
+};
+void CopyDevice(const CopyDeviceParams& p) {
   requireReady();
-  size_t bytes = (size_t)num(info, 2);
-  if (bytes) FALCON_CUDA_CHECK(cudaMemcpyAsync(ptr(info, 1), ptr(info, 0), bytes, cudaMemcpyDeviceToDevice, ctx().stream));
-  return info.Env().Undefined();
+  if (p.bytes) FALCON_CUDA_CHECK(cudaMemcpyAsync(p.dst, p.src, (size_t)p.bytes, cudaMemcpyDeviceToDevice, ctx().stream));
 }
 
-// copy2d(src, srcPitch, dst, dstPitch, widthBytes, rows): queued 2-D device copy (concat pieces).
-Napi::Value Copy2d(const Napi::CallbackInfo& info) {
+// copy2d: a queued 2-D device copy, `rows` rows of `widthBytes` with the given row pitches (concat pieces).
+struct Copy2dParams {
+  const void* src;
+  int64_t srcPitch;
+  void* dst;
+  int64_t dstPitch;
+  int64_t widthBytes;
+  int64_t rows;
+  FALCON_PARAMS(src, srcPitch, dst, dstPitch, widthBytes, rows)
+};
+void Copy2d(const Copy2dParams& p) {
   requireReady();
-  size_t width = (size_t)num(info, 4), rows = (size_t)num(info, 5);
-  if (width && rows) {
-    FALCON_CUDA_CHECK(cudaMemcpy2DAsync(ptr(info, 2), (size_t)num(info, 3), ptr(info, 0), (size_t)num(info, 1), width, rows,
+  if (p.widthBytes && p.rows) {
+    FALCON_CUDA_CHECK(cudaMemcpy2DAsync(p.dst, (size_t)p.dstPitch, p.src, (size_t)p.srcPitch, (size_t)p.widthBytes, (size_t)p.rows,
                                         cudaMemcpyDeviceToDevice, ctx().stream));
   }
-  return info.Env().Undefined();
 }
 
 Napi::Value Synchronize(const Napi::CallbackInfo& info) {
@@ -326,166 +334,280 @@ Napi::Value EventElapsed(const Napi::CallbackInfo& info) {
 }
 
 // ---- kernels ----
+// One params struct per kernel (field names are those of the TypeScript declarations); each
+// binding validates its struct (ext::unpack) before it checks the device or queues anything.
 
-Broadcast broadcastFrom(const Napi::CallbackInfo& info, size_t first, int inputs) {
+// Shape and up to three inputs' strides of a strided element-wise call (mode 1).
+Broadcast broadcastFrom(const IntList& shape, std::initializer_list<const IntList*> strides) {
   Broadcast d;
-  std::vector<int64_t> shape = ints(info, first);
-  if (shape.size() > (size_t)kMaxDims) throw std::runtime_error("too many dimensions after merging (max " + std::to_string(kMaxDims) + ")");
-  d.rank = (int)shape.size();
+  if (shape.size > kMaxDims) throw std::runtime_error("too many dimensions after merging (max " + std::to_string(kMaxDims) + ")");
+  d.rank = shape.size;
   for (int k = 0; k < d.rank; ++k) d.shape[k] = shape[k];
-  for (int j = 0; j < inputs; ++j) {
-    std::vector<int64_t> s = ints(info, first + 1 + j);
-    if (s.size() != shape.size()) throw std::runtime_error("strides and shape differ in length");
-    for (int k = 0; k < d.rank; ++k) d.stride[j][k] = s[k];
+  int j = 0;
+  for (const IntList* s : strides) {
+    if (s->size != shape.size) throw std::runtime_error("strides and shape differ in length");
+    for (int k = 0; k < d.rank; ++k) d.stride[j][k] = (*s)[k];
+    ++j;
   }
   return d;
 }
 
-Napi::Value Unary(const Napi::CallbackInfo& info) {
+struct UnaryParams {
+  int op, dtIn, dtOut;
+  const void* x;
+  void* y;
+  int64_t n;
+  float p0, p1;
+  FALCON_PARAMS(op, dtIn, dtOut, x, y, n, p0, p1)
+};
+void Unary(const UnaryParams& p) {
   requireReady();
-  launchUnary(i32(info, 0), i32(info, 1), i32(info, 2), ptr(info, 3), ptr(info, 4), i64(info, 5), (float)num(info, 6), (float)num(info, 7));
-  return info.Env().Undefined();
+  launchUnary(p.op, p.dtIn, p.dtOut, p.x, p.y, p.n, p.p0, p.p1);
 }
 
-// binary(op, dtIn, dtOut, a, b, y, n, mode, shape, strideA, strideB)
-Napi::Value Binary(const Napi::CallbackInfo& info) {
+// mode 0: a, b contiguous with the output's shape (shape and strides empty); 1: strides given.
+struct BinaryParams {
+  int op, dtIn, dtOut;
+  const void* a;
+  const void* b;
+  void* y;
+  int64_t n;
+  int mode;
+  IntList shape, strideA, strideB;
+  FALCON_PARAMS(op, dtIn, dtOut, a, b, y, n, mode, shape, strideA, strideB)
+};
+void Binary(const BinaryParams& p) {
   requireReady();
-  int mode = i32(info, 7);
-  Broadcast d = mode ? broadcastFrom(info, 8, 2) : Broadcast();
-  launchBinary(i32(info, 0), i32(info, 1), i32(info, 2), ptr(info, 3), ptr(info, 4), ptr(info, 5), d, i64(info, 6), mode);
-  return info.Env().Undefined();
+  Broadcast d = p.mode ? broadcastFrom(p.shape, {&p.strideA, &p.strideB}) : Broadcast();
+  launchBinary(p.op, p.dtIn, p.dtOut, p.a, p.b, p.y, d, p.n, p.mode);
 }
 
-// select(dt, cond, t, e, y, n, mode, shape, strideCond, strideT, strideE)
-Napi::Value Select(const Napi::CallbackInfo& info) {
+struct SelectParams {
+  int dt;
+  const uint8_t* cond;
+  const void* t;
+  const void* e;
+  void* y;
+  int64_t n;
+  int mode;
+  IntList shape, strideCond, strideT, strideE;
+  FALCON_PARAMS(dt, cond, t, e, y, n, mode, shape, strideCond, strideT, strideE)
+};
+void Select(const SelectParams& p) {
   requireReady();
-  int mode = i32(info, 6);
-  Broadcast d = mode ? broadcastFrom(info, 7, 3) : Broadcast();
-  launchSelect(i32(info, 0), (const uint8_t*)ptr(info, 1), ptr(info, 2), ptr(info, 3), ptr(info, 4), d, i64(info, 5), mode);
-  return info.Env().Undefined();
+  Broadcast d = p.mode ? broadcastFrom(p.shape, {&p.strideCond, &p.strideT, &p.strideE}) : Broadcast();
+  launchSelect(p.dt, p.cond, p.t, p.e, p.y, d, p.n, p.mode);
 }
 
-Napi::Value Cast(const Napi::CallbackInfo& info) {
+struct CastParams {
+  int dtIn, dtOut;
+  const void* x;
+  void* y;
+  int64_t n;
+  FALCON_PARAMS(dtIn, dtOut, x, y, n)
+};
+void Cast(const CastParams& p) {
   requireReady();
-  launchCast(i32(info, 0), i32(info, 1), ptr(info, 2), ptr(info, 3), i64(info, 4));
-  return info.Env().Undefined();
+  launchCast(p.dtIn, p.dtOut, p.x, p.y, p.n);
 }
 
-Napi::Value Fill(const Napi::CallbackInfo& info) {
+struct FillParams {
+  int dt;
+  void* y;
+  int64_t n;
+  double value;
+  FALCON_PARAMS(dt, y, n, value)
+};
+void Fill(const FillParams& p) {
   requireReady();
-  launchFill(i32(info, 0), ptr(info, 1), i64(info, 2), num(info, 3));
-  return info.Env().Undefined();
+  launchFill(p.dt, p.y, p.n, p.value);
 }
 
-Napi::Value Range(const Napi::CallbackInfo& info) {
+struct RangeParams {
+  int dt;
+  void* y;
+  int64_t n;
+  double start, step;
+  FALCON_PARAMS(dt, y, n, start, step)
+};
+void Range(const RangeParams& p) {
   requireReady();
-  launchRange(i32(info, 0), ptr(info, 1), i64(info, 2), num(info, 3), num(info, 4));
-  return info.Env().Undefined();
+  launchRange(p.dt, p.y, p.n, p.start, p.step);
 }
 
-// copy(dt, x, y, n, pad, shape, begin, step, mod, limit, stride)
-Napi::Value CopyStrided(const Napi::CallbackInfo& info) {
+// The general strided copy (see common.h `Copy`): six lists of the same length.
+struct CopyParams {
+  int dt;
+  const void* x;
+  void* y;
+  int64_t n;
+  double pad;
+  IntList shape, begin, step, mod, limit, stride;
+  FALCON_PARAMS(dt, x, y, n, pad, shape, begin, step, mod, limit, stride)
+};
+void CopyStrided(const CopyParams& p) {
   requireReady();
   Copy d;
-  std::vector<int64_t> f[6];
-  for (int j = 0; j < 6; ++j) f[j] = ints(info, 5 + j);
-  if (f[0].size() > (size_t)kMaxDims) throw std::runtime_error("copy: too many dimensions after merging (max " + std::to_string(kMaxDims) + ")");
-  d.rank = (int)f[0].size();
-  for (int j = 1; j < 6; ++j) {
-    if (f[j].size() != f[0].size()) throw std::runtime_error("copy: descriptor arrays differ in length");
+  if (p.shape.size > kMaxDims) throw std::runtime_error("copy: too many dimensions after merging (max " + std::to_string(kMaxDims) + ")");
+  d.rank = p.shape.size;
+  for (const IntList* l : {&p.begin, &p.step, &p.mod, &p.limit, &p.stride}) {
+    if (l->size != p.shape.size) throw std::runtime_error("copy: descriptor arrays differ in length");
   }
   for (int k = 0; k < d.rank; ++k) {
-    d.shape[k] = f[0][k];
-    d.begin[k] = f[1][k];
-    d.step[k] = f[2][k];
-    d.mod[k] = f[3][k];
-    d.limit[k] = f[4][k];
-    d.stride[k] = f[5][k];
+    d.shape[k] = p.shape[k];
+    d.begin[k] = p.begin[k];
+    d.step[k] = p.step[k];
+    d.mod[k] = p.mod[k];
+    d.limit[k] = p.limit[k];
+    d.stride[k] = p.stride[k];
   }
-  launchCopy(i32(info, 0), ptr(info, 1), ptr(info, 2), d, i64(info, 3), num(info, 4));
-  return info.Env().Undefined();
+  launchCopy(p.dt, p.x, p.y, d, p.n, p.pad);
 }
 
-Napi::Value Transpose2d(const Napi::CallbackInfo& info) {
+struct Transpose2dParams {
+  int dt;
+  const void* x;
+  void* y;
+  int64_t batch, rows, cols;
+  FALCON_PARAMS(dt, x, y, batch, rows, cols)
+};
+void Transpose2d(const Transpose2dParams& p) {
   requireReady();
-  launchTranspose2d(i32(info, 0), ptr(info, 1), ptr(info, 2), i64(info, 3), i64(info, 4), i64(info, 5));
-  return info.Env().Undefined();
+  launchTranspose2d(p.dt, p.x, p.y, p.batch, p.rows, p.cols);
 }
 
-// gather(dt, x, idx, y, batch, outer, dim, slice, nIdx)
-Napi::Value Gather(const Napi::CallbackInfo& info) {
+struct GatherParams {
+  int dt;
+  const void* x;
+  const int32_t* idx;
+  void* y;
+  int64_t batch, outer, dim, slice, nIdx;
+  FALCON_PARAMS(dt, x, idx, y, batch, outer, dim, slice, nIdx)
+};
+void Gather(const GatherParams& p) {
   requireReady();
-  launchGather(i32(info, 0), ptr(info, 1), (const int32_t*)ptr(info, 2), ptr(info, 3), i64(info, 4), i64(info, 5), i64(info, 6),
-               i64(info, 7), i64(info, 8));
-  return info.Env().Undefined();
+  launchGather(p.dt, p.x, p.idx, p.y, p.batch, p.outer, p.dim, p.slice, p.nIdx);
 }
 
-// segmentSum(dt, x, seg, y, rows, slice, numSegments)
-Napi::Value SegmentSum(const Napi::CallbackInfo& info) {
+struct SegmentSumParams {
+  int dt;
+  const void* x;
+  const int32_t* seg;
+  void* y;
+  int64_t rows, slice, numSegments;
+  FALCON_PARAMS(dt, x, seg, y, rows, slice, numSegments)
+};
+void SegmentSum(const SegmentSumParams& p) {
   requireReady();
-  launchSegmentSum(i32(info, 0), ptr(info, 1), (const int32_t*)ptr(info, 2), ptr(info, 3), i64(info, 4), i64(info, 5), i64(info, 6));
-  return info.Env().Undefined();
+  launchSegmentSum(p.dt, p.x, p.seg, p.y, p.rows, p.slice, p.numSegments);
 }
 
-// oneHot(dt, idx, y, n, depth, on, off)
-Napi::Value OneHot(const Napi::CallbackInfo& info) {
+struct OneHotParams {
+  int dt;
+  const int32_t* idx;
+  void* y;
+  int64_t n, depth;
+  double on, off;
+  FALCON_PARAMS(dt, idx, y, n, depth, on, off)
+};
+void OneHot(const OneHotParams& p) {
   requireReady();
-  launchOneHot(i32(info, 0), (const int32_t*)ptr(info, 1), ptr(info, 2), i64(info, 3), i64(info, 4), num(info, 5), num(info, 6));
-  return info.Env().Undefined();
+  launchOneHot(p.dt, p.idx, p.y, p.n, p.depth, p.on, p.off);
 }
 
-// reduce(op, dt, x, y, outer, r, inner)
-Napi::Value Reduce(const Napi::CallbackInfo& info) {
+struct ReduceParams {
+  int op, dt;
+  const void* x;
+  void* y;
+  int64_t outer, r, inner;
+  FALCON_PARAMS(op, dt, x, y, outer, r, inner)
+};
+void Reduce(const ReduceParams& p) {
   requireReady();
-  int dt = i32(info, 1);
-  launchReduce(i32(info, 0), dt, dt, ptr(info, 2), ptr(info, 3), i64(info, 4), i64(info, 5), i64(info, 6));
-  return info.Env().Undefined();
+  launchReduce(p.op, p.dt, p.dt, p.x, p.y, p.outer, p.r, p.inner);
 }
 
-// argReduce(isMax, dt, x, y, outer, r, inner)
-Napi::Value ArgReduce(const Napi::CallbackInfo& info) {
+struct ArgReduceParams {
+  bool isMax;
+  int dt;
+  const void* x;
+  int32_t* y;
+  int64_t outer, r, inner;
+  FALCON_PARAMS(isMax, dt, x, y, outer, r, inner)
+};
+void ArgReduce(const ArgReduceParams& p) {
   requireReady();
-  launchArgReduce(flag(info, 0), i32(info, 1), ptr(info, 2), (int32_t*)ptr(info, 3), i64(info, 4), i64(info, 5), i64(info, 6));
-  return info.Env().Undefined();
+  launchArgReduce(p.isMax, p.dt, p.x, p.y, p.outer, p.r, p.inner);
 }
 
-// cumulative(isProd, dt, x, y, outer, r, inner, exclusive, reverse)
-Napi::Value Cumulative(const Napi::CallbackInfo& info) {
+struct CumulativeParams {
+  bool isProd;
+  int dt;
+  const void* x;
+  void* y;
+  int64_t outer, r, inner;
+  bool exclusive, reverse;
+  FALCON_PARAMS(isProd, dt, x, y, outer, r, inner, exclusive, reverse)
+};
+void Cumulative(const CumulativeParams& p) {
   requireReady();
-  launchCumulative(flag(info, 0), i32(info, 1), ptr(info, 2), ptr(info, 3), i64(info, 4), i64(info, 5), i64(info, 6), flag(info, 7),
-                   flag(info, 8));
-  return info.Env().Undefined();
+  launchCumulative(p.isProd, p.dt, p.x, p.y, p.outer, p.r, p.inner, p.exclusive, p.reverse);
 }
 
-// softmax(x, y, rows, cols, log)
-Napi::Value Softmax(const Napi::CallbackInfo& info) {
+struct SoftmaxParams {
+  const float* x;
+  float* y;
+  int64_t rows, cols;
+  bool log;
+  FALCON_PARAMS(x, y, rows, cols, log)
+};
+void Softmax(const SoftmaxParams& p) {
   requireReady();
-  launchSoftmax((const float*)ptr(info, 0), (float*)ptr(info, 1), i64(info, 2), i64(info, 3), flag(info, 4));
-  return info.Env().Undefined();
+  launchSoftmax(p.x, p.y, p.rows, p.cols, p.log);
 }
 
-// rmsNorm(x, w, y, rows, dim, groups, eps)
-Napi::Value RmsNorm(const Napi::CallbackInfo& info) {
+struct RmsNormParams {
+  const float* x;
+  const float* w;
+  float* y;
+  int64_t rows;
+  int dim, groups;
+  float eps;
+  FALCON_PARAMS(x, w, y, rows, dim, groups, eps)
+};
+void RmsNorm(const RmsNormParams& p) {
   requireReady();
-  launchRmsNorm((const float*)ptr(info, 0), (const float*)ptr(info, 1), (float*)ptr(info, 2), i64(info, 3), i32(info, 4), i32(info, 5),
-                (float)num(info, 6));
-  return info.Env().Undefined();
+  launchRmsNorm(p.x, p.w, p.y, p.rows, p.dim, p.groups, p.eps);
 }
 
-// rmsNormBackward(dy, x, w, dx, dw, rows, dim, groups, eps)
-Napi::Value RmsNormBackward(const Napi::CallbackInfo& info) {
+struct RmsNormBackwardParams {
+  const float* dy;
+  const float* x;
+  const float* w;
+  float* dx;
+  float* dw;
+  int64_t rows;
+  int dim, groups;
+  float eps;
+  FALCON_PARAMS(dy, x, w, dx, dw, rows, dim, groups, eps)
+};
+void RmsNormBackward(const RmsNormBackwardParams& p) {
   requireReady();
-  launchRmsNormBackward((const float*)ptr(info, 0), (const float*)ptr(info, 1), (const float*)ptr(info, 2), (float*)ptr(info, 3),
-                        (float*)ptr(info, 4), i64(info, 5), i32(info, 6), i32(info, 7), (float)num(info, 8));
-  return info.Env().Undefined();
+  launchRmsNormBackward(p.dy, p.x, p.w, p.dx, p.dw, p.rows, p.dim, p.groups, p.eps);
 }
 
-// matmul(a, b, c, m, n, k, batch, strideA, strideB, transA, transB, tf32)
-Napi::Value Matmul(const Napi::CallbackInfo& info) {
+// Row-major batched float32 product through cuBLASLt (see cublaslt.h).
+struct MatmulParams {
+  const float* a;
+  const float* b;
+  float* c;
+  int64_t m, n, k, batch, strideA, strideB;
+  bool transA, transB, tf32;
+  FALCON_PARAMS(a, b, c, m, n, k, batch, strideA, strideB, transA, transB, tf32)
+};
+void Matmul(const MatmulParams& p) {
   requireReady();
-  matmulF32((const float*)ptr(info, 0), (const float*)ptr(info, 1), (float*)ptr(info, 2), i64(info, 3), i64(info, 4), i64(info, 5),
-            i64(info, 6), i64(info, 7), i64(info, 8), flag(info, 9), flag(info, 10), flag(info, 11));
-  return info.Env().Undefined();
+  matmulF32(p.a, p.b, p.c, p.m, p.n, p.k, p.batch, p.strideA, p.strideB, p.transA, p.transB, p.tf32);
 }
 
 Napi::Array names(Napi::Env env, const char* const* list, int n) {
@@ -505,29 +627,29 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("upload", Napi::Function::New(env, Upload));
   exports.Set("download", Napi::Function::New(env, Download));
   exports.Set("downloadAsync", Napi::Function::New(env, DownloadAsync));
-  exports.Set("copyDevice", Napi::Function::New(env, CopyDevice));
-  exports.Set("copy2d", Napi::Function::New(env, Copy2d));
+  ext::bind(env, exports, "copyDevice", CopyDevice);
+  ext::bind(env, exports, "copy2d", Copy2d);
   exports.Set("synchronize", Napi::Function::New(env, Synchronize));
   exports.Set("eventRecord", Napi::Function::New(env, EventRecord));
   exports.Set("eventElapsed", Napi::Function::New(env, EventElapsed));
-  exports.Set("unary", Napi::Function::New(env, Unary));
-  exports.Set("binary", Napi::Function::New(env, Binary));
-  exports.Set("select", Napi::Function::New(env, Select));
-  exports.Set("cast", Napi::Function::New(env, Cast));
-  exports.Set("fill", Napi::Function::New(env, Fill));
-  exports.Set("range", Napi::Function::New(env, Range));
-  exports.Set("copy", Napi::Function::New(env, CopyStrided));
-  exports.Set("transpose2d", Napi::Function::New(env, Transpose2d));
-  exports.Set("gather", Napi::Function::New(env, Gather));
-  exports.Set("segmentSum", Napi::Function::New(env, SegmentSum));
-  exports.Set("oneHot", Napi::Function::New(env, OneHot));
-  exports.Set("reduce", Napi::Function::New(env, Reduce));
-  exports.Set("argReduce", Napi::Function::New(env, ArgReduce));
-  exports.Set("cumulative", Napi::Function::New(env, Cumulative));
-  exports.Set("softmax", Napi::Function::New(env, Softmax));
-  exports.Set("matmul", Napi::Function::New(env, Matmul));
-  exports.Set("rmsNorm", Napi::Function::New(env, RmsNorm));
-  exports.Set("rmsNormBackward", Napi::Function::New(env, RmsNormBackward));
+  ext::bind(env, exports, "unary", Unary);
+  ext::bind(env, exports, "binary", Binary);
+  ext::bind(env, exports, "select", Select);
+  ext::bind(env, exports, "cast", Cast);
+  ext::bind(env, exports, "fill", Fill);
+  ext::bind(env, exports, "range", Range);
+  ext::bind(env, exports, "copy", CopyStrided);
+  ext::bind(env, exports, "transpose2d", Transpose2d);
+  ext::bind(env, exports, "gather", Gather);
+  ext::bind(env, exports, "segmentSum", SegmentSum);
+  ext::bind(env, exports, "oneHot", OneHot);
+  ext::bind(env, exports, "reduce", Reduce);
+  ext::bind(env, exports, "argReduce", ArgReduce);
+  ext::bind(env, exports, "cumulative", Cumulative);
+  ext::bind(env, exports, "softmax", Softmax);
+  ext::bind(env, exports, "matmul", Matmul);
+  ext::bind(env, exports, "rmsNorm", RmsNorm);
+  ext::bind(env, exports, "rmsNormBackward", RmsNormBackward);
   exports.Set("unaryOps", names(env, kUnaryNames, kUnaryCount));
   exports.Set("binaryOps", names(env, kBinaryNames, kBinaryCount));
   exports.Set("reduceOps", names(env, kReduceNames, kReduceCount));

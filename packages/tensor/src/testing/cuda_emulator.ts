@@ -3,7 +3,12 @@
 // same kernel arithmetic (float32 rounding, int32 wrap-around, NaN rules). It lets the cuda
 // backend's TypeScript layer (storage, refcounts, shapes, strides, dtypes, kernels' use of the
 // addon, the self-test) run on machines without a GPU; the device runner checks the real addon.
-import type { AllocatorStats, CudaAddon } from '../backends/cuda/addon.js';
+// Its kernels follow the named native-call contract as the C++ bindings do: they export the
+// signatures of `tensorNative` and read every call through `unpacker` (the TypeScript mirror of
+// the C++ `falcon::ext::unpack`), so a malformed call fails here as it would on the device.
+import type { AllocatorStats, CudaAddon, TensorNative } from '../backends/cuda/addon.js';
+import { tensorNative } from '../backends/cuda/addon.js';
+import { emulateNative } from './native_contract.js';
 
 const UNARY = ['Neg', 'Abs', 'Sign', 'Square', 'Sqrt', 'Rsqrt', 'Exp', 'Expm1', 'Log', 'Log1p', 'Sigmoid', 'Softplus', 'Tanh', 'Relu', 'Relu6', 'Elu', 'Selu', 'Erf', 'Round', 'Floor', 'Ceil', 'Reciprocal', 'Sin', 'Cos', 'Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh', 'Asinh', 'Acosh', 'Atanh', 'ClipByValue', 'Step', 'LeakyRelu', 'IsNan', 'IsInf', 'IsFinite', 'LogicalNot'];
 const BINARY = ['Add', 'Sub', 'Multiply', 'RealDiv', 'FloorDiv', 'Mod', 'Maximum', 'Minimum', 'Pow', 'SquaredDifference', 'Atan2', 'Prelu', 'EluGrad', 'Less', 'LessEqual', 'Greater', 'GreaterEqual', 'Equal', 'NotEqual', 'LogicalAnd', 'LogicalOr', 'LogicalXor'];
@@ -209,7 +214,7 @@ export function createEmulatedCudaAddon(): CudaAddon {
     const v = dt === F32 ? new Float32Array(buf) : dt === I32 ? new Int32Array(buf) : new Uint8Array(buf);
     return [v, (ptr - id * SLOT) / es];
   };
-  const offsets = (i: number, shape: number[], strides: number[][]): number[] => {
+  const offsets = (i: number, shape: readonly number[], strides: (readonly number[])[]): number[] => {
     const off = strides.map(() => 0);
     for (let k = shape.length - 1; k >= 0; k--) {
       const c = i % shape[k];
@@ -218,7 +223,7 @@ export function createEmulatedCudaAddon(): CudaAddon {
     }
     return off;
   };
-  const maxExtent = (n: number, shape: number[], strides: number[]) => {
+  const maxExtent = (n: number, shape: readonly number[], strides: readonly number[]) => {
     // Elements an operand spans given its strides (for bounds of the views).
     if (n === 0) return 0;
     let hi = 0;
@@ -226,7 +231,7 @@ export function createEmulatedCudaAddon(): CudaAddon {
     return hi + 1;
   };
 
-  const addon: CudaAddon = {
+  const runtime: Omit<CudaAddon, 'falconSignatures' | 'unaryOps' | 'binaryOps' | 'reduceOps' | 'maxDims'> = {
     probe: () => ({ driverVersion: 13000, runtimeVersion: 13000, deviceCount: 1, devices: [{ index: 0, name: 'emulated (host memory)', computeCapability: '0.0', totalMemory: 0, multiprocessors: 1 }], cublasLt: { loaded: true, path: 'emulated', version: 0 } }),
     init: (device) => ({ device, name: 'emulated (host memory)' }),
     stream: () => 0,
@@ -284,12 +289,6 @@ export function createEmulatedCudaAddon(): CudaAddon {
       const copy = bytes ? bytesAt(ptr, bytes).slice().buffer : new ArrayBuffer(0);
       return new Promise((resolve) => setImmediate(() => resolve(copy)));
     },
-    copyDevice(src, dst, bytes) {
-      if (bytes) bytesAt(dst, bytes).set(bytesAt(src, bytes).slice());
-    },
-    copy2d(src, srcPitch, dst, dstPitch, width, rows) {
-      for (let r = 0; r < rows; r++) bytesAt(dst + r * dstPitch, width).set(bytesAt(src + r * srcPitch, width));
-    },
     synchronize() {},
     eventRecord() {
       events.set(nextEvent, performance.now());
@@ -301,7 +300,17 @@ export function createEmulatedCudaAddon(): CudaAddon {
       events.delete(b);
       return Math.max(ms, 1e-6);
     },
-    unary(op, dtIn, dtOut, x, y, n, p0, p1) {
+  };
+
+  // The kernels, with the named parameters of their declarations (tensorNative).
+  const kernels: TensorNative = {
+    copyDevice({ src, dst, bytes }) {
+      if (bytes) bytesAt(dst, bytes).set(bytesAt(src, bytes).slice());
+    },
+    copy2d({ src, srcPitch, dst, dstPitch, widthBytes: width, rows }) {
+      for (let r = 0; r < rows; r++) bytesAt(dst + r * dstPitch, width).set(bytesAt(src + r * srcPitch, width));
+    },
+    unary({ op, dtIn, dtOut, x, y, n, p0, p1 }) {
       const name = UNARY[op];
       const xv = view(dtIn, x, n),
         yv = view(dtOut, y, n);
@@ -314,9 +323,9 @@ export function createEmulatedCudaAddon(): CudaAddon {
         else yv[i] = unaryF(name, v, f(p0), f(p1));
       }
     },
-    binary(op, dtIn, dtOut, a, b, y, n, mode, shape = [], sa = [], sb = []) {
+    binary({ op, dtIn, dtOut, a, b, y, n, mode, shape, strideA: sa, strideB: sb }) {
       const name = BINARY[op];
-      const span = (s: number[]) => (mode ? maxExtent(n, shape, s) : n);
+      const span = (s: readonly number[]) => (mode ? maxExtent(n, shape, s) : n);
       const av = view(dtIn, a, span(sa)),
         bv = view(dtIn, b, span(sb)),
         yv = view(dtOut, y, n);
@@ -329,8 +338,8 @@ export function createEmulatedCudaAddon(): CudaAddon {
         else yv[i] = binaryF(name, va, vb);
       }
     },
-    select(dt, c, t, e, y, n, mode, shape = [], sc = [], st = [], se = []) {
-      const span = (s: number[]) => (mode ? maxExtent(n, shape, s) : n);
+    select({ dt, cond: c, t, e, y, n, mode, shape, strideCond: sc, strideT: st, strideE: se }) {
+      const span = (s: readonly number[]) => (mode ? maxExtent(n, shape, s) : n);
       const cv = view(2, c, span(sc)),
         tv = view(dt, t, span(st)),
         ev = view(dt, e, span(se)),
@@ -340,7 +349,7 @@ export function createEmulatedCudaAddon(): CudaAddon {
         yv[i] = cv[oc] ? tv[ot] : ev[oe];
       }
     },
-    cast(dtIn, dtOut, x, y, n) {
+    cast({ dtIn, dtOut, x, y, n }) {
       const xv = view(dtIn, x, n),
         yv = view(dtOut, y, n);
       for (let i = 0; i < n; i++) {
@@ -348,14 +357,14 @@ export function createEmulatedCudaAddon(): CudaAddon {
         yv[i] = dtOut === 2 ? (v !== 0 ? 1 : 0) : dtOut === I32 && dtIn === F32 ? toInt32(v) : v;
       }
     },
-    fill(dt, y, n, value) {
+    fill({ dt, y, n, value }) {
       view(dt, y, n).fill(dt === 2 ? (value !== 0 ? 1 : 0) : dt === I32 ? value | 0 : value);
     },
-    range(dt, y, n, start, step) {
+    range({ dt, y, n, start, step }) {
       const yv = view(dt, y, n);
       for (let i = 0; i < n; i++) yv[i] = dt === I32 ? Math.trunc(start + i * step) : start + i * step;
     },
-    copy(dt, x, y, n, pad, shape, begin, step, mod, limit, stride) {
+    copy({ dt, x, y, n, pad, shape, begin, step, mod, limit, stride }) {
       const yv = view(dt, y, n);
       const [xv, base] = whole(dt, x);
       const padV = dt === 2 ? (pad !== 0 ? 1 : 0) : dt === I32 ? pad | 0 : pad;
@@ -375,12 +384,12 @@ export function createEmulatedCudaAddon(): CudaAddon {
         yv[i] = inside ? xv[base + off] : padV;
       }
     },
-    transpose2d(dt, x, y, batch, rows, cols) {
+    transpose2d({ dt, x, y, batch, rows, cols }) {
       const xv = view(dt, x, batch * rows * cols),
         yv = view(dt, y, batch * rows * cols);
       for (let b = 0; b < batch; b++) for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) yv[b * rows * cols + c * rows + r] = xv[b * rows * cols + r * cols + c];
     },
-    gather(dt, x, idx, y, batch, outer, dim, slice, nIdx) {
+    gather({ dt, x, idx, y, batch, outer, dim, slice, nIdx }) {
       const xv = view(dt, x, batch * outer * dim * slice),
         iv = view(I32, idx, batch * nIdx),
         yv = view(dt, y, batch * outer * nIdx * slice);
@@ -395,7 +404,7 @@ export function createEmulatedCudaAddon(): CudaAddon {
         yv[i] = k >= 0 && k < dim ? xv[((b * outer + o) * dim + k) * slice + s] : 0;
       }
     },
-    segmentSum(dt, x, seg, y, rows, slice, numSegments) {
+    segmentSum({ dt, x, seg, y, rows, slice, numSegments }) {
       const xv = view(dt, x, rows * slice),
         sv = view(I32, seg, rows),
         yv = view(dt, y, numSegments * slice);
@@ -405,12 +414,12 @@ export function createEmulatedCudaAddon(): CudaAddon {
         if (k >= 0 && k < numSegments) yv[k * slice + (i % slice)] += xv[i];
       }
     },
-    oneHot(dt, idx, y, n, depth, on, off) {
+    oneHot({ dt, idx, y, n, depth, on, off }) {
       const iv = view(I32, idx, n),
         yv = view(dt, y, n * depth);
       for (let i = 0; i < n * depth; i++) yv[i] = iv[Math.floor(i / depth)] === i % depth ? on : off;
     },
-    reduce(op, dt, x, y, outer, r, inner) {
+    reduce({ op, dt, x, y, outer, r, inner }) {
       const name = REDUCE[op];
       const xv = view(dt, x, outer * r * inner),
         yv = view(dt, y, outer * inner);
@@ -431,7 +440,7 @@ export function createEmulatedCudaAddon(): CudaAddon {
         }
       }
     },
-    argReduce(isMax, dt, x, y, outer, r, inner) {
+    argReduce({ isMax, dt, x, y, outer, r, inner }) {
       const xv = view(dt, x, outer * r * inner),
         yv = view(I32, y, outer * inner);
       for (let o = 0; o < outer; o++) {
@@ -449,7 +458,7 @@ export function createEmulatedCudaAddon(): CudaAddon {
         }
       }
     },
-    cumulative(isProd, dt, x, y, outer, r, inner, exclusive, reverse) {
+    cumulative({ isProd, dt, x, y, outer, r, inner, exclusive, reverse }) {
       const xv = view(dt, x, outer * r * inner),
         yv = view(dt, y, outer * r * inner);
       for (let o = 0; o < outer; o++) {
@@ -466,7 +475,7 @@ export function createEmulatedCudaAddon(): CudaAddon {
         }
       }
     },
-    softmax(x, y, rows, cols, log) {
+    softmax({ x, y, rows, cols, log }) {
       const xv = view(F32, x, rows * cols),
         yv = view(F32, y, rows * cols);
       for (let r = 0; r < rows; r++) {
@@ -477,7 +486,7 @@ export function createEmulatedCudaAddon(): CudaAddon {
         for (let c = 0; c < cols; c++) yv[r * cols + c] = log ? xv[r * cols + c] - m - Math.log(s) : Math.exp(xv[r * cols + c] - m) / s;
       }
     },
-    rmsNorm(x, w, y, rows, dim, groups, eps) {
+    rmsNorm({ x, w, y, rows, dim, groups, eps }) {
       const xv = view(F32, x, rows * dim),
         wv = view(F32, w, groups * dim),
         yv = view(F32, y, rows * dim);
@@ -488,7 +497,7 @@ export function createEmulatedCudaAddon(): CudaAddon {
         for (let j = 0; j < dim; j++) yv[r * dim + j] = wv[(r % groups) * dim + j] * (xv[r * dim + j] * inv);
       }
     },
-    rmsNormBackward(dy, x, w, dx, dw, rows, dim, groups, eps) {
+    rmsNormBackward({ dy, x, w, dx, dw, rows, dim, groups, eps }) {
       const xv = view(F32, x, rows * dim),
         dyv = view(F32, dy, rows * dim),
         wv = view(F32, w, groups * dim),
@@ -512,7 +521,7 @@ export function createEmulatedCudaAddon(): CudaAddon {
       }
       dwv.set(acc);
     },
-    matmul(a, b, c, m, n, k, batch, strideA, strideB, transA, transB) {
+    matmul({ a, b, c, m, n, k, batch, strideA, strideB, transA, transB }) {
       const av = view(F32, a, strideA ? batch * m * k : m * k),
         bv = view(F32, b, strideB ? batch * k * n : k * n),
         cv = view(F32, c, batch * m * n);
@@ -530,10 +539,6 @@ export function createEmulatedCudaAddon(): CudaAddon {
         }
       }
     },
-    unaryOps: UNARY,
-    binaryOps: BINARY,
-    reduceOps: REDUCE,
-    maxDims: 8,
   };
-  return addon;
+  return { ...runtime, ...emulateNative('the emulated CUDA addon', tensorNative, kernels), unaryOps: UNARY, binaryOps: BINARY, reduceOps: REDUCE, maxDims: 8 };
 }

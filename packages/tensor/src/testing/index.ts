@@ -172,4 +172,5 @@ export { traceKernels } from './cuda_selftest/trace.js';
 export type { KernelTrace, TracePhase } from './cuda_selftest/trace.js';
 export * as cudaComposites from './cuda_selftest/composites.js';
 export { createEmulatedCudaAddon } from './cuda_emulator.js';
+export { emulateNative, cudaAddonContractProblems } from './native_contract.js';
 export { registerEmulatedCudaBackend } from './emulated_cuda.js';

@@ -1,81 +1,80 @@
 /**
  * The `@falcon/attention` CUDA addon (`csrc/`, built by `tools/build-cuda.mjs` into
- * `build/falcon_attention_cuda.node`), loaded on first use by the ops' `cuda` kernels, and the
- * argument list of an attention problem that its attention functions share.
+ * `build/falcon_attention_cuda.node`), loaded on first use by the ops' `cuda` kernels, with its
+ * functions and their named parameters (checked against the addon's bindings when it is loaded),
+ * and the fields of an attention problem that its attention functions share.
  */
-import { cudaExtension } from '@falcon/tensor';
-import type { CudaExtensionAddon, CudaKernelContext, OpInputs, OpKernel, Tensor } from '@falcon/tensor';
+import { cudaExtension, nativeKernel, nativeQuery } from '@falcon/tensor';
+import type { CudaKernelContext, NativeAddon, NativeParams, OpInputs, OpKernel, Tensor } from '@falcon/tensor';
 import type { AttentionAttrs } from '../../attention_attrs.js';
 
-/**
- * An attention problem as the addon reads it (csrc/addon.cpp `readProblem`): device pointers of
- * the optional inputs (0 when absent), the key padding mask's element type, the sizes and the
- * attributes.
- */
-export type ProblemArgs = [
-  slopes: number,
-  keyPaddingMask: number,
-  maskType: number,
-  cuSeqlens: number,
-  nCu: number,
-  batch: number,
-  seqlenQ: number,
-  seqlenK: number,
-  kvRows: number,
-  nHeads: number,
-  nKvHeads: number,
-  headDim: number,
-  scale: number,
-  causal: number,
-  windowLeft: number,
-  windowRight: number,
-];
+const ptr = 'ptr' as const;
+const i32 = 'i32' as const;
 
-/** The addon's functions. Pointers are device pointers; `stream` is the backend's stream. */
-export interface AttentionCudaAddon extends CudaExtensionAddon {
+/**
+ * An attention problem as the addon reads it (the `FALCON_ATTENTION_PROBLEM_FIELDS` of
+ * csrc/addon.cpp): device pointers of the optional inputs (0 when absent), the key padding mask's
+ * element type (1 float32, 2 int32, 3 bool; 0 without a mask), the number of cuSeqlens entries, the
+ * sizes and the attributes.
+ */
+const problemFields = {
+  slopes: ptr,
+  keyPaddingMask: ptr,
+  maskType: i32,
+  cuSeqlens: ptr,
+  nCu: i32,
+  batch: i32,
+  seqlenQ: i32,
+  seqlenK: i32,
+  kvRows: i32,
+  nHeads: i32,
+  nKvHeads: i32,
+  headDim: i32,
+  scale: 'f32',
+  causal: 'bool',
+  windowLeft: i32,
+  windowRight: i32,
+} as const;
+
+/** The addon's functions, by export name. Pointers are device pointers; the kit passes the stream. */
+export const attentionFunctions = {
   /** Scratch floats `forward` needs for this problem (the split-KV path of few queries; else 0). */
-  forwardScratchFloats(...problem: ProblemArgs): number;
+  forwardScratchFloats: nativeQuery(problemFields),
   /** out `[B, L, H, D]` and lse `[B, H, L]` from q `[B, L, H, D]`, k, v `[B, kvRows, HK, D]` (csrc/flash_attention.cu). */
-  forward(stream: number, q: number, k: number, v: number, out: number, lse: number, scratch: number, ...problem: ProblemArgs): void;
+  forward: nativeKernel({ q: ptr, k: ptr, v: ptr, out: ptr, lse: ptr, scratch: ptr, ...problemFields }),
   /** Scratch floats `backward` needs for this problem. */
-  backwardScratchFloats(...problem: ProblemArgs): number;
+  backwardScratchFloats: nativeQuery(problemFields),
   /** dq like q, dk and dv like k (zero beyond row LK) (csrc/flash_attention_backward.cu); dlse 0 reads as zeros. */
-  backward(
-    stream: number,
-    q: number,
-    k: number,
-    v: number,
-    out: number,
-    dout: number,
-    lse: number,
-    dlse: number,
-    dq: number,
-    dk: number,
-    dv: number,
-    scratch: number,
-    ...problem: ProblemArgs
-  ): void;
+  backward: nativeKernel({ q: ptr, k: ptr, v: ptr, out: ptr, dout: ptr, lse: ptr, dlse: ptr, dq: ptr, dk: ptr, dv: ptr, scratch: ptr, ...problemFields }),
   /** y = RoPE(x) for x, y `[B, L, H, D]` at int32 positions `[B, L]` (perBatch) or `[L]` (csrc/apply_rope.cu). */
-  applyRope(
-    stream: number,
-    x: number,
-    positions: number,
-    y: number,
-    batch: number,
-    seqlen: number,
-    heads: number,
-    headDim: number,
-    perBatch: boolean,
-    invFreq: Float32Array,
-    attentionScaling: number,
-    inverse: boolean,
-  ): void;
+  applyRope: nativeKernel({
+    x: ptr,
+    positions: ptr,
+    y: ptr,
+    batch: i32,
+    seqlen: i32,
+    heads: i32,
+    headDim: i32,
+    perBatch: 'bool',
+    invFreq: 'f32[]',
+    attentionScaling: 'f32',
+    inverse: 'bool',
+  }),
   /** bias `[H, L, LK]` from slopes `[H]` (csrc/alibi_bias.cu). */
-  alibiBias(stream: number, slopes: number, bias: number, nHeads: number, seqlenQ: number, seqlenK: number): void;
-}
+  alibiBias: nativeKernel({ slopes: ptr, bias: ptr, nHeads: i32, seqlenQ: i32, seqlenK: i32 }),
+};
+
+/** The declarations of the addon's functions (the first type argument of this package's `cudaKernel`s). */
+export type AttentionFunctions = typeof attentionFunctions;
+
+/** The addon's functions as a kernel calls them (named parameters). */
+export type AttentionCudaAddon = NativeAddon<AttentionFunctions>;
+
+/** The fields of one attention problem (see `problemFields`). */
+export type ProblemParams = NativeParams<typeof problemFields>;
 
 /** The addon (src/ and dist/ are both three folders below the package). */
-export const attentionCuda = cudaExtension<AttentionCudaAddon>('attention', new URL('../../../build/falcon_attention_cuda.node', import.meta.url).href);
+export const attentionCuda = cudaExtension('attention', new URL('../../../build/falcon_attention_cuda.node', import.meta.url).href, attentionFunctions);
 
 /** Largest head dim of the CUDA attention kernels (csrc/attention.h `kMaxHeadDim`); larger ones take the reference. */
 export const CUDA_MAX_HEAD_DIM = 256;
@@ -110,26 +109,26 @@ export interface CudaAttentionProblem {
   seqlenK: number;
 }
 
-/** The {@link ProblemArgs} of a problem (uploads the optional inputs' data if it is still on the host). */
-export function problemArgs(ctx: CudaKernelContext, t: CudaAttentionProblem, attrs: AttentionAttrs): ProblemArgs {
+/** The {@link ProblemParams} of a problem (uploads the optional inputs' data if it is still on the host). */
+export function problemParams(ctx: CudaKernelContext, t: CudaAttentionProblem, attrs: AttentionAttrs): ProblemParams {
   const [batch, seqlenQ, nHeads, headDim] = t.q.shape as number[];
   const [, kvRows, nKvHeads] = t.k.shape as number[];
-  return [
-    ctx.ptr(t.slopes),
-    ctx.ptr(t.keyPaddingMask),
-    t.keyPaddingMask ? MASK_TYPES[t.keyPaddingMask.dtype] : 0,
-    ctx.ptr(t.cuSeqlens),
-    t.cuSeqlens ? t.cuSeqlens.shape[0] : 0,
+  return {
+    slopes: ctx.ptr(t.slopes),
+    keyPaddingMask: ctx.ptr(t.keyPaddingMask),
+    maskType: t.keyPaddingMask ? MASK_TYPES[t.keyPaddingMask.dtype] : 0,
+    cuSeqlens: ctx.ptr(t.cuSeqlens),
+    nCu: t.cuSeqlens ? t.cuSeqlens.shape[0] : 0,
     batch,
     seqlenQ,
-    t.seqlenK,
+    seqlenK: t.seqlenK,
     kvRows,
     nHeads,
     nKvHeads,
     headDim,
-    attrs.scale,
-    attrs.causal ? 1 : 0,
-    attrs.windowLeft,
-    attrs.windowRight,
-  ];
+    scale: attrs.scale,
+    causal: !!attrs.causal,
+    windowLeft: attrs.windowLeft,
+    windowRight: attrs.windowRight,
+  };
 }

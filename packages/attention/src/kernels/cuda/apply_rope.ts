@@ -5,16 +5,19 @@
  */
 import { cudaKernel } from '@falcon/tensor';
 import type { RopeAttrs } from '../../reference/apply_rope.js';
-import type { AttentionCudaAddon } from './addon.js';
+import type { AttentionFunctions } from './addon.js';
 import { attentionCuda } from './addon.js';
 
 /** The `applyRope` CUDA kernel: x `[batch, seqlen, heads, headDim]`, int32 positions `[batch, seqlen]` or `[seqlen]`. */
-export const applyRopeCuda = cudaKernel<AttentionCudaAddon, 'x' | 'positions', never, RopeAttrs, 'y'>(
+export const applyRopeCuda = cudaKernel<AttentionFunctions, 'x' | 'positions', never, RopeAttrs, 'y'>(
   attentionCuda,
   (addon, ctx, { x, positions }, { invFreq, attentionScaling, inverse }) => {
     const [batch, seqlen, heads, headDim] = x.shape as number[];
     const y = ctx.output(x.shape as number[]);
-    addon.applyRope(ctx.stream, ctx.ptr(x), ctx.ptr(positions), ctx.ptr(y), batch, seqlen, heads, headDim, positions.rank === 2, Float32Array.from(invFreq), attentionScaling, inverse);
+    addon.applyRope({
+      x: ctx.ptr(x), positions: ctx.ptr(positions), y: ctx.ptr(y), batch, seqlen, heads, headDim, perBatch: positions.rank === 2,
+      invFreq: Float32Array.from(invFreq), attentionScaling, inverse: !!inverse,
+    });
     return { y };
   },
 );

@@ -5,12 +5,12 @@
  */
 import { cudaKernel } from '@falcon/tensor';
 import type { DecodeAttrs } from '../../decode_attention.js';
-import type { AttentionCudaAddon } from './addon.js';
+import type { AttentionFunctions } from './addon.js';
 import { attentionCuda } from './addon.js';
 import { attentionForwardCuda } from './flash_attention.js';
 
 /** The `decodeAttention` CUDA kernel (head dims up to 256). */
-export const decodeAttentionCuda = cudaKernel<AttentionCudaAddon, 'q' | 'kCache' | 'vCache', 'keyPaddingMask' | 'alibiSlopes', DecodeAttrs, 'out' | 'lse'>(
+export const decodeAttentionCuda = cudaKernel<AttentionFunctions, 'q' | 'kCache' | 'vCache', 'keyPaddingMask' | 'alibiSlopes', DecodeAttrs, 'out' | 'lse'>(
   attentionCuda,
   (addon, ctx, { q, kCache, vCache, keyPaddingMask, alibiSlopes }, attrs) =>
     attentionForwardCuda(addon, ctx, { q, k: kCache, v: vCache, slopes: alibiSlopes, keyPaddingMask, seqlenK: attrs.length }, attrs),

@@ -8,8 +8,8 @@
 import { cudaKernel } from '@falcon/tensor';
 import type { CudaKernelContext, Tensor, TensorInfo } from '@falcon/tensor';
 import type { AttentionAttrs } from '../../attention_attrs.js';
-import type { AttentionCudaAddon, CudaAttentionProblem } from './addon.js';
-import { attentionCuda, problemArgs } from './addon.js';
+import type { AttentionCudaAddon, AttentionFunctions, CudaAttentionProblem } from './addon.js';
+import { attentionCuda, problemParams } from './addon.js';
 
 /**
  * Queue the attention forward of `t` (q against the first `t.seqlenK` rows of k and v).
@@ -22,17 +22,17 @@ export function attentionForwardCuda(
   attrs: AttentionAttrs,
 ): { out: TensorInfo; lse: TensorInfo } {
   const [batch, seqlen, nHeads] = t.q.shape as number[];
-  const problem = problemArgs(ctx, t, attrs);
+  const problem = problemParams(ctx, t, attrs);
   const out = ctx.output(t.q.shape as number[]);
   const lse = ctx.output([batch, nHeads, seqlen]);
-  const n = addon.forwardScratchFloats(...problem);
+  const n = addon.forwardScratchFloats(problem);
   const scratch = n > 0 ? ctx.scratch([n]) : 0;
-  addon.forward(ctx.stream, ctx.ptr(t.q), ctx.ptr(t.k), ctx.ptr(t.v), ctx.ptr(out), ctx.ptr(lse), scratch, ...problem);
+  addon.forward({ q: ctx.ptr(t.q), k: ctx.ptr(t.k), v: ctx.ptr(t.v), out: ctx.ptr(out), lse: ctx.ptr(lse), scratch, ...problem });
   return { out, lse };
 }
 
 /** The `flashAttention` CUDA kernel (head dims up to 256). */
-export const flashAttentionCuda = cudaKernel<AttentionCudaAddon, 'q' | 'k' | 'v', 'alibiSlopes' | 'keyPaddingMask' | 'cuSeqlens', AttentionAttrs, 'out' | 'lse'>(
+export const flashAttentionCuda = cudaKernel<AttentionFunctions, 'q' | 'k' | 'v', 'alibiSlopes' | 'keyPaddingMask' | 'cuSeqlens', AttentionAttrs, 'out' | 'lse'>(
   attentionCuda,
   (addon, ctx, { q, k, v, alibiSlopes, keyPaddingMask, cuSeqlens }, attrs) =>
     attentionForwardCuda(addon, ctx, { q, k, v, slopes: alibiSlopes, keyPaddingMask, cuSeqlens, seqlenK: k.shape[1] as number }, attrs),

@@ -8,23 +8,26 @@
  */
 import { cudaKernel } from '@falcon/tensor';
 import type { AttentionBackwardAttrs } from '../cpu/flash_attention_backward.js';
-import type { AttentionCudaAddon } from './addon.js';
-import { attentionCuda, problemArgs } from './addon.js';
+import type { AttentionFunctions } from './addon.js';
+import { attentionCuda, problemParams } from './addon.js';
 
 /** The attention backward CUDA kernel (head dims up to 256); dk and dv are zero beyond `kvLength`. */
 export const flashAttentionBackwardCuda = cudaKernel<
-  AttentionCudaAddon,
+  AttentionFunctions,
   'q' | 'k' | 'v' | 'out' | 'lse' | 'dout' | 'dlse',
   'alibiSlopes' | 'keyPaddingMask' | 'cuSeqlens',
   AttentionBackwardAttrs,
   'dq' | 'dk' | 'dv'
 >(attentionCuda, (addon, ctx, { q, k, v, out, lse, dout, dlse, alibiSlopes, keyPaddingMask, cuSeqlens }, attrs) => {
   const kvRows = k.shape[1] as number;
-  const problem = problemArgs(ctx, { q, k, slopes: alibiSlopes, keyPaddingMask, cuSeqlens, seqlenK: attrs.kvLength >= 0 ? attrs.kvLength : kvRows }, attrs);
+  const problem = problemParams(ctx, { q, k, slopes: alibiSlopes, keyPaddingMask, cuSeqlens, seqlenK: attrs.kvLength >= 0 ? attrs.kvLength : kvRows }, attrs);
   const dq = ctx.output(q.shape as number[]);
   const dk = ctx.output(k.shape as number[]);
   const dv = ctx.output(v.shape as number[]);
-  const scratch = ctx.scratch([addon.backwardScratchFloats(...problem)]);
-  addon.backward(ctx.stream, ctx.ptr(q), ctx.ptr(k), ctx.ptr(v), ctx.ptr(out), ctx.ptr(dout), ctx.ptr(lse), ctx.ptr(dlse), ctx.ptr(dq), ctx.ptr(dk), ctx.ptr(dv), scratch, ...problem);
+  const scratch = ctx.scratch([addon.backwardScratchFloats(problem)]);
+  addon.backward({
+    q: ctx.ptr(q), k: ctx.ptr(k), v: ctx.ptr(v), out: ctx.ptr(out), dout: ctx.ptr(dout), lse: ctx.ptr(lse), dlse: ctx.ptr(dlse),
+    dq: ctx.ptr(dq), dk: ctx.ptr(dk), dv: ctx.ptr(dv), scratch, ...problem,
+  });
   return { dq, dk, dv };
 });

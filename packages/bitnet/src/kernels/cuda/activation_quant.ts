@@ -5,7 +5,7 @@
  */
 import { cudaKernel } from '@falcon/tensor';
 import type { CudaKernelContext, Tensor } from '@falcon/tensor';
-import type { BitnetCudaAddon } from './addon.js';
+import type { BitnetCudaAddon, BitnetFunctions } from './addon.js';
 import { bitnetCuda, sizeOf } from './addon.js';
 
 type Inputs = { x: Tensor; absMax?: Tensor };
@@ -19,18 +19,18 @@ function quantize(addon: BitnetCudaAddon, ctx: CudaKernelContext, { x, absMax }:
   const scale = ctx.output([...x.shape.slice(0, -1), 1]);
   if (rows === 0) return { out, scale }; // nothing to launch
   const p = ctx.ptr(out);
-  addon.activationQuant(ctx.stream, ctx.ptr(x), ctx.ptr(absMax), dtype === 'float32' ? p : 0, dtype === 'int32' ? p : 0, ctx.ptr(scale), rows, d);
+  addon.activationQuant({ x: ctx.ptr(x), absMax: ctx.ptr(absMax), y: dtype === 'float32' ? p : 0, q: dtype === 'int32' ? p : 0, scale: ctx.ptr(scale), rows, d });
   return { out, scale };
 }
 
 /** Kernel of activationQuant: inputs `x` `[..., d]` f32, optional `absMax` `[..., 1]`; outputs `y` (f32, shape of x) and `scale` (`[..., 1]`). */
-export const activationQuantCuda = cudaKernel<BitnetCudaAddon, 'x', 'absMax', Record<string, never>, 'y' | 'scale'>(bitnetCuda, (addon, ctx, inputs) => {
+export const activationQuantCuda = cudaKernel<BitnetFunctions, 'x', 'absMax', Record<string, never>, 'y' | 'scale'>(bitnetCuda, (addon, ctx, inputs) => {
   const { out, scale } = quantize(addon, ctx, inputs, 'float32');
   return { y: out, scale };
 });
 
 /** Kernel of activationQuantInt8: inputs `x` `[..., d]` f32, optional `absMax` `[..., 1]`; outputs `q` (int32, shape of x) and `scale` (`[..., 1]`). */
-export const activationQuantInt8Cuda = cudaKernel<BitnetCudaAddon, 'x', 'absMax', Record<string, never>, 'q' | 'scale'>(bitnetCuda, (addon, ctx, inputs) => {
+export const activationQuantInt8Cuda = cudaKernel<BitnetFunctions, 'x', 'absMax', Record<string, never>, 'q' | 'scale'>(bitnetCuda, (addon, ctx, inputs) => {
   const { out, scale } = quantize(addon, ctx, inputs, 'int32');
   return { q: out, scale };
 });

@@ -5,11 +5,11 @@
  * with integer atomics when the tile grid is small). Exact int32 results.
  */
 import { cudaKernel } from '@falcon/tensor';
-import type { BitnetCudaAddon } from './addon.js';
+import type { BitnetFunctions } from './addon.js';
 import { bitnetCuda, sizeOf } from './addon.js';
 
 /** Kernel: inputs `x` int32 `[..., K]`, `packed` int32 words; attr `outFeatures` N; output `y` int32 `[..., N]`. */
-export const ternaryMatmulCuda = cudaKernel<BitnetCudaAddon, 'x' | 'packed', never, { outFeatures: number }, 'y'>(
+export const ternaryMatmulCuda = cudaKernel<BitnetFunctions, 'x' | 'packed', never, { outFeatures: number }, 'y'>(
   bitnetCuda,
   (addon, ctx, { x, packed }, { outFeatures: n }) => {
     const k = x.shape[x.shape.length - 1];
@@ -18,7 +18,7 @@ export const ternaryMatmulCuda = cudaKernel<BitnetCudaAddon, 'x' | 'packed', nev
     if (m === 0) return { y };
     const xq = ctx.scratch([m, Math.ceil(k / 4)], 'int32');
     const rowSum = ctx.scratch([m], 'int32');
-    addon.ternaryMatmul(ctx.stream, ctx.ptr(x), ctx.ptr(packed), ctx.ptr(y), xq, rowSum, m, k, n, sizeOf(packed.shape));
+    addon.ternaryMatmul({ x: ctx.ptr(x), packed: ctx.ptr(packed), y: ctx.ptr(y), xq, rowSum, m, k, n, nWords: sizeOf(packed.shape) });
     return { y };
   },
 );

@@ -5,7 +5,7 @@
  * that the float64 sum of |W| is taken in another order (see the .cu header).
  */
 import { cudaKernel } from '@falcon/tensor';
-import type { BitnetCudaAddon } from './addon.js';
+import type { BitnetFunctions } from './addon.js';
 import { bitnetCuda, sizeOf } from './addon.js';
 
 /** Most blocks of the |W| partial-sum pass (each block sums a grid-stride slice). */
@@ -21,13 +21,13 @@ export function weightQuantPartials(n: number): number {
 }
 
 /** Kernel: inputs `w` (f32, any non-empty shape), optional `meanAbs` (`[]`/`[1]`); outputs `y` (f32, shape of w) and `scale` (f32 `[1]`). */
-export const weightQuantCuda = cudaKernel<BitnetCudaAddon, 'w', 'meanAbs', Record<string, never>, 'y' | 'scale'>(bitnetCuda, (addon, ctx, { w, meanAbs }) => {
+export const weightQuantCuda = cudaKernel<BitnetFunctions, 'w', 'meanAbs', Record<string, never>, 'y' | 'scale'>(bitnetCuda, (addon, ctx, { w, meanAbs }) => {
   const n = sizeOf(w.shape);
   const y = ctx.output(w.shape);
   const scale = ctx.output([1]);
   const partials = meanAbs ? 0 : weightQuantPartials(n);
   // float64 partial sums: 2 float32 words each
   const scratch = partials ? ctx.scratch([2 * partials]) : 0;
-  addon.weightQuant(ctx.stream, ctx.ptr(w), ctx.ptr(meanAbs), ctx.ptr(y), ctx.ptr(scale), scratch, n, partials);
+  addon.weightQuant({ w: ctx.ptr(w), meanAbs: ctx.ptr(meanAbs), y: ctx.ptr(y), scale: ctx.ptr(scale), scratch, n, partials });
   return { y, scale };
 });

@@ -7,7 +7,7 @@ import { cudaKernel } from '@falcon/tensor';
 import type { CausalConv1dAttrs, CausalConv1dOptionalName } from '../../causal_conv1d.js';
 import type { CausalConv1dBackwardInputName, CausalConv1dBackwardOutputName } from '../../causal_conv1d_backward.js';
 import { mamba2Cuda } from './addon.js';
-import type { Mamba2CudaAddon } from './addon.js';
+import type { Mamba2Functions } from './addon.js';
 
 /**
  * The CUDA kernel of `FalconCausalConv1dBackward`: dx `[batch, seqlen, dim]`, dweight
@@ -15,7 +15,7 @@ import type { Mamba2CudaAddon } from './addon.js';
  * (`[0]` without an initial state).
  * @internal
  */
-export const causalConv1dBackwardCuda = cudaKernel<Mamba2CudaAddon, CausalConv1dBackwardInputName, CausalConv1dOptionalName, CausalConv1dAttrs, CausalConv1dBackwardOutputName>(
+export const causalConv1dBackwardCuda = cudaKernel<Mamba2Functions, CausalConv1dBackwardInputName, CausalConv1dOptionalName, CausalConv1dAttrs, CausalConv1dBackwardOutputName>(
   mamba2Cuda,
   (addon, ctx, t, { silu }) => {
     const [b, l, d] = t.x.shape;
@@ -24,13 +24,15 @@ export const causalConv1dBackwardCuda = cudaKernel<Mamba2CudaAddon, CausalConv1d
     const dweight = ctx.output([d, k]);
     const dbias = ctx.output(t.bias ? [d] : [0]);
     const dInitialState = ctx.output(t.initialState ? [b, k - 1, d] : [0]);
-    const floats = addon.causalConv1dBackwardScratch(b, l, d, k, t.bias !== undefined, silu);
+    const sizes = { batch: b, seqlen: l, dim: d, dconv: k };
+    const floats = addon.causalConv1dBackwardScratch({ ...sizes, hasBias: t.bias !== undefined, silu });
     const scratch = ctx.scratch([floats]);
-    addon.causalConv1dBackward(
-      ctx.stream, ctx.ptr(t.x), ctx.ptr(t.weight), ctx.ptr(t.bias), ctx.ptr(t.initialState), ctx.ptr(t.seqIdx),
-      ctx.ptr(t.dy), ctx.ptr(t.dFinalState), scratch, ctx.ptr(dx), ctx.ptr(dweight), ctx.ptr(dbias), ctx.ptr(dInitialState),
-      b, l, d, k, silu,
-    );
+    addon.causalConv1dBackward({
+      x: ctx.ptr(t.x), weight: ctx.ptr(t.weight), bias: ctx.ptr(t.bias), initialState: ctx.ptr(t.initialState), seqIdx: ctx.ptr(t.seqIdx),
+      dy: ctx.ptr(t.dy), dFinalState: ctx.ptr(t.dFinalState), scratch,
+      dx: ctx.ptr(dx), dweight: ctx.ptr(dweight), dbias: ctx.ptr(dbias), dInitialState: ctx.ptr(dInitialState),
+      ...sizes, silu,
+    });
     return { dx, dweight, dbias, dInitialState };
   },
 );

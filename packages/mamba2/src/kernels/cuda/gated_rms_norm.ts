@@ -5,7 +5,7 @@
 import { cudaKernel } from '@falcon/tensor';
 import type { GatedRmsNormAttrs } from '../../gated_rms_norm.js';
 import { mamba2Cuda } from './addon.js';
-import type { Mamba2CudaAddon } from './addon.js';
+import type { Mamba2Functions } from './addon.js';
 
 /** Rows (every leading axis) and row length of x `[..., dim]` (0 rows when dim is 0). @internal */
 export function normRows(shape: number[]): { rows: number; dim: number } {
@@ -15,12 +15,12 @@ export function normRows(shape: number[]): { rows: number; dim: number } {
 }
 
 /** The CUDA kernel of `FalconGatedRmsNorm`: y, same shape as x `[..., dim]`. @internal */
-export const gatedRmsNormCuda = cudaKernel<Mamba2CudaAddon, 'x' | 'weight', 'z', GatedRmsNormAttrs, 'y'>(
+export const gatedRmsNormCuda = cudaKernel<Mamba2Functions, 'x' | 'weight', 'z', GatedRmsNormAttrs, 'y'>(
   mamba2Cuda,
   (addon, ctx, t, { eps, ngroups, normBeforeGate }) => {
     const { rows, dim } = normRows(t.x.shape);
     const y = ctx.output(t.x.shape);
-    addon.gatedRmsNorm(ctx.stream, ctx.ptr(t.x), ctx.ptr(t.weight), ctx.ptr(t.z), ctx.ptr(y), rows, dim, ngroups, eps, normBeforeGate);
+    addon.gatedRmsNorm({ x: ctx.ptr(t.x), weight: ctx.ptr(t.weight), z: ctx.ptr(t.z), y: ctx.ptr(y), rows, dim, ngroups, eps, normBeforeGate });
     return { y };
   },
 );

@@ -6,7 +6,7 @@
 import { cudaKernel } from '@falcon/tensor';
 import type { GatedRmsNormAttrs } from '../../gated_rms_norm.js';
 import { mamba2Cuda } from './addon.js';
-import type { Mamba2CudaAddon } from './addon.js';
+import type { Mamba2Functions } from './addon.js';
 import { normRows } from './gated_rms_norm.js';
 
 /**
@@ -14,19 +14,19 @@ import { normRows } from './gated_rms_norm.js';
  * x; `[0]` without z).
  * @internal
  */
-export const gatedRmsNormBackwardCuda = cudaKernel<Mamba2CudaAddon, 'x' | 'weight' | 'dy', 'z', GatedRmsNormAttrs, 'dx' | 'dweight' | 'dz'>(
+export const gatedRmsNormBackwardCuda = cudaKernel<Mamba2Functions, 'x' | 'weight' | 'dy', 'z', GatedRmsNormAttrs, 'dx' | 'dweight' | 'dz'>(
   mamba2Cuda,
   (addon, ctx, t, { eps, ngroups, normBeforeGate }) => {
     const { rows, dim } = normRows(t.x.shape);
     const dx = ctx.output(t.x.shape);
     const dweight = ctx.output([dim]);
     const dz = ctx.output(t.z ? t.x.shape : [0]);
-    const floats = addon.gatedRmsNormBackwardScratch(rows, dim, ngroups);
+    const floats = addon.gatedRmsNormBackwardScratch({ rows, dim, ngroups });
     const scratch = floats > 0 ? ctx.scratch([floats]) : 0;
-    addon.gatedRmsNormBackward(
-      ctx.stream, ctx.ptr(t.x), ctx.ptr(t.weight), ctx.ptr(t.z), ctx.ptr(t.dy), scratch,
-      ctx.ptr(dx), ctx.ptr(dweight), ctx.ptr(dz), rows, dim, ngroups, eps, normBeforeGate,
-    );
+    addon.gatedRmsNormBackward({
+      x: ctx.ptr(t.x), weight: ctx.ptr(t.weight), z: ctx.ptr(t.z), dy: ctx.ptr(t.dy), scratch,
+      dx: ctx.ptr(dx), dweight: ctx.ptr(dweight), dz: ctx.ptr(dz), rows, dim, ngroups, eps, normBeforeGate,
+    });
     return { dx, dweight, dz };
   },
 );

@@ -1,65 +1,104 @@
 /**
- * The addon functions of the SSD ops (`csrc/ssd_bindings.cpp`, kernels in `csrc/ssd_*.cu` and
- * `csrc/selective_state_update.cu`), and the argument helpers their `cuda` kernels share.
- * Pointers are device pointers (0 for an absent optional input); the first argument of every
- * kernel call is the stream. The addon never allocates: outputs and scratch come from the caller.
- * Sizes are `batch, seqlen, nheads, headdim, ngroups, dstate`; the time step is
- * `softplus, clamp, lo, hi` (`clamp` false for the default limit `[0, ∞]`).
+ * The addon functions of the SSD ops (`csrc/ssd_bindings.cpp`, kernels in
+ * `csrc/ssd_sequential_scan*.cu` and `csrc/selective_state_update.cu`) with their named
+ * parameters (the contract of `nativeKernel` in @falcon/tensor; the C++ structs list the same
+ * fields), and the argument helpers their `cuda` kernels share. The scan kernels of the op
+ * `FalconSsdChunkScan` are sequential (position by position), so their names say so and they take
+ * no chunk size. Pointers are device pointers (0 for an absent optional input); the kit passes the
+ * stream. The addon never allocates: outputs and scratch come from the caller. Sizes are
+ * `batch, seqlen, nheads, headdim, ngroups, dstate`; the time step is `softplus, clamp, lo, hi`
+ * (`clamp` false for the default limit `[0, ∞]`).
  */
+import { nativeKernel, nativeQuery } from '@falcon/tensor';
 import type { TimeStepAttrs } from '../../time_step.js';
 import { clampsTimeStep } from '../../time_step.js';
 
+const ptr = 'ptr' as const;
+const i32 = 'i32' as const;
+const sizes = { batch: i32, seqlen: i32, nheads: i32, headdim: i32, ngroups: i32, dstate: i32 };
+const timeStep = { softplus: 'bool', clamp: 'bool', lo: 'f32', hi: 'f32' } as const;
+const scanInputs = { x: ptr, dt: ptr, A: ptr, B: ptr, C: ptr, D: ptr, z: ptr, dtBias: ptr, initialStates: ptr, seqIdx: ptr };
+
 /** The addon functions of the SSD ops. */
-export interface SsdCudaAddon {
-  /** Floats of scratch {@link SsdCudaAddon.ssdChunkScan} needs (0: none). */
-  ssdChunkScanScratch(batch: number, seqlen: number, nheads: number, headdim: number, ngroups: number, dstate: number): number;
+export const ssdFunctions = {
+  /** Floats of scratch `ssdSequentialScan` needs (0: none). */
+  ssdSequentialScanScratch: nativeQuery(sizes),
   /**
-   * The SSD scan (`csrc/ssd_chunk_scan.cu`): y `[batch, seqlen, nheads, headdim]` and finalStates
-   * `[batch, nheads, headdim, dstate]` from x, dt, A, B, C, D, z, dtBias, initialStates and int32
-   * seqIdx (shapes as the op `FalconSsdChunkScan`).
+   * The SSD scan (`csrc/ssd_sequential_scan.cu`): y `[batch, seqlen, nheads, headdim]` and
+   * finalStates `[batch, nheads, headdim, dstate]` from x, dt, A, B, C, D, z, dtBias,
+   * initialStates and int32 seqIdx (shapes as the op `FalconSsdChunkScan`).
    */
-  ssdChunkScan(
-    stream: number, x: number, dt: number, A: number, B: number, C: number, D: number, z: number, dtBias: number,
-    initialStates: number, seqIdx: number, y: number, finalStates: number, scratch: number,
-    batch: number, seqlen: number, nheads: number, headdim: number, ngroups: number, dstate: number,
-    softplus: boolean, clamp: boolean, lo: number, hi: number,
-  ): void;
-  /** Floats of scratch {@link SsdCudaAddon.ssdChunkScanBackward} needs. */
-  ssdChunkScanBackwardScratch(batch: number, seqlen: number, nheads: number, headdim: number, ngroups: number, dstate: number): number;
+  ssdSequentialScan: nativeKernel({ ...scanInputs, y: ptr, finalStates: ptr, scratch: ptr, ...sizes, ...timeStep }),
+  /** Floats of scratch `ssdSequentialScanBackward` needs. */
+  ssdSequentialScanBackwardScratch: nativeQuery(sizes),
   /**
-   * Backward of the scan (`csrc/ssd_chunk_scan_backward.cu`): the gradient of every input from dy
-   * `[batch, seqlen, nheads, headdim]` and dFinalStates `[batch, nheads, headdim, dstate]`; dD, dz,
-   * ddtBias and dInitialStates are 0 (not written) when their input is absent.
+   * Backward of the scan (`csrc/ssd_sequential_scan_backward.cu`): the gradient of every input
+   * from dy `[batch, seqlen, nheads, headdim]` and dFinalStates `[batch, nheads, headdim, dstate]`;
+   * dD, dz, ddtBias and dInitialStates are 0 (not written) when their input is absent.
    */
-  ssdChunkScanBackward(
-    stream: number, x: number, dt: number, A: number, B: number, C: number, D: number, z: number, dtBias: number,
-    initialStates: number, seqIdx: number, dy: number, dFinalStates: number, scratch: number,
-    dx: number, ddt: number, dA: number, dB: number, dC: number, dD: number, dz: number, ddtBias: number, dInitialStates: number,
-    batch: number, seqlen: number, nheads: number, headdim: number, ngroups: number, dstate: number,
-    softplus: boolean, clamp: boolean, lo: number, hi: number,
-  ): void;
+  ssdSequentialScanBackward: nativeKernel({
+    ...scanInputs,
+    dy: ptr,
+    dFinalStates: ptr,
+    scratch: ptr,
+    dx: ptr,
+    ddt: ptr,
+    dA: ptr,
+    dB: ptr,
+    dC: ptr,
+    dD: ptr,
+    dz: ptr,
+    ddtBias: ptr,
+    dInitialStates: ptr,
+    ...sizes,
+    ...timeStep,
+  }),
   /**
    * One decode step (`csrc/selective_state_update.cu`): y `[batch, nheads, headdim]` and newState
    * `[batch, nheads, headdim, dstate]` from state, x `[batch, nheads, headdim]`, dt `[batch, nheads]`,
    * A, B, C `[batch, ngroups, dstate]`, D, z, dtBias.
    */
-  selectiveStateUpdate(
-    stream: number, state: number, x: number, dt: number, A: number, B: number, C: number, D: number, z: number, dtBias: number,
-    y: number, newState: number, batch: number, nheads: number, headdim: number, ngroups: number, dstate: number,
-    softplus: boolean, clamp: boolean, lo: number, hi: number,
-  ): void;
+  selectiveStateUpdate: nativeKernel({
+    state: ptr,
+    x: ptr,
+    dt: ptr,
+    A: ptr,
+    B: ptr,
+    C: ptr,
+    D: ptr,
+    z: ptr,
+    dtBias: ptr,
+    y: ptr,
+    newState: ptr,
+    batch: i32,
+    nheads: i32,
+    headdim: i32,
+    ngroups: i32,
+    dstate: i32,
+    ...timeStep,
+  }),
+};
+
+/** The sizes of a scan, as its addon functions name them. @internal */
+export interface SsdScanSizes {
+  batch: number;
+  seqlen: number;
+  nheads: number;
+  headdim: number;
+  ngroups: number;
+  dstate: number;
 }
 
 /**
- * `batch, seqlen, nheads, headdim, ngroups, dstate` of a scan from the shapes of x
- * `[batch, seqlen, nheads, headdim]` and B `[batch, seqlen, ngroups, dstate]`.
+ * The sizes of a scan from the shapes of x `[batch, seqlen, nheads, headdim]` and B
+ * `[batch, seqlen, ngroups, dstate]`.
  * @internal
  */
-export function ssdSizes(x: number[], B: number[]): [number, number, number, number, number, number] {
-  return [x[0], x[1], x[2], x[3], B[2], B[3]];
+export function ssdSizes(x: number[], B: number[]): SsdScanSizes {
+  return { batch: x[0], seqlen: x[1], nheads: x[2], headdim: x[3], ngroups: B[2], dstate: B[3] };
 }
 
-/** The time-step arguments `softplus, clamp, lo, hi` of the addon calls. @internal */
-export function timeStepArgs(a: TimeStepAttrs): [boolean, boolean, number, number] {
-  return [a.dtSoftplus, clampsTimeStep(a), a.dtLimitMin, a.dtLimitMax];
+/** The time-step parameters `softplus, clamp, lo, hi` of the addon calls. @internal */
+export function timeStepParams(a: TimeStepAttrs): { softplus: boolean; clamp: boolean; lo: number; hi: number } {
+  return { softplus: a.dtSoftplus, clamp: clampsTimeStep(a), lo: a.dtLimitMin, hi: a.dtLimitMax };
 }

@@ -1,8 +1,14 @@
 /**
  * The Node-API addon behind the cuda backend (`build/falcon_tensor_cuda.node`, built from
  * `csrc/` by `node tools/build-cuda.mjs`): where it is looked for, how it is loaded, and the
- * typed shape of what it exports. Device pointers are plain numbers.
+ * typed shape of what it exports. Device pointers are plain numbers. Its kernels (and the device
+ * copies) follow the named native-call contract of `op/cuda/native.ts`: {@link tensorNative}
+ * declares each one's parameters once, `csrc/addon.cpp` has the matching structs, and loading
+ * compares the two; the backend calls them through `CudaBackend.native` with named parameters.
  */
+import type { NativeAddon, NativeExports } from '../../op/cuda/signature.js';
+import { nativeCall } from '../../op/cuda/native.js';
+import { signatureProblems } from '../../op/cuda/signature.js';
 
 /** What the addon's `probe()` reports; it never throws, also on machines without a GPU. */
 export interface CudaProbe {
@@ -44,8 +50,64 @@ export interface AllocatorStats {
   oomRetries: number;
 }
 
-/** The functions and constants the addon exports. */
-export interface CudaAddon {
+const ptr = 'ptr' as const;
+const i32 = 'i32' as const;
+const i64 = 'i64' as const;
+const dims = 'i64[]' as const;
+
+/**
+ * The addon's kernels and device copies with their named parameters (csrc/addon.cpp has a
+ * params struct of the same fields for each). Pointers are device pointers; `dt*` are dtype codes
+ * (`DT` of backend.ts); `op` indexes `unaryOps` / `binaryOps` / `reduceOps`.
+ */
+export const tensorNative = {
+  /** `dst ← src`, `bytes` bytes (queued). */
+  copyDevice: nativeCall({ src: ptr, dst: ptr, bytes: i64 }),
+  /** 2-D device copy: `rows` rows of `widthBytes`, with the given row pitches in bytes. */
+  copy2d: nativeCall({ src: ptr, srcPitch: i64, dst: ptr, dstPitch: i64, widthBytes: i64, rows: i64 }),
+  /** Element-wise unary op (p0, p1: ClipByValue's bounds, Step's and LeakyRelu's alpha). */
+  unary: nativeCall({ op: i32, dtIn: i32, dtOut: i32, x: ptr, y: ptr, n: i64, p0: 'f32', p1: 'f32' }),
+  /** Element-wise binary op; `mode` 0: contiguous operands of the output's shape (empty lists), 1: strides given. */
+  binary: nativeCall({ op: i32, dtIn: i32, dtOut: i32, a: ptr, b: ptr, y: ptr, n: i64, mode: i32, shape: dims, strideA: dims, strideB: dims }),
+  /** `y = cond ? t : e` with strides as in `binary`. */
+  select: nativeCall({ dt: i32, cond: ptr, t: ptr, e: ptr, y: ptr, n: i64, mode: i32, shape: dims, strideCond: dims, strideT: dims, strideE: dims }),
+  /** dtype conversion. */
+  cast: nativeCall({ dtIn: i32, dtOut: i32, x: ptr, y: ptr, n: i64 }),
+  /** Fills `n` elements with `value`. */
+  fill: nativeCall({ dt: i32, y: ptr, n: i64, value: 'f64' }),
+  /** `y[i] = start + i * step`. */
+  range: nativeCall({ dt: i32, y: ptr, n: i64, start: 'f64', step: 'f64' }),
+  /** The general strided copy (see csrc/common.h `Copy`): six lists of the same length. */
+  copy: nativeCall({ dt: i32, x: ptr, y: ptr, n: i64, pad: 'f64', shape: dims, begin: dims, step: dims, mod: dims, limit: dims, stride: dims }),
+  /** `y[b, c, r] = x[b, r, c]` through shared-memory tiles. */
+  transpose2d: nativeCall({ dt: i32, x: ptr, y: ptr, batch: i64, rows: i64, cols: i64 }),
+  /** `y[b, o, j, s] = x[b, o, idx[b, j], s]`. */
+  gather: nativeCall({ dt: i32, x: ptr, idx: ptr, y: ptr, batch: i64, outer: i64, dim: i64, slice: i64, nIdx: i64 }),
+  /** `y[k, s] = Σ_{r: seg[r] = k} x[r, s]` (y is zeroed first). */
+  segmentSum: nativeCall({ dt: i32, x: ptr, seg: ptr, y: ptr, rows: i64, slice: i64, numSegments: i64 }),
+  /** `y[i, d] = idx[i] == d ? on : off`. */
+  oneHot: nativeCall({ dt: i32, idx: ptr, y: ptr, n: i64, depth: i64, on: 'f64', off: 'f64' }),
+  /** Reduction `op` over the middle axis of [outer, r, inner]. */
+  reduce: nativeCall({ op: i32, dt: i32, x: ptr, y: ptr, outer: i64, r: i64, inner: i64 }),
+  /** Index of the max (or min) over the middle axis of [outer, r, inner], as int32. */
+  argReduce: nativeCall({ isMax: 'bool', dt: i32, x: ptr, y: ptr, outer: i64, r: i64, inner: i64 }),
+  /** Cumulative sum (or product) along the middle axis of [outer, r, inner]. */
+  cumulative: nativeCall({ isProd: 'bool', dt: i32, x: ptr, y: ptr, outer: i64, r: i64, inner: i64, exclusive: 'bool', reverse: 'bool' }),
+  /** Softmax (or log-softmax) of each row of a float32 [rows, cols] matrix. */
+  softmax: nativeCall({ x: ptr, y: ptr, rows: i64, cols: i64, log: 'bool' }),
+  /** Row-major batched float32 product through cuBLASLt (see csrc/cublaslt.h). */
+  matmul: nativeCall({ a: ptr, b: ptr, c: ptr, m: i64, n: i64, k: i64, batch: i64, strideA: i64, strideB: i64, transA: 'bool', transB: 'bool', tf32: 'bool' }),
+  /** RMSNorm of float32 rows of `dim` with a weight of `groups · dim` (row i uses slice i mod groups). */
+  rmsNorm: nativeCall({ x: ptr, w: ptr, y: ptr, rows: i64, dim: i32, groups: i32, eps: 'f32' }),
+  /** Its gradients: dx like x, dw like w (summed over rows). */
+  rmsNormBackward: nativeCall({ dy: ptr, x: ptr, w: ptr, dx: ptr, dw: ptr, rows: i64, dim: i32, groups: i32, eps: 'f32' }),
+};
+
+/** The tensor addon's kernels as the backend calls them (named parameters; see {@link tensorNative}). */
+export type TensorNative = NativeAddon<typeof tensorNative>;
+
+/** The functions and constants the addon exports. Its kernels are {@link tensorNative} (called through `bindNative`). */
+export interface CudaAddon extends NativeExports {
   /** Reports driver, devices and cuBLASLt without starting anything. */
   probe(): CudaProbe;
   /** Selects the device, creates the stream and the cuBLASLt handle; returns what it found. */
@@ -66,52 +128,12 @@ export interface CudaAddon {
   download(ptr: number, data: ArrayBufferView): void;
   /** Queues a device→pinned copy; resolves once it completed, without blocking the event loop. */
   downloadAsync(ptr: number, bytes: number): Promise<ArrayBuffer>;
-  /** Queues a device→device copy. */
-  copyDevice(src: number, dst: number, bytes: number): void;
-  /** Queues a 2-D device copy: `rows` rows of `widthBytes`, with the given row pitches in bytes. */
-  copy2d(src: number, srcPitch: number, dst: number, dstPitch: number, widthBytes: number, rows: number): void;
   /** Waits until every queued kernel and copy completed (and reports their errors). */
   synchronize(): void;
   /** Records an event on the stream; returns its id. */
   eventRecord(): number;
   /** Waits for `end`; milliseconds between two recorded events (both are released). */
   eventElapsed(start: number, end: number): number;
-  /** Element-wise unary op `op` (an index into `unaryOps`). */
-  unary(op: number, dtIn: number, dtOut: number, x: number, y: number, n: number, p0: number, p1: number): void;
-  /** Element-wise binary op; `mode` 0: contiguous operands of the output's shape, 1: strides given. */
-  binary(op: number, dtIn: number, dtOut: number, a: number, b: number, y: number, n: number, mode: number, shape?: number[], sa?: number[], sb?: number[]): void;
-  /** `y = cond ? t : e` with strides as in `binary`. */
-  select(dt: number, cond: number, t: number, e: number, y: number, n: number, mode: number, shape?: number[], sc?: number[], st?: number[], se?: number[]): void;
-  /** dtype conversion. */
-  cast(dtIn: number, dtOut: number, x: number, y: number, n: number): void;
-  /** Fills `n` elements with `value`. */
-  fill(dt: number, y: number, n: number, value: number): void;
-  /** `y[i] = start + i * step`. */
-  range(dt: number, y: number, n: number, start: number, step: number): void;
-  /** The general strided copy (see csrc/common.h `Copy`). */
-  copy(dt: number, x: number, y: number, n: number, pad: number, shape: number[], begin: number[], step: number[], mod: number[], limit: number[], stride: number[]): void;
-  /** `y[b, c, r] = x[b, r, c]` through shared-memory tiles. */
-  transpose2d(dt: number, x: number, y: number, batch: number, rows: number, cols: number): void;
-  /** `y[b, o, j, s] = x[b, o, idx[b, j], s]`. */
-  gather(dt: number, x: number, idx: number, y: number, batch: number, outer: number, dim: number, slice: number, nIdx: number): void;
-  /** `y[k, s] = Σ_{r: seg[r] = k} x[r, s]` (y is zeroed first). */
-  segmentSum(dt: number, x: number, seg: number, y: number, rows: number, slice: number, numSegments: number): void;
-  /** `y[i, d] = idx[i] == d ? on : off`. */
-  oneHot(dt: number, idx: number, y: number, n: number, depth: number, on: number, off: number): void;
-  /** Reduction `op` (an index into `reduceOps`) over the middle axis of [outer, r, inner]. */
-  reduce(op: number, dt: number, x: number, y: number, outer: number, r: number, inner: number): void;
-  /** Index of the max (or min) over the middle axis of [outer, r, inner], as int32. */
-  argReduce(isMax: boolean, dt: number, x: number, y: number, outer: number, r: number, inner: number): void;
-  /** Cumulative sum (or product) along the middle axis of [outer, r, inner]. */
-  cumulative(isProd: boolean, dt: number, x: number, y: number, outer: number, r: number, inner: number, exclusive: boolean, reverse: boolean): void;
-  /** Softmax (or log-softmax) of each row of a float32 [rows, cols] matrix. */
-  softmax(x: number, y: number, rows: number, cols: number, log: boolean): void;
-  /** Row-major batched float32 product through cuBLASLt (see csrc/cublaslt.h). */
-  matmul(a: number, b: number, c: number, m: number, n: number, k: number, batch: number, strideA: number, strideB: number, transA: boolean, transB: boolean, tf32: boolean): void;
-  /** RMSNorm of float32 rows of `dim` with a weight of `groups · dim` (row i uses slice i mod groups). */
-  rmsNorm(x: number, w: number, y: number, rows: number, dim: number, groups: number, eps: number): void;
-  /** Its gradients: dx like x, dw like w (summed over rows). */
-  rmsNormBackward(dy: number, x: number, w: number, dx: number, dw: number, rows: number, dim: number, groups: number, eps: number): void;
   /** Names of the unary ops, in the order of their indices. */
   unaryOps: string[];
   /** Names of the binary ops, in the order of their indices. */
@@ -133,8 +155,8 @@ export async function cudaAddonPath(): Promise<string> {
 let loaded: { path: string; addon?: CudaAddon; error?: string } | undefined;
 
 /**
- * Loads the addon once. Returns it, or the reason it could not be loaded (missing file, or the
- * dynamic loader's message).
+ * Loads the addon once. Returns it, or the reason it could not be loaded (missing file, the
+ * dynamic loader's message, or the differences between its bindings and {@link tensorNative}).
  */
 export async function loadCudaAddon(): Promise<{ addon?: CudaAddon; error?: string; path: string }> {
   const path = await cudaAddonPath();
@@ -147,7 +169,9 @@ export async function loadCudaAddon(): Promise<{ addon?: CudaAddon; error?: stri
   try {
     const { createRequire } = await import('node:module');
     const req = createRequire(import.meta.url);
-    loaded = { path, addon: req(path) as CudaAddon };
+    const addon = req(path) as CudaAddon;
+    const problems = signatureProblems(addon, tensorNative);
+    loaded = problems.length ? { path, error: `the CUDA addon ${path} does not match its TypeScript declarations: ${problems.join('; ')}` } : { path, addon };
   } catch (e) {
     loaded = { path, error: `the CUDA addon ${path} could not be loaded: ${(e as Error).message.split('\n')[0]}` };
   }

@@ -2,11 +2,14 @@
  * `CudaBackend`: the tfjs `KernelBackend` over the CUDA addon. It owns the tensor storage (device
  * blocks from the addon's caching allocator, refcounted as tfjs requires; data written from the
  * host is uploaded on first use), reads data back synchronously or without blocking the event
- * loop, reports memory and times kernels with CUDA events. Kernels live in `./kernels/`.
+ * loop, reports memory and times kernels with CUDA events. Kernels live in `./kernels/`; they call
+ * the addon's kernels through {@link CudaBackend.native} with named parameters.
  */
 import type { BackendTimingInfo, DataId, DataType, TensorInfo } from '@tensorflow/tfjs-core';
 import { DataStorage, engine, KernelBackend } from '@tensorflow/tfjs-core';
-import type { CudaAddon } from './addon.js';
+import { bindNative } from '../../op/cuda/signature.js';
+import type { CudaAddon, TensorNative } from './addon.js';
+import { tensorNative } from './addon.js';
 import { sizeOf } from './shape.js';
 
 /** How matrix products round their inputs: TF32 tensor cores (default) or exact float32. */
@@ -90,26 +93,28 @@ export interface CudaMemoryInfo {
 export class CudaBackend extends KernelBackend {
   /** The addon this backend drives. @internal */
   readonly addon: CudaAddon;
+  /** The addon's kernels, called with named parameters (checked against its signatures at construction). @internal */
+  readonly native: TensorNative;
   /** What the addon's init() found (device name, memory, cuBLASLt). */
   readonly info: Record<string, unknown>;
   /** Precision of matrix products (see {@link MatmulPrecision}); may be changed at any time. */
   matmulPrecision: MatmulPrecision;
-  private readonly data: DataStorage<TensorData>;
-  private pendingBytes = 0;
-
-  /**
-   * @param addon - the loaded addon
-   * @param device - CUDA device index
-   * @param matmulPrecision - 'tf32' (default) or 'f32'
-   */
   /** The CUDA device index this backend runs on. */
   readonly device: number;
   /** The stream all of this backend's work is queued on, as a number (see `cudaKernel`); fixed for the backend's life. */
   readonly stream: number;
+  private readonly data: DataStorage<TensorData>;
+  private pendingBytes = 0;
 
+  /**
+   * @param addon - the loaded addon (its kernels' signatures must match `tensorNative`)
+   * @param device - CUDA device index
+   * @param matmulPrecision - 'tf32' (default) or 'f32'
+   */
   constructor(addon: CudaAddon, device = 0, matmulPrecision: MatmulPrecision = 'tf32') {
     super();
     this.addon = addon;
+    this.native = bindNative('@falcon/tensor', addon, tensorNative);
     this.device = device;
     this.info = addon.init(device);
     this.stream = addon.stream();
@@ -168,11 +173,6 @@ export class CudaBackend extends KernelBackend {
     return d.ptr;
   }
 
-  /** Host values if this backend still has them (no device read needed). @internal */
-  hostValues(dataId: DataId): Values | undefined {
-    return this.data.get(dataId).values;
-  }
-
   /** How many tensors share a data id (0 if unknown). */
   override refCount(dataId: DataId): number {
     return this.data.has(dataId) ? this.data.get(dataId).refCount : 0;
@@ -181,11 +181,6 @@ export class CudaBackend extends KernelBackend {
   /** One more tensor shares this data id. */
   override incRef(dataId: DataId): void {
     this.data.get(dataId).refCount++;
-  }
-
-  /** Decrements a data id's refcount without freeing it. */
-  decRef(dataId: DataId): void {
-    if (this.data.has(dataId)) this.data.get(dataId).refCount--;
   }
 
   /**

@@ -16,7 +16,7 @@ export function rmsNormCuda({ inputs: { x, weight }, attrs: { eps }, backend }: 
   const b = backend as CudaBackend;
   const { rows, dim, groups } = layout(x, weight);
   const y = b.makeOutput(x.shape, 'float32');
-  b.addon.rmsNorm(b.ptr(x), b.ptr(weight), b.ptr(y), rows, dim, groups, eps);
+  b.native.rmsNorm({ x: b.ptr(x), w: b.ptr(weight), y: b.ptr(y), rows, dim, groups, eps });
   return { y };
 }
 
@@ -30,6 +30,6 @@ export function rmsNormBackwardCuda({
   const { rows, dim, groups } = layout(x, weight);
   const dx = b.makeOutput(x.shape, 'float32');
   const dw = b.makeOutput(weight.shape, 'float32');
-  b.addon.rmsNormBackward(b.ptr(dy), b.ptr(x), b.ptr(weight), b.ptr(dx), b.ptr(dw), rows, dim, groups, eps);
+  b.native.rmsNormBackward({ dy: b.ptr(dy), x: b.ptr(x), w: b.ptr(weight), dx: b.ptr(dx), dw: b.ptr(dw), rows, dim, groups, eps });
   return { dx, dw };
 }

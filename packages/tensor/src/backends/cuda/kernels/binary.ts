@@ -9,7 +9,7 @@ import { upcastType } from '@tensorflow/tfjs-core';
 import type { CudaBackend } from '../backend.js';
 import { dtypeCode } from '../backend.js';
 import { broadcastShape, broadcastStrides, mergeDims, sizeOf, stridesOf } from '../shape.js';
-import { castInfo, input, inputList, kernel, opIndex, release } from './util.js';
+import { castInfo, input, inputList, kernel, NO_DIMS, opIndex, release } from './util.js';
 
 /** How a binary kernel's output dtype is chosen. */
 type OutKind = 'upcast' | 'bool' | 'int32';
@@ -32,10 +32,10 @@ export function binary(b: CudaBackend, name: string, a: TensorInfo, bb: TensorIn
     const m = mergeDims(outShape, [broadcastStrides(a.shape, outShape), broadcastStrides(bb.shape, outShape), stridesOf(outShape)]);
     const contiguous = m.shape.length === 0 || (m.shape.length === 1 && m.strides[0][0] === 1 && m.strides[1][0] === 1);
     if (contiguous) {
-      b.addon.binary(op, dtypeCode(dt), dtypeCode(kernelOut), b.ptr(ca), b.ptr(cb), b.ptr(y), n, 0);
+      b.native.binary({ op, dtIn: dtypeCode(dt), dtOut: dtypeCode(kernelOut), a: b.ptr(ca), b: b.ptr(cb), y: b.ptr(y), n, mode: 0, shape: NO_DIMS, strideA: NO_DIMS, strideB: NO_DIMS });
     } else {
       if (m.shape.length > b.addon.maxDims) throw new Error(`${name}: ${m.shape.length} broadcast dimensions after merging (at most ${b.addon.maxDims})`);
-      b.addon.binary(op, dtypeCode(dt), dtypeCode(kernelOut), b.ptr(ca), b.ptr(cb), b.ptr(y), n, 1, m.shape, m.strides[0], m.strides[1]);
+      b.native.binary({ op, dtIn: dtypeCode(dt), dtOut: dtypeCode(kernelOut), a: b.ptr(ca), b: b.ptr(cb), y: b.ptr(y), n, mode: 1, shape: m.shape, strideA: m.strides[0], strideB: m.strides[1] });
     }
   }
   release(b, ca, cb);
@@ -61,8 +61,9 @@ export function select(b: CudaBackend, cond: TensorInfo, t: TensorInfo, e: Tenso
   if (n > 0) {
     const m = mergeDims(outShape, [broadcastStrides(condShape, outShape), broadcastStrides(t.shape, outShape), broadcastStrides(e.shape, outShape), stridesOf(outShape)]);
     const contiguous = m.shape.length === 0 || (m.shape.length === 1 && m.strides.every((s) => s[0] === 1));
-    if (contiguous) b.addon.select(dtypeCode(dt), b.ptr(cc), b.ptr(ct), b.ptr(ce), b.ptr(y), n, 0);
-    else b.addon.select(dtypeCode(dt), b.ptr(cc), b.ptr(ct), b.ptr(ce), b.ptr(y), n, 1, m.shape, m.strides[0], m.strides[1], m.strides[2]);
+    const ptrs = { dt: dtypeCode(dt), cond: b.ptr(cc), t: b.ptr(ct), e: b.ptr(ce), y: b.ptr(y), n };
+    if (contiguous) b.native.select({ ...ptrs, mode: 0, shape: NO_DIMS, strideCond: NO_DIMS, strideT: NO_DIMS, strideE: NO_DIMS });
+    else b.native.select({ ...ptrs, mode: 1, shape: m.shape, strideCond: m.strides[0], strideT: m.strides[1], strideE: m.strides[2] });
   }
   release(b, cc, ct, ce);
   return y;

@@ -12,7 +12,7 @@ import { castInfo, input, kernel, reshapeInfo } from './util.js';
 export function fill(b: CudaBackend, shape: number[], dtype: DataType, value: number) {
   if (dtype === 'string' || dtype === 'complex64') throw new Error(`Fill: dtype '${dtype}' is not supported by the cuda backend`);
   const y = b.makeOutput(shape, dtype);
-  b.addon.fill(dtypeCode(dtype), b.ptr(y), sizeOf(shape), value);
+  b.native.fill({ dt: dtypeCode(dtype), y: b.ptr(y), n: sizeOf(shape), value });
   return y;
 }
 
@@ -49,7 +49,7 @@ export const creationKernels: KernelConfig[] = [
     const n = empty ? 0 : Math.abs(Math.ceil((stop - start) / step));
     if (stop < start && step === 1) step = -1;
     const y = args.backend.makeOutput([n], dtype);
-    args.backend.addon.range(dtypeCode(dtype), args.backend.ptr(y), n, start, step);
+    args.backend.native.range({ dt: dtypeCode(dtype), y: args.backend.ptr(y), n, start, step });
     return y;
   }),
   kernel('OneHot', (args) => {
@@ -59,7 +59,7 @@ export const creationKernels: KernelConfig[] = [
     const outDtype: DataType = dtype ?? 'int32';
     const ci = castInfo(b, idx, 'int32');
     const y = b.makeOutput([...idx.shape, depth], outDtype);
-    b.addon.oneHot(dtypeCode(outDtype), b.ptr(ci), b.ptr(y), sizeOf(idx.shape), depth, onValue, offValue);
+    b.native.oneHot({ dt: dtypeCode(outDtype), idx: b.ptr(ci), y: b.ptr(y), n: sizeOf(idx.shape), depth, on: onValue, off: offValue });
     b.disposeIntermediateTensorInfo(ci);
     return y;
   }),

@@ -22,7 +22,7 @@ export const gatherKernels: KernelConfig[] = [
     const y = b.makeOutput(info.outputShape, x.dtype);
     const ci = castInfo(b, indices, 'int32');
     const nIdx = sizeOf(indices.shape) / Math.max(info.batchSize, 1);
-    b.addon.gather(dtypeCode(x.dtype), b.ptr(x), b.ptr(ci), b.ptr(y), info.batchSize, info.outerSize, info.dimSize, info.sliceSize, nIdx);
+    b.native.gather({ dt: dtypeCode(x.dtype), x: b.ptr(x), idx: b.ptr(ci), y: b.ptr(y), batch: info.batchSize, outer: info.outerSize, dim: info.dimSize, slice: info.sliceSize, nIdx });
     release(b, ci);
     return y;
   }),
@@ -37,7 +37,7 @@ export const gatherKernels: KernelConfig[] = [
     const cx = castInfo(b, x, dtype);
     const cs = castInfo(b, seg, 'int32');
     const y = b.makeOutput([numSegments, ...rest], dtype);
-    b.addon.segmentSum(dtypeCode(dtype), b.ptr(cx), b.ptr(cs), b.ptr(y), sizeOf(seg.shape), sizeOf(rest), numSegments);
+    b.native.segmentSum({ dt: dtypeCode(dtype), x: b.ptr(cx), seg: b.ptr(cs), y: b.ptr(y), rows: sizeOf(seg.shape), slice: sizeOf(rest), numSegments });
     release(b, cx, cs);
     return y;
   }),

@@ -38,7 +38,7 @@ export function concat(b: CudaBackend, xs: TensorInfo[], axis: number): TensorIn
   for (const x of xs) {
     const cx = castInfo(b, x, dtype);
     const width = sizeOf(x.shape.slice(ax)) * elem;
-    if (width > 0 && outer > 0) b.addon.copy2d(b.ptr(cx), width, b.ptr(y) + col, rowBytes, width, outer);
+    if (width > 0 && outer > 0) b.native.copy2d({ src: b.ptr(cx), srcPitch: width, dst: b.ptr(y) + col, dstPitch: rowBytes, widthBytes: width, rows: outer });
     col += width;
     release(b, cx);
   }

@@ -62,7 +62,7 @@ export function batchMatMul(b: CudaBackend, a: TensorInfo, bb: TensorInfo, trans
   }
   const y = b.makeOutput([...batch, m, n], 'float32');
   const tf32 = b.matmulPrecision === 'tf32' && !isInt;
-  b.addon.matmul(b.ptr(ca), b.ptr(cb), b.ptr(y), m, n, ka, nb, strideA, strideB, transA, transB, tf32);
+  b.native.matmul({ a: b.ptr(ca), b: b.ptr(cb), c: b.ptr(y), m, n, k: ka, batch: nb, strideA, strideB, transA, transB, tf32 });
   release(b, ca, cb);
   if (isInt) {
     const z = castInfo(b, y, 'int32');

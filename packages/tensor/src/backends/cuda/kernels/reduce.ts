@@ -24,7 +24,7 @@ export function reduce(b: CudaBackend, op: string, x: TensorInfo, axes: number[]
     src = t;
   }
   const y = b.makeOutput(outShape, dtype);
-  b.addon.reduce(opIndex(b.addon.reduceOps, op), dtypeCode(dtype), b.ptr(src), b.ptr(y), plan.outer, plan.r, plan.inner);
+  b.native.reduce({ op: opIndex(b.addon.reduceOps, op), dt: dtypeCode(dtype), x: b.ptr(src), y: b.ptr(y), outer: plan.outer, r: plan.r, inner: plan.inner });
   release(b, src);
   return y;
 }
@@ -49,7 +49,7 @@ function argReduce(name: string, isMax: boolean): KernelConfig {
     const inner = sizeOf(x.shape.slice(axis + 1));
     const cx = castInfo(b, x, x.dtype === 'bool' ? 'int32' : x.dtype);
     const y = b.makeOutput(x.shape.filter((_, k) => k !== axis), 'int32');
-    b.addon.argReduce(isMax, dtypeCode(cx.dtype), b.ptr(cx), b.ptr(y), outer, x.shape[axis], inner);
+    b.native.argReduce({ isMax, dt: dtypeCode(cx.dtype), x: b.ptr(cx), y: b.ptr(y), outer, r: x.shape[axis], inner });
     release(b, cx);
     return y;
   });
@@ -64,7 +64,7 @@ function cumulative(name: string, isProd: boolean): KernelConfig {
     const dtype: DataType = x.dtype === 'bool' ? 'int32' : x.dtype;
     const cx = castInfo(b, x, dtype);
     const y = b.makeOutput(x.shape, dtype);
-    b.addon.cumulative(isProd, dtypeCode(dtype), b.ptr(cx), b.ptr(y), sizeOf(x.shape.slice(0, axis)), x.shape[axis], sizeOf(x.shape.slice(axis + 1)), !!exclusive, !!reverse);
+    b.native.cumulative({ isProd, dt: dtypeCode(dtype), x: b.ptr(cx), y: b.ptr(y), outer: sizeOf(x.shape.slice(0, axis)), r: x.shape[axis], inner: sizeOf(x.shape.slice(axis + 1)), exclusive: !!exclusive, reverse: !!reverse });
     release(b, cx);
     return y;
   });

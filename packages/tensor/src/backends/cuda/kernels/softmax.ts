@@ -16,7 +16,7 @@ function softmax(b: CudaBackend, name: string, x: TensorInfo, dim: number | unde
   const y = b.makeOutput(x.shape, 'float32');
   const cols = rank === 0 ? 1 : x.shape[rank - 1];
   const rows = cols === 0 ? 0 : sizeOf(x.shape) / cols;
-  b.addon.softmax(b.ptr(cx), b.ptr(y), rows, cols, log);
+  b.native.softmax({ x: b.ptr(cx), y: b.ptr(y), rows, cols, log });
   release(b, cx);
   return y;
 }

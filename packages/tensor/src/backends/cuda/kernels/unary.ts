@@ -19,7 +19,7 @@ export function unary(b: CudaBackend, name: string, x: TensorInfo, outDtype: Dat
   let kernelOut = outDtype;
   if (outDtype === 'bool' && name !== 'LogicalNot' && !['IsNan', 'IsInf', 'IsFinite'].includes(name)) kernelOut = 'int32';
   const y = b.makeOutput(x.shape, kernelOut);
-  b.addon.unary(op, dtypeCode(xin.dtype), dtypeCode(kernelOut), b.ptr(xin), b.ptr(y), sizeOf(x.shape), p0, p1);
+  b.native.unary({ op, dtIn: dtypeCode(xin.dtype), dtOut: dtypeCode(kernelOut), x: b.ptr(xin), y: b.ptr(y), n: sizeOf(x.shape), p0, p1 });
   if (xin !== x) release(b, xin);
   if (kernelOut !== outDtype) {
     const z = castInfo(b, y, outDtype);

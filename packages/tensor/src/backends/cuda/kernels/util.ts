@@ -5,7 +5,6 @@
  */
 import type { DataType, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { util } from '@tensorflow/tfjs-core';
-import type { CudaAddon } from '../addon.js';
 import type { CudaBackend } from '../backend.js';
 import { dtypeBytes, dtypeCode } from '../backend.js';
 import type { CopyDesc } from '../shape.js';
@@ -51,10 +50,8 @@ export function opIndex(list: string[], name: string): number {
   return i;
 }
 
-/** The addon of a backend. */
-export function addonOf(b: CudaBackend): CudaAddon {
-  return b.addon;
-}
+/** The empty list of the stride fields of a contiguous element-wise call (mode 0). */
+export const NO_DIMS: readonly number[] = Object.freeze([]);
 
 /** A new reference to `x` under another shape (tfjs reshape: a view sharing the data id). */
 export function reshapeInfo(b: CudaBackend, x: TensorInfo, shape: number[]): TensorInfo {
@@ -73,7 +70,7 @@ export function castInfo(b: CudaBackend, x: TensorInfo, dtype: DataType): Tensor
     return { ...x };
   }
   const y = b.makeOutput(x.shape, dtype);
-  b.addon.cast(dtypeCode(x.dtype), dtypeCode(dtype), b.ptr(x), b.ptr(y), sizeOf(x.shape));
+  b.native.cast({ dtIn: dtypeCode(x.dtype), dtOut: dtypeCode(dtype), x: b.ptr(x), y: b.ptr(y), n: sizeOf(x.shape) });
   return y;
 }
 
@@ -101,19 +98,19 @@ export function runCopy(b: CudaBackend, x: TensorInfo, desc: CopyDesc, pad = 0, 
   const rank = d.shape.length;
   const allPlain = d.shape.every((_, k) => isPlain(d, k));
   if (allPlain && (rank === 0 || (rank === 1 && d.stride[0] === 1))) {
-    b.addon.copyDevice(xp, yp, n * elem);
+    b.native.copyDevice({ src: xp, dst: yp, bytes: n * elem });
     return y;
   }
   if (allPlain && (rank === 2 || rank === 3)) {
     const [bs, c, r] = rank === 3 ? d.shape : [1, ...d.shape];
     const [sb, sc, sr] = rank === 3 ? d.stride : [r * c, ...d.stride];
     if (sc === 1 && sr === c && sb === r * c) {
-      b.addon.transpose2d(dtypeCode(x.dtype), xp, yp, bs, r, c);
+      b.native.transpose2d({ dt: dtypeCode(x.dtype), x: xp, y: yp, batch: bs, rows: r, cols: c });
       return y;
     }
   }
   if (rank > b.addon.maxDims) throw new Error(`strided copy: ${rank} dimensions after merging (the CUDA kernels take at most ${b.addon.maxDims})`);
-  b.addon.copy(dtypeCode(x.dtype), xp, yp, n, pad, d.shape, d.begin, d.step, d.mod, d.limit, d.stride);
+  b.native.copy({ dt: dtypeCode(x.dtype), x: xp, y: yp, n, pad, shape: d.shape, begin: d.begin, step: d.step, mod: d.mod, limit: d.limit, stride: d.stride });
   return y;
 }
 

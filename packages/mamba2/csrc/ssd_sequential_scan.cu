@@ -1,5 +1,6 @@
-// Forward of the SSD scan (FalconSsdChunkScan): the recurrence of ssd_scan.cuh run position by
-// position, a block per (batch, head, tile of rows, state slice), the state in registers.
+// Forward of the SSD scan (the op FalconSsdChunkScan), sequential, so the chunk size is not used:
+// the recurrence of ssd_scan.cuh run position by position, a block per (batch, head, tile of rows,
+// state slice), the state in registers.
 // Per step and row: s ← d_t·s + (Δ_t·x_t)·B_t on the lane's entries and the lane's part of C_t·s
 // into shared memory; after each tile of positions the parts are added per (position, row). One
 // slice (n ≤ 256, unless split for parallelism) writes y = (C·s + D·x)·silu(z) at once; several

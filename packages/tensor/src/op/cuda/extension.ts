@@ -1,20 +1,26 @@
 /**
  * CUDA extensions: how a package runs its own CUDA kernels (`packages/<pkg>/csrc/`, built by
  * `tools/build-cuda.mjs` into `packages/<pkg>/build/falcon_<pkg>_cuda.node`) on the tensors of the
- * `cuda` backend. The package declares its addon once with {@link cudaExtension} and writes each
- * op's kernel with {@link cudaKernel}: the kernel gets the device pointers of the inputs, allocates
- * its outputs (and scratch) from the backend's caching allocator and queues the addon's kernels on
- * the backend's one stream. The C++ side is `csrc/include/falcon/extension.h` of this package.
+ * `cuda` backend. The package declares its addon once with {@link cudaExtension} — the file, and
+ * every function with its named parameters (`nativeKernel` / `nativeQuery`, the contract of
+ * `native.ts`) — and writes each op's kernel with {@link cudaKernel}: the kernel gets the device
+ * pointers of the inputs, allocates its outputs (and scratch) from the backend's caching allocator
+ * and calls the addon's functions with named parameters; the kit passes the backend's one stream.
+ * The C++ side is `csrc/include/falcon/extension.h` (and `params.h`) of this package.
  *
  * Nothing is loaded at import: the addon is `require`d the first time a kernel runs, so browsers
  * and machines without CUDA never touch it; a missing addon is an error naming the file and the
- * command that builds it.
+ * command that builds it, and an addon whose bindings do not match the declarations is an error
+ * listing every difference (before any kernel runs).
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import type { KernelArgs, OpInputs, OpKernel } from '../../op/define_op.js';
-import { CudaBackend } from './backend.js';
+import type { KernelArgs, OpInputs, OpKernel } from '../define_op.js';
+import { CudaBackend } from '../../backends/cuda/backend.js';
+import type { NativeDeclarations } from './native.js';
+import type { NativeAddon } from './signature.js';
+import { bindNative, checkSignatures } from './signature.js';
 
-/** What every package addon exports besides its kernels. */
+/** What every package addon exports besides its declared functions. */
 export interface CudaExtensionAddon {
   /** Makes the device current for the addon's CUDA runtime. */
   init(device: number): void;
@@ -25,21 +31,27 @@ interface NodeProcess {
   getBuiltinModule?: (name: string) => unknown;
 }
 
+const registry: CudaExtension<NativeDeclarations>[] = [];
+
 /** A package's lazily loaded CUDA addon (see the module comment). */
-export class CudaExtension<T extends CudaExtensionAddon> {
+export class CudaExtension<D extends NativeDeclarations> {
   /** The package's short name, e.g. `'mamba2'` (its addon is `falcon_mamba2_cuda.node`). */
   readonly name: string;
+  /** The addon's functions, by export name, with their parameters. */
+  readonly declarations: D;
   private readonly defaultUrl: string;
-  private addon?: T;
-  private initialised = new WeakSet<CudaBackend>();
+  private addon?: CudaExtensionAddon;
+  private bound = new WeakMap<CudaBackend, NativeAddon<D>>();
 
   /**
    * @param name - the package's folder name under `packages/`
    * @param defaultUrl - file URL of the built addon, relative to the caller's module
+   * @param declarations - the addon's functions (see {@link cudaExtension})
    */
-  constructor(name: string, defaultUrl: string) {
+  constructor(name: string, defaultUrl: string, declarations: D) {
     this.name = name;
     this.defaultUrl = defaultUrl;
+    this.declarations = declarations;
   }
 
   /**
@@ -56,29 +68,43 @@ export class CudaExtension<T extends CudaExtensionAddon> {
     return url.fileURLToPath(this.defaultUrl);
   }
 
-  /** The addon, loaded on first use and initialised for `backend`'s device. */
-  get(backend: CudaBackend): T {
-    if (!this.addon) this.addon = this.load();
-    if (!this.initialised.has(backend)) {
+  /** The addon's functions for `backend`: loaded and checked on first use, initialised for its device, bound to its stream. */
+  get(backend: CudaBackend): NativeAddon<D> {
+    let fns = this.bound.get(backend);
+    if (!fns) {
+      if (!this.addon) this.addon = this.load(this.path());
       this.addon.init(backend.device);
-      this.initialised.add(backend);
+      fns = bindNative(`@falcon/${this.name}`, this.addon, this.declarations, backend.stream);
+      this.bound.set(backend, fns);
     }
-    return this.addon;
+    return fns;
   }
 
-  private load(): T {
+  /**
+   * Loads the addon at `path` (no device needed) and checks its bindings against the declarations;
+   * throws naming every difference. `tools/build-cuda.mjs --check` calls it on a fresh build.
+   * @returns the names of the checked functions
+   */
+  check(path: string = this.path()): string[] {
+    this.load(path);
+    return Object.keys(this.declarations);
+  }
+
+  private load(path: string): CudaExtensionAddon {
     const proc = nodeProcess();
-    const path = this.path();
     const fs = proc.getBuiltinModule!('node:fs') as { existsSync(p: string): boolean };
     if (!fs.existsSync(path)) {
       throw new Error(`the CUDA addon of @falcon/${this.name} is not built (${path} is missing); build it with 'node tools/build-cuda.mjs' (needs nvcc, CUDA 12+)`);
     }
     const mod = proc.getBuiltinModule!('node:module') as { createRequire(from: string): (id: string) => unknown };
+    let addon: CudaExtensionAddon;
     try {
-      return mod.createRequire(this.defaultUrl)(path) as T;
+      addon = mod.createRequire(this.defaultUrl)(path) as CudaExtensionAddon;
     } catch (e) {
       throw new Error(`the CUDA addon of @falcon/${this.name} (${path}) could not be loaded: ${(e as Error).message.split('\n')[0]}`);
     }
+    checkSignatures(`the CUDA addon of @falcon/${this.name} (${path})`, addon, this.declarations);
+    return addon;
   }
 }
 
@@ -89,26 +115,35 @@ function nodeProcess(): NodeProcess {
 }
 
 /**
- * Declares a package's CUDA addon.
+ * Declares a package's CUDA addon and its functions. Every call registers the extension, so that
+ * {@link cudaExtensions} lists the addons of the packages imported so far.
  *
  * @example
  * ```ts
  * // packages/mamba2/src/kernels/cuda/addon.ts (src/ and dist/ are both three folders below the package)
- * export const mamba2Cuda = cudaExtension<Mamba2CudaAddon>('mamba2', new URL('../../../build/falcon_mamba2_cuda.node', import.meta.url).href);
+ * export const mamba2Cuda = cudaExtension('mamba2', new URL('../../../build/falcon_mamba2_cuda.node', import.meta.url).href, {
+ *   causalConv1d: nativeKernel({ x: 'ptr', weight: 'ptr', y: 'ptr', batch: 'i32', silu: 'bool' }),
+ * });
  * ```
  * @param name - the package's folder name (`'mamba2'` → `falcon_mamba2_cuda.node`)
  * @param defaultUrl - file URL of the addon in the package's `build/` folder
+ * @param declarations - the addon's functions by export name (`nativeKernel`, `nativeQuery`)
  */
-export function cudaExtension<T extends CudaExtensionAddon>(name: string, defaultUrl: string): CudaExtension<T> {
-  return new CudaExtension<T>(name, defaultUrl);
+export function cudaExtension<D extends NativeDeclarations>(name: string, defaultUrl: string, declarations: D): CudaExtension<D> {
+  const ext = new CudaExtension<D>(name, defaultUrl, declarations);
+  registry.push(ext as unknown as CudaExtension<NativeDeclarations>);
+  return ext;
 }
 
-/** What a {@link cudaKernel} body receives besides the addon, inputs and attributes. */
+/** The CUDA extensions declared by the packages imported so far, in declaration order. */
+export function cudaExtensions(): readonly CudaExtension<NativeDeclarations>[] {
+  return registry;
+}
+
+/** What a {@link cudaKernel} body receives besides the addon's functions, inputs and attributes. */
 export interface CudaKernelContext {
   /** The backend running the kernel. */
   backend: CudaBackend;
-  /** The backend's stream (pass it as the first argument of every addon call). */
-  stream: number;
   /** Device pointer of a tensor (uploading pending host data first); 0 for an absent input. */
   ptr(t: tf.TensorInfo | undefined): number;
   /** A new output tensor (uninitialised device memory) of `shape` (float32 unless given). */
@@ -118,15 +153,17 @@ export interface CudaKernelContext {
 }
 
 /**
- * A `cuda` kernel for {@link defineOp} over a package's addon. If `fn` throws, every output and
- * scratch tensor it made is released before the error propagates.
+ * A `cuda` kernel for {@link defineOp} over a package's addon. `fn` calls the addon's functions by
+ * name with their named parameters (`addon.causalConv1d({ x: ctx.ptr(t.x), … })`; the stream is
+ * added by the kit). If `fn` throws, every output and scratch tensor it made is released before
+ * the error propagates.
  *
  * @param ext - the package's addon (from {@link cudaExtension})
  * @param fn - queues the addon's kernels and returns the outputs, keyed by output name
  */
-export function cudaKernel<T extends CudaExtensionAddon, I extends string, O extends string, A, Out extends string>(
-  ext: CudaExtension<T>,
-  fn: (addon: T, ctx: CudaKernelContext, inputs: OpInputs<I, O>, attrs: A) => Record<Out, tf.TensorInfo>,
+export function cudaKernel<D extends NativeDeclarations, I extends string, O extends string, A, Out extends string>(
+  ext: CudaExtension<D>,
+  fn: (addon: NativeAddon<D>, ctx: CudaKernelContext, inputs: OpInputs<I, O>, attrs: A) => Record<Out, tf.TensorInfo>,
 ): OpKernel<I, O, A, Out> {
   return ({ inputs, attrs, backend }: KernelArgs<I, O, A>) => {
     if (!(backend instanceof CudaBackend)) throw new Error(`a cuda kernel of @falcon/${ext.name} ran on backend '${backend.constructor.name}'`);
@@ -135,7 +172,6 @@ export function cudaKernel<T extends CudaExtensionAddon, I extends string, O ext
     const scratch: tf.TensorInfo[] = [];
     const ctx: CudaKernelContext = {
       backend,
-      stream: backend.stream,
       ptr: (t) => (t ? backend.ptr(t) : 0),
       output: (shape, dtype = 'float32') => {
         const t = backend.makeOutput(shape, dtype);
