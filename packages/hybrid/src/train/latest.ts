@@ -1,0 +1,59 @@
+/**
+ * `latest.json`, the commit record of a training run directory: which `checkpoint-<step>` directory
+ * is the run's current state, and the size and SHA-256 of its manifest. It is replaced by a rename,
+ * so it always names a complete checkpoint (see `checkpoint.ts`).
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** The commit record's file name. */
+export const LATEST = 'latest.json';
+/** The format tag written into `latest.json` and each manifest. */
+export const RUN_FORMAT = 'falcon-train-checkpoint/1';
+
+/** What `latest.json` holds. */
+export interface Latest {
+  /** {@link RUN_FORMAT}. */
+  format: string;
+  /** The committed step. */
+  step: number;
+  /** The checkpoint's directory name inside the run directory, e.g. `checkpoint-8`. */
+  checkpoint: string;
+  /** Size and SHA-256 of that checkpoint's `manifest.json`. */
+  manifest: { bytes: number; sha256: string };
+}
+
+/**
+ * Read a run directory's `latest.json`.
+ * @param dir - the run directory
+ * @returns undefined when the directory has none (nothing committed, or not a run)
+ * @throws when it exists but is not a commit record this version writes
+ */
+export async function readLatest(dir: string): Promise<Latest | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, LATEST), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw e;
+  }
+  let l: Latest;
+  try {
+    l = JSON.parse(text) as Latest;
+  } catch {
+    throw new Error(`${join(dir, LATEST)} is not valid JSON`);
+  }
+  if (l?.format !== RUN_FORMAT || !Number.isInteger(l.step) || typeof l.checkpoint !== 'string' || !/^checkpoint-[\w-]+$/.test(l.checkpoint) || typeof l.manifest?.sha256 !== 'string') {
+    throw new Error(`${join(dir, LATEST)} is not a ${RUN_FORMAT} commit record`);
+  }
+  return l;
+}
+
+/**
+ * The directory holding a model: a run directory's latest committed checkpoint, else `dir` itself.
+ * @param dir - a model directory or a training run directory
+ */
+export async function resolveModelDir(dir: string): Promise<string> {
+  const l = await readLatest(dir);
+  return l ? join(dir, l.checkpoint) : dir;
+}
