@@ -50,7 +50,7 @@ export const EXTRA_FIELDS = { layers: 'falcon_layer_heads', bitnet: 'falcon_bitn
  * @throws on an invalid config (unknown model_type, heads that do not divide, a model too large for this machine, ...)
  */
 export function hybridConfig(json: string | object, overrides: { layers?: LayerHeads[]; bitnet?: Partial<BitNetLayers>; source?: string } = {}): HybridConfig {
-  const base = parseConfig(json);
+  const base = parseConfig(json, { source: overrides.source });
   const obj = (typeof json === 'string' ? JSON.parse(json.replace(/\bNaN\b|-?\bInfinity\b/g, 'null')) : json) as Record<string, unknown>;
   if (base.model_type !== 'falcon_h1') throw new Error(`HybridConfig: model_type must be 'falcon_h1', got '${base.model_type}'`);
   checkModelSize(base, overrides.source ?? 'config');
