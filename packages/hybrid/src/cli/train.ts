@@ -15,7 +15,7 @@ import { configJson } from '../pretrained.js';
 import { PRESETS } from '../presets.js';
 import type { RecomputePolicy } from '../recompute.js';
 import { ByteTokenizer } from '../tokenizer/byte.js';
-import { describeRun, lockRunDirectory, METRICS, readCommitted, removeRun, sha256 } from '../train/checkpoint.js';
+import { describeRun, lockRunDirectory, METRICS, prepareRunDirectory, readCommitted, removeRun, sha256 } from '../train/checkpoint.js';
 import type { CommittedCheckpoint } from '../train/checkpoint.js';
 import { TokenBatches } from '../train/data.js';
 import { Trainer } from '../train/trainer.js';
@@ -194,6 +194,8 @@ export const trainCommand: Command = {
       data = new TokenBatches(tokens, saved.data.batchSize, saved.data.seqlen, saved.data.seed);
       info = { ...savedInfo, data: resolve(dataPath) };
       if (committed.step >= options.steps) {
+        const unlock = await lockRunDirectory(dir);
+        await prepareRunDirectory(dir, committed.step).finally(unlock); // leftovers of a crash after the last commit
         out(`the run in ${dir} is already complete (${committed.step} of ${options.steps} steps); give --steps N to train it further`);
         return 0;
       }

@@ -251,7 +251,8 @@ function isLeftover(name: string): boolean {
 
 /**
  * Get a run directory ready for training from `step`: remove leftovers of an interrupted save
- * (temporary files and directories, uncommitted or superseded checkpoint directories), and keep
+ * (temporary files and directories, uncommitted or superseded checkpoint directories), link the
+ * committed model to the top level again (an export the crash cut short), and keep
  * in metrics.jsonl exactly one line for each step up to `step` (later lines, repeated steps and a
  * torn last line are dropped). Call with the run's lock held.
  * @param dir - the run directory (created if missing)
@@ -271,6 +272,7 @@ export async function prepareRunDirectory(dir: string, step: number): Promise<vo
   for (const f of await readdir(dir)) {
     if (isLeftover(f) || (CHECKPOINT_DIR.test(f) && f !== latest?.checkpoint)) await rm(join(dir, f), { recursive: true, force: true });
   }
+  if (latest) await exportModel(dir, join(dir, latest.checkpoint), step); // a save killed before or during its export
   const path = join(dir, METRICS);
   const text = await readFile(path, 'utf8').catch(() => '');
   const seen = new Set<number>();
