@@ -49,9 +49,9 @@ export function modelSize(c: FalconH1Config): ModelSize {
     (attn + 2 * kv) * d +
     d * attn +
     dims.in_proj_dim * d +
-    dims.conv_dim * (c.mamba_d_conv + 1) +
+    dims.conv_dim * (c.mamba_d_conv + (c.mamba_conv_bias ? 1 : 0)) +
     3 * dims.mamba_n_heads +
-    dims.d_ssm +
+    (c.mamba_rms_norm ? dims.d_ssm : 0) +
     d * dims.d_ssm +
     3 * c.intermediate_size * d +
     2 * d +
@@ -64,7 +64,8 @@ export function modelSize(c: FalconH1Config): ModelSize {
 }
 
 function gb(bytes: number): string {
-  return `${(bytes / 2 ** 30).toPrecision(3)} GiB`;
+  const g = bytes / 2 ** 30;
+  return `${g >= 100 ? g.toFixed(0) : g.toPrecision(3)} GiB`;
 }
 
 /**
