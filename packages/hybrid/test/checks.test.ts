@@ -1,7 +1,12 @@
 // Checks before allocation: modelSize counts exactly the parameters a model gets (so the size limit
 // is about the real model), absurd configs are refused by hybridConfig before any layer exists,
-// and forward refuses sequences beyond max_position_embeddings and ids outside the vocabulary.
+// forward refuses sequences beyond max_position_embeddings and ids outside the vocabulary, and
+// fromPretrained names a weight stored with a non-float dtype.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadSafetensors, writeSafetensors } from '@falcon/checkpoint';
 import { tf } from '@falcon/tensor';
 import type { Tensor2D } from '@falcon/tensor';
 import { checkModelSize, FalconH1ForCausalLM, hybridConfig, modelSize } from '../src/index.js';
@@ -33,6 +38,19 @@ describe('modelSize', () => {
     expect(performance.now() - t0).toBeLessThan(1000); // no billion-entry layer list
     expect(() => checkModelSize(hybridConfig(BASE).base, 'x', 1000)).toThrow(/^x: the model would have .* more than this machine's 9.31e-7 GiB of memory/);
     expect(() => hybridConfig({ ...BASE, vocab_size: 2 ** 28, hidden_size: 16 })).toThrow(/^config: model.embed_tokens.weight would hold 4.295e\+9 elements, more than the 2147483647 one tensor can index/);
+  });
+});
+
+describe('fromPretrained dtype checks', () => {
+  it('names the tensor stored with a dtype the weights cannot have', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'falcon-dtype-'));
+    await new FalconH1ForCausalLM(hybridConfig(BASE), 1).savePretrained(dir);
+    const tensors = await loadSafetensors(join(dir, 'model.safetensors'));
+    tensors.set('model.final_layernorm.weight', tf.cast(tensors.get('model.final_layernorm.weight')!, 'int32'));
+    await writeSafetensors(join(dir, 'model.safetensors'), tensors);
+    await expect(FalconH1ForCausalLM.fromPretrained(dir)).rejects.toThrow(
+      `checkpoint in ${dir}: tensor 'model.final_layernorm.weight' is stored as I32, but the model's weights are floats (F32, F16, BF16, F64)`,
+    );
   });
 });
 
