@@ -151,8 +151,6 @@ export function parseHeader(json: Uint8Array, options: ParseHeaderOptions = {}):
   }
   if (!isPlainObject(parsed)) throw new SafetensorsError(`header is ${describe(parsed)}, expected a JSON object`, { file });
   if (json[0] !== 0x7b) throw new SafetensorsError("header must begin with '{'", { file });
-  const strict = findStrictJsonProblem(text);
-  if (strict) throw new SafetensorsError(`header is not strict JSON: ${strict.message}`, { file, tensor: strict.tensor });
 
   let metadata: Record<string, string> | undefined;
   const entries: SafetensorsTensorInfo[] = [];
@@ -199,6 +197,10 @@ export function parseHeader(json: Uint8Array, options: ParseHeaderOptions = {}):
       { file },
     );
   }
+  // what JSON.parse let through: a key twice, an integer written as a float (checked last, so the
+  // messages above keep describing what the values are)
+  const strict = findStrictJsonProblem(text);
+  if (strict) throw new SafetensorsError(`header is not strict JSON: ${strict.message}`, { file, tensor: strict.tensor });
   const byName = new Map<string, SafetensorsTensorInfo>();
   for (const t of entries) byName.set(t.name, t);
   return {
