@@ -90,6 +90,23 @@ export function checkModelSize(c: FalconH1Config, source = 'config', memoryBytes
 }
 
 /**
+ * Refuse a training batch whose activations cannot fit: a lower bound of what one step holds,
+ * the logits and their gradient (2·B·L·V floats) plus one stored activation per layer
+ * (B·L·d·layers), against the machine's memory.
+ * @param c - the model's config
+ * @param batch - sequences per microbatch (B)
+ * @param seqlen - tokens per sequence (L)
+ * @param source - what to name in the message (the flags)
+ * @param memoryBytes - the memory to compare with (default: os.totalmem())
+ */
+export function checkBatchSize(c: FalconH1Config, batch: number, seqlen: number, source: string, memoryBytes = totalmem()): void {
+  const bytes = 4 * batch * seqlen * (2 * c.vocab_size + c.hidden_size * c.num_hidden_layers);
+  if (bytes > memoryBytes) {
+    throw new Error(`${source}: one step needs at least ${gb(bytes)} for its logits and activations (batch ${batch} × seqlen ${seqlen}, vocab_size ${c.vocab_size}), more than this machine's ${gb(memoryBytes)} of memory`);
+  }
+}
+
+/**
  * Refuse a sequence longer than the model's positions.
  * @param where - the entry point, for the message
  * @param length - tokens in the sequence (prompt plus new tokens when generating)

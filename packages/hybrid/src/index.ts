@@ -16,7 +16,7 @@ export { generate } from './generate.js';
 export type { GenerateOptions } from './generate.js';
 export type { SamplingOptions } from './sampling.js';
 export { nextToken, checkSamplingOptions } from './sampling.js';
-export { checkInputIds, checkModelSize, checkSequenceLength, checkTokenIds, modelSize, MAX_TENSOR_ELEMENTS } from './checks.js';
+export { checkBatchSize, checkInputIds, checkModelSize, checkSequenceLength, checkTokenIds, modelSize, MAX_TENSOR_ELEMENTS } from './checks.js';
 export type { ModelSize } from './checks.js';
 export { loadPretrained, savePretrained, configJson } from './pretrained.js';
 export type { FromPretrainedOptions, SavePretrainedOptions } from './pretrained.js';

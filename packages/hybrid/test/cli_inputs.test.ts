@@ -50,6 +50,7 @@ describe('falcon CLI input checks', () => {
       [['train', '--config', cfg, '--data', join(dir, 'big-ids.json'), '--seqlen', '8', '--out', out], 1, /big-ids.json: token id 40 \(at position 3\) is beyond the vocab_size 40 of .*config.json$/],
       [['train', '--config', join(dir, 'huge.json'), '--out', out], 1, /huge.json: the model would have .* parameters \(.* GiB as float32\), more than this machine's .* of memory \(num_hidden_layers 1000000000,/],
       [['train', '--config', join(dir, 'wide.json'), '--out', out], 1, /wide.json: model.embed_tokens.weight would hold 3\.072e\+9 elements, more than the 2147483647 one tensor can index/],
+      [['train', '--batch-size', '1000000000', '--out', out], 1, /^falcon train: --batch-size 1000000000 --seqlen 64: one step needs at least .* GiB for its logits and activations \(batch 1000000000 × seqlen 64, vocab_size \d+\), more than this machine's .* of memory$/],
       [['generate', '--model', model, '--prompt-ids', '1,2', '--top-p', '0'], 2, /^falcon generate: --top-p must be in \(0, 1\], got '0' \(see/],
       [['generate', '--model', model, '--prompt-ids', '1,2', '--top-p', '1.5'], 2, /--top-p must be in \(0, 1\], got '1.5'/],
       [['generate', '--model', model, '--prompt-ids', '1,2', '--top-p', '-0.5'], 2, /--top-p must be in \(0, 1\], got '-0.5'/],

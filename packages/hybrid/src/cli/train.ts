@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BACKEND_NAMES, initBackend } from '@falcon/tensor';
 import type { BackendName } from '@falcon/tensor';
+import { checkBatchSize } from '../checks.js';
 import { hybridConfig } from '../config.js';
 import type { HybridConfig } from '../config.js';
 import { FalconH1ForCausalLM } from '../model.js';
@@ -209,6 +210,7 @@ export const trainCommand: Command = {
       const base = config.base;
       const len = seqlen ?? 64;
       if (len > base.max_position_embeddings) throw new UsageError(`--seqlen ${len} is beyond max_position_embeddings ${base.max_position_embeddings} of ${c.source}`);
+      checkBatchSize(base, batchSize ?? 8, len, `--batch-size ${batchSize ?? 8} --seqlen ${len}`);
       const dataPath = o.data !== undefined ? String(o.data) : DEFAULT_CORPUS;
       tokens = await readTokens(dataPath);
       for (let i = 0; i < tokens.length; i++) {
