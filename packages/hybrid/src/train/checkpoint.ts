@@ -18,7 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeSafetensors } from '@falcon/checkpoint';
 import type { LazyTensor } from '@falcon/checkpoint';
@@ -369,12 +369,4 @@ export async function removeRun(dir: string): Promise<void> {
       await rm(join(dir, f), { recursive: true, force: true });
     }
   }
-}
-
-/** Whether a path exists. @internal */
-export async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
 }
