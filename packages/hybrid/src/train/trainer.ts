@@ -157,7 +157,7 @@ export class Trainer {
   /**
    * Train until `options.steps`, checkpointing every `saveEvery` steps and at the end. First takes
    * the run directory's lock and removes what an interrupted earlier process left (see
-   * {@link prepareRunDirectory}); metrics.jsonl then holds each step once.
+   * `prepareRunDirectory` in checkpoint.ts); metrics.jsonl then holds each step once.
    * @param onStep - called after every step (progress bars, logs)
    * @param stopAfter - stop early after this many steps of this call (the run can be resumed)
    * @throws when the directory holds a commit of another step (restore it first)
