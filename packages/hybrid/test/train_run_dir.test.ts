@@ -1,7 +1,7 @@
 // A run directory and the flags of `falcon train`: --out refuses a directory holding a run unless
 // --resume or --overwrite; --resume refuses flags that contradict the saved run; metrics.jsonl has
 // each step once; the progress ETA and the final summary count a resumed run right.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -101,6 +101,32 @@ describe('falcon train run directories', () => {
     expect(over.code, over.err).toBe(0);
     expect(steps(dir).map((x) => x.step)).toEqual([1, 2]);
     expect(JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8'))).toMatchObject({ step: 2, checkpoint: 'checkpoint-2' });
+  });
+
+  it('refuses a damaged checkpoint, a directory in use, and a run saved without commits', async () => {
+    const dir = join(root, 'damaged');
+    expect((await run(['train', ...base, '--steps', '2', '--out', dir])).code).toBe(0);
+    // another live process holds the run (pid 1 always exists)
+    writeFileSync(join(dir, '.lock'), '1');
+    const busy = await run(['train', '--resume', dir, '--steps', '4']);
+    expect(busy.code).toBe(1);
+    expect(busy.err).toBe(`falcon train: ${dir} is in use by process 1 (if that is not a falcon training process, remove ${join(dir, '.lock')})`);
+    rmSync(join(dir, '.lock'));
+    // one flipped byte in the optimizer state
+    const opt = join(dir, 'checkpoint-2', 'optimizer.safetensors');
+    const bytes = readFileSync(opt);
+    bytes[bytes.length - 3] ^= 0x40;
+    writeFileSync(opt, bytes);
+    const r = await run(['train', '--resume', dir, '--steps', '4']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^falcon train: .*checkpoint-2 is damaged \(optimizer.safetensors has \d+ bytes with SHA-256 [0-9a-f]{12}…, the manifest says \d+ bytes, [0-9a-f]{12}…\); the run cannot be resumed safely from it$/);
+    // the layout of an earlier version: files at the top level, no commit record
+    const old = join(root, 'old');
+    mkdirSync(old);
+    for (const f of ['config.json', 'model.safetensors', 'optimizer.safetensors', 'trainer_state.json', 'metrics.jsonl']) writeFileSync(join(old, f), '{}');
+    const legacy = await run(['train', '--resume', old]);
+    expect(legacy.code).toBe(1);
+    expect(legacy.err).toMatch(/it holds the files of a training run \(.*\) but no committed checkpoint \(saved by an earlier falcon train, whose saves were not atomic, so it cannot be resumed safely\); start it again with --out .* --overwrite$/);
   });
 
   it('a Trainer refuses to train over a commit of another step, and restore() checks the data and options', async () => {

@@ -158,9 +158,10 @@ export const trainCommand: Command = {
       committed = await readCommitted(dir);
       if (!committed) {
         const what = await describeRun(dir);
+        const legacy = existsSync(join(dir, 'trainer_state.json'));
         throw new Error(
           what
-            ? `--resume ${dir}: it holds ${what} (the run stopped before its first save); start it again with --out ${dir} --overwrite`
+            ? `--resume ${dir}: it holds ${what} (${legacy ? 'saved by an earlier falcon train, whose saves were not atomic, so it cannot be resumed safely' : 'the run stopped before its first save'}); start it again with --out ${dir} --overwrite`
             : `--resume ${dir}: no training run there (no ${join(dir, 'latest.json')})`,
         );
       }
