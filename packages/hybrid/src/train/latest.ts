@@ -1,13 +1,35 @@
 /**
- * `latest.json`, the commit record of a training run directory: which `checkpoint-<step>` directory
- * is the run's current state, and the size and SHA-256 of its manifest. It is replaced by a rename,
- * so it always names a complete checkpoint (see `checkpoint.ts`).
+ * The layout of a training run directory (file names, what is a leftover) and `latest.json`, its
+ * commit record: which `checkpoint-<step>` directory is the run's current state, and the size and
+ * SHA-256 of its manifest. It is replaced by a rename, so it always names a complete checkpoint
+ * (see `checkpoint.ts`).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** The commit record's file name. */
 export const LATEST = 'latest.json';
+/** The manifest of one checkpoint: every other file's size and SHA-256. */
+export const MANIFEST = 'manifest.json';
+/** The run's metrics, one JSON line per step. */
+export const METRICS = 'metrics.jsonl';
+/** The run's lock file (the id of the process training in it). */
+export const LOCK = '.lock';
+/** A checkpoint directory's name: `checkpoint-<step>`, `-r<n>` when a step is saved again. */
+export const CHECKPOINT_DIR = /^checkpoint-\d+(-r\d+)?$/;
+/** Files of a checkpoint that are not the model (not linked to the top level). */
+export const TRAINING_FILES: ReadonlySet<string> = new Set(['optimizer.safetensors', 'trainer_state.json', MANIFEST]);
+/** Model files a run directory's top level may hold. */
+export const MODEL_FILE = /^(config\.json|model\.safetensors|model-\d{5}-of-\d{5}\.safetensors|model\.safetensors\.index\.json)$/;
+
+/**
+ * Whether a name in a run directory is a leftover of an interrupted save or export: a temporary
+ * directory or file of ours.
+ * @param name - a file or directory name
+ */
+export function isLeftover(name: string): boolean {
+  return /^\.checkpoint-.*\.tmp-\d+$/.test(name) || /^\..*\.(export|tmp)-\d+$/.test(name) || /^\..+\.\d+\.[0-9a-f]{12}\.tmp$/.test(name);
+}
 /** The format tag written into `latest.json` and each manifest. */
 export const RUN_FORMAT = 'falcon-train-checkpoint/1';
 

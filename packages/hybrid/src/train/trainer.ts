@@ -12,7 +12,10 @@ import type { FalconH1ForCausalLM } from '../model.js';
 import type { RecomputePolicy } from '../recompute.js';
 import { configJson } from '../pretrained.js';
 import { AdamW } from './adamw.js';
-import { lockRunDirectory, METRICS, prepareRunDirectory, readCommitted, saveCheckpoint, sha256, syncMetrics } from './checkpoint.js';
+import { readCommitted, saveCheckpoint } from './checkpoint.js';
+import { sha256 } from './durable.js';
+import { METRICS } from './latest.js';
+import { lockRunDirectory, prepareRunDirectory, syncMetrics } from './run_directory.js';
 import type { CommittedCheckpoint, TrainerState } from './checkpoint.js';
 import { killPoint } from './kill_point.js';
 import { clipByGlobalNorm } from './clip.js';
@@ -157,7 +160,7 @@ export class Trainer {
   /**
    * Train until `options.steps`, checkpointing every `saveEvery` steps and at the end. First takes
    * the run directory's lock and removes what an interrupted earlier process left (see
-   * `prepareRunDirectory` in checkpoint.ts); metrics.jsonl then holds each step once.
+   * `prepareRunDirectory` in run_directory.ts); metrics.jsonl then holds each step once.
    * @param onStep - called after every step (progress bars, logs)
    * @param stopAfter - stop early after this many steps of this call (the run can be resumed)
    * @throws when the directory holds a commit of another step (restore it first)
