@@ -7,7 +7,8 @@ import { Rng, tf } from '@falcon/tensor';
 import type { Tensor2D } from '@falcon/tensor';
 import type { FalconH1ForCausalLM } from './model.js';
 import type { SamplingOptions } from './sampling.js';
-import { nextToken } from './sampling.js';
+import { checkSamplingOptions, nextToken } from './sampling.js';
+import { checkInputIds, checkSequenceLength } from './checks.js';
 
 /** Options of {@link generate}. */
 export interface GenerateOptions extends SamplingOptions {
@@ -36,6 +37,9 @@ export async function generate(model: FalconH1ForCausalLM, promptIds: Tensor2D, 
   const [batch, plen] = promptIds.shape;
   const mask = o.attentionMask;
   if (mask && !tf.util.arraysEqual(mask.shape, promptIds.shape)) throw new Error(`generate: attentionMask has shape [${mask.shape}], expected [${promptIds.shape}]`);
+  checkSamplingOptions(o, 'generate');
+  checkInputIds('generate', promptIds, b, mask);
+  checkSequenceLength('generate: prompt + maxNewTokens', plen + o.maxNewTokens, b);
   const eosCfg = Array.isArray(b.eos_token_id) ? b.eos_token_id[0] : b.eos_token_id;
   const eos = o.eosTokenId === undefined ? eosCfg : o.eosTokenId;
   const pad = b.pad_token_id ?? eos ?? 0;

@@ -7,6 +7,7 @@
 import { rmsNorm, tf } from '@falcon/tensor';
 import type { Scalar, Tensor, Tensor2D, Tensor3D, Variable } from '@falcon/tensor';
 import { init } from '@falcon/tensor';
+import { checkInputIds } from './checks.js';
 import type { HybridConfig } from './config.js';
 import { causalLmLoss } from './loss.js';
 import type { LayerCache } from './parallel_hybrid_layer.js';
@@ -14,7 +15,7 @@ import { ParallelHybridLayer } from './parallel_hybrid_layer.js';
 import type { RecomputePolicy } from './recompute.js';
 import type { GenerateOptions } from './generate.js';
 import { generate } from './generate.js';
-import type { FromPretrainedOptions } from './pretrained.js';
+import type { FromPretrainedOptions, SavePretrainedOptions } from './pretrained.js';
 import { loadPretrained, savePretrained } from './pretrained.js';
 
 /** Options of {@link FalconH1ForCausalLM.forward}. */
@@ -135,18 +136,7 @@ export class FalconH1ForCausalLM {
   }
 
   private checkIds(where: string, ids: Tensor, mask?: Tensor): void {
-    if (!(ids instanceof tf.Tensor) || ids.rank !== 2 || ids.dtype !== 'int32') throw new Error(`${where}: input ids must be an int32 tensor [batch, seqlen], got ${ids?.dtype} [${ids?.shape}]`);
-    if ((ids.shape[1] ?? 0) < 1) throw new Error(`${where}: input ids are empty`);
-    if (mask && !tf.util.arraysEqual(mask.shape, ids.shape)) throw new Error(`${where}: attention mask has shape [${mask.shape}], expected [${ids.shape}]`);
-    const { vocab_size } = this.config.base;
-    const v = ids.dataSync();
-    let min = Infinity;
-    let max = -Infinity;
-    for (let i = 0; i < v.length; i++) {
-      if (v[i] < min) min = v[i];
-      if (v[i] > max) max = v[i];
-    }
-    if (min < 0 || max >= vocab_size) throw new Error(`${where}: token ids must be in [0, ${vocab_size}), found ${min < 0 ? min : max}`);
+    checkInputIds(where, ids, this.config.base, mask);
   }
 
   /**
@@ -267,7 +257,7 @@ export class FalconH1ForCausalLM {
   }
 
   /** Write `config.json` and `model.safetensors` into `dir` (transformers loads them). @param dir - target directory */
-  async savePretrained(dir: string, options: { maxShardBytes?: number } = {}): Promise<void> {
+  async savePretrained(dir: string, options: SavePretrainedOptions = {}): Promise<void> {
     await savePretrained(this, dir, options);
   }
 

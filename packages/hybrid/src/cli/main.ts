@@ -57,11 +57,17 @@ export async function main(
     return await cmd.run(rest, out);
   } catch (e) {
     if (process.env.FALCON_DEBUG) err((e as Error).stack ?? String(e));
+    // one line: an error listing several problems (a config's) has them on lines of their own
+    const message = String((e as Error).message ?? e)
+      .split('\n')
+      .map((l) => l.trim().replace(/^- /, ''))
+      .filter(Boolean)
+      .join(' ');
     if (e instanceof UsageError) {
-      err(`falcon ${name}: ${e.message} (see 'falcon ${name} --help')`);
+      err(`falcon ${name}: ${message} (see 'falcon ${name} --help')`);
       return 2;
     }
-    err(`falcon ${name}: ${(e as Error).message ?? String(e)}`);
+    err(`falcon ${name}: ${message}`);
     return 1;
   }
 }

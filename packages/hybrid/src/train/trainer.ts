@@ -3,14 +3,21 @@
  * accumulation, μP learning-rate multipliers per parameter group, selective recomputation, a
  * deterministic data order, checkpoints with exact resume, and metrics as JSON lines.
  */
-import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadSafetensors, writeSafetensors } from '@falcon/checkpoint';
+import { loadSafetensors, openCheckpoint } from '@falcon/checkpoint';
 import { tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
 import type { FalconH1ForCausalLM } from '../model.js';
 import type { RecomputePolicy } from '../recompute.js';
+import { configJson } from '../pretrained.js';
 import { AdamW } from './adamw.js';
+import { readCommitted, saveCheckpoint } from './checkpoint.js';
+import { sha256 } from './durable.js';
+import { METRICS } from './latest.js';
+import { lockRunDirectory, prepareRunDirectory, syncMetrics } from './run_directory.js';
+import type { CommittedCheckpoint, TrainerState } from './checkpoint.js';
+import { killPoint } from './kill_point.js';
 import { clipByGlobalNorm } from './clip.js';
 import type { TokenBatches } from './data.js';
 import { warmupCosine } from './schedule.js';
@@ -57,23 +64,29 @@ export interface StepMetrics {
   tokensPerSec: number;
 }
 
+/** Options that change the arithmetic of a run: a resume must use the saved values. */
+const FIXED_OPTIONS = ['lr', 'warmupSteps', 'minLr', 'weightDecay', 'betas', 'clip', 'accumulate', 'lrMultipliers'] as const;
+
 /** Trains a model on a token stream. */
 export class Trainer {
   /** Optimizer steps done so far. */
   step = 0;
   private readonly optimizer: AdamW;
+  private dataSha256: string | undefined;
 
   /**
    * @param model - the model to train (its variables are updated in place)
    * @param data - deterministic batches
    * @param options - hyper-parameters
-   * @param dir - where checkpoints and metrics.jsonl go
+   * @param dir - the run directory: checkpoints (see `checkpoint.ts`) and metrics.jsonl
+   * @param info - facts about the run saved with every checkpoint (the CLI records its config source and data path)
    */
   constructor(
     readonly model: FalconH1ForCausalLM,
     readonly data: TokenBatches,
     readonly options: TrainOptions,
     readonly dir: string,
+    readonly info: Record<string, unknown> = {},
   ) {
     if (!(Number.isInteger(options.steps) && options.steps > 0)) throw new Error(`steps must be a positive integer, got ${options.steps}`);
     if (!(options.lr > 0)) throw new Error(`lr must be positive, got ${options.lr}`);
@@ -107,6 +120,7 @@ export class Trainer {
       lossSum += loss.dataSync()[0];
       loss.dispose();
       inputIds.dispose();
+      killPoint('mid-step', this.step + 1);
       if (!sum) sum = grads;
       else {
         for (const k of Object.keys(sum)) {
@@ -144,51 +158,96 @@ export class Trainer {
   }
 
   /**
-   * Train until `options.steps`, checkpointing every `saveEvery` steps and at the end.
+   * Train until `options.steps`, checkpointing every `saveEvery` steps and at the end. First takes
+   * the run directory's lock and removes what an interrupted earlier process left (see
+   * `prepareRunDirectory` in run_directory.ts); metrics.jsonl then holds each step once.
    * @param onStep - called after every step (progress bars, logs)
    * @param stopAfter - stop early after this many steps of this call (the run can be resumed)
+   * @throws when the directory holds a commit of another step (restore it first)
    */
   async run(onStep?: (m: StepMetrics) => void, stopAfter = Infinity): Promise<StepMetrics[]> {
-    await mkdir(this.dir, { recursive: true });
-    const all: StepMetrics[] = [];
-    let done = 0;
-    while (this.step < this.options.steps && done < stopAfter) {
-      const m = this.trainStep();
-      done++;
-      all.push(m);
-      await appendFile(join(this.dir, 'metrics.jsonl'), JSON.stringify(m) + '\n');
-      onStep?.(m);
-      const every = this.options.saveEvery;
-      if ((every && this.step % every === 0) || this.step === this.options.steps) await this.save();
-      await new Promise((r) => setImmediate(r));
+    const unlock = await lockRunDirectory(this.dir);
+    try {
+      await prepareRunDirectory(this.dir, this.step);
+      const all: StepMetrics[] = [];
+      let done = 0;
+      let saved = true;
+      while (this.step < this.options.steps && done < stopAfter) {
+        const m = this.trainStep();
+        done++;
+        saved = false;
+        all.push(m);
+        await appendFile(join(this.dir, METRICS), JSON.stringify(m) + '\n');
+        killPoint('after-metrics', this.step);
+        onStep?.(m);
+        const every = this.options.saveEvery;
+        if ((every && this.step % every === 0) || this.step === this.options.steps) {
+          await this.save();
+          saved = true;
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+      if (!saved) await this.save();
+      return all;
+    } finally {
+      await unlock();
     }
-    if (done > 0 && this.step % (this.options.saveEvery ?? Infinity) !== 0 && this.step !== this.options.steps) await this.save();
-    return all;
   }
 
-  /** Write the model (Hugging Face layout), the optimizer state and trainer_state.json into the run's directory. */
-  async save(): Promise<void> {
-    await this.model.savePretrained(this.dir);
-    const st = this.optimizer.state();
-    await writeSafetensors(join(this.dir, 'optimizer.safetensors'), st.tensors);
-    const state = { step: this.step, optimizerStep: st.step, options: this.options, data: { seed: this.data.seed, batchSize: this.data.batchSize, seqlen: this.data.seqlen } };
-    const tmp = join(this.dir, `.trainer_state.json.tmp-${process.pid}`);
-    await writeFile(tmp, JSON.stringify(state, null, 2) + '\n');
-    await rename(tmp, join(this.dir, 'trainer_state.json'));
+  private dataState(): TrainerState['data'] {
+    this.dataSha256 ??= sha256(this.data.tokens);
+    return { seed: this.data.seed, batchSize: this.data.batchSize, seqlen: this.data.seqlen, tokens: this.data.tokens.length, sha256: this.dataSha256 };
   }
 
   /**
-   * Restore the optimizer state and step count from a run directory written by {@link Trainer.save}
-   * (the model's weights are loaded separately with `fromPretrained`).
+   * Save a checkpoint of the current step as one atomic unit (model, optimizer state, step, data
+   * position, options) and commit it as the run's latest (see `checkpoint.ts`). `run()` calls it;
+   * called directly, the directory must not be in use by another process.
    */
-  async restore(): Promise<void> {
-    const state = JSON.parse(await readFile(join(this.dir, 'trainer_state.json'), 'utf8')) as { step: number; optimizerStep: number };
-    const tensors = await loadSafetensors(join(this.dir, 'optimizer.safetensors'));
-    try {
-      this.optimizer.loadState(Object.fromEntries(tensors), state.optimizerStep);
-    } finally {
-      for (const t of tensors.values()) t.dispose();
+  async save(): Promise<void> {
+    await syncMetrics(this.dir);
+    const st = this.optimizer.state();
+    const state: TrainerState = {
+      step: this.step,
+      optimizerStep: st.step,
+      options: { ...this.options } as Record<string, unknown>,
+      data: this.dataState(),
+      info: this.info,
+    };
+    await saveCheckpoint(this.dir, { step: this.step, model: this.model, optimizerTensors: st.tensors, state });
+  }
+
+  /**
+   * Restore the run's latest committed checkpoint: the model's weights, the optimizer state and the
+   * step, all from the one checkpoint (each file checked against its manifest). The model's config,
+   * the data and the options that change the arithmetic (all but `steps`, `saveEvery`, `recompute`)
+   * must be those of the saved run.
+   * @param committed - the checkpoint, if already read with {@link readCommitted}
+   * @throws when nothing was committed, the checkpoint is damaged, or the model, data or options differ from the saved run's
+   */
+  async restore(committed?: CommittedCheckpoint): Promise<void> {
+    const c = committed ?? (await readCommitted(this.dir));
+    if (!c) throw new Error(`${this.dir} holds no committed checkpoint to resume from (the run stopped before its first save, or is not a run)`);
+    const problems: string[] = [];
+    if (c.configText !== configJson(this.model.config)) problems.push("the model's config is not the saved config.json");
+    const d = this.dataState();
+    for (const k of ['seed', 'batchSize', 'seqlen', 'tokens', 'sha256'] as const) {
+      if (c.state.data[k] !== d[k]) problems.push(`data ${k} is ${d[k]}, the saved run's is ${c.state.data[k]}`);
     }
-    this.step = state.step;
+    for (const k of FIXED_OPTIONS) {
+      if (JSON.stringify(this.options[k]) !== JSON.stringify(c.state.options[k])) problems.push(`option ${k} is ${JSON.stringify(this.options[k])}, the saved run's is ${JSON.stringify(c.state.options[k])}`);
+    }
+    if (problems.length) throw new Error(`cannot resume ${this.dir}: ${problems.join('; ')}`);
+    const reader = await openCheckpoint(c.dir);
+    const weights = await reader.readTensors().finally(() => reader.close());
+    const tensors = await loadSafetensors(join(c.dir, 'optimizer.safetensors'));
+    try {
+      const keep = Object.fromEntries([...weights].filter(([k]) => !(this.model.config.base.tie_word_embeddings && k === 'lm_head.weight')));
+      this.model.loadStateDict(keep);
+      this.optimizer.loadState(Object.fromEntries(tensors), c.state.optimizerStep);
+    } finally {
+      for (const t of [...weights.values(), ...tensors.values()]) t.dispose();
+    }
+    this.step = c.state.step;
   }
 }
