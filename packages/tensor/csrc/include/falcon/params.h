@@ -50,13 +50,17 @@
 #include <utility>
 #include <vector>
 
+/** Stringifies its arguments after expanding them (so a field list may be a macro). */
+#define FALCON_PARAMS_STR_(...) #__VA_ARGS__
+#define FALCON_PARAMS_STR(...) FALCON_PARAMS_STR_(__VA_ARGS__)
+
 /**
  * Inside a params struct: lists every member, in order. Defines `falconTie()` (the members as a
- * tuple of references) and `falconFieldNames()` (the list as written).
+ * tuple of references) and `falconFieldNames()` (the list, macros in it expanded).
  */
 #define FALCON_PARAMS(...)                                                  \
   auto falconTie() { return std::tie(__VA_ARGS__); }                        \
-  static constexpr const char* falconFieldNames() { return #__VA_ARGS__; }
+  static constexpr const char* falconFieldNames() { return FALCON_PARAMS_STR(__VA_ARGS__); }
 
 namespace falcon {
 namespace ext {
@@ -162,6 +166,10 @@ const Signature& signatureOf() {
     Tie t = probe.falconTie();
     std::vector<const void*> addresses;
     std::apply([&](auto&... f) { ((s.kinds.push_back(Kind<std::decay_t<decltype(f)>>::name), addresses.push_back(&f)), ...); }, t);
+    if (s.names.size() != addresses.size()) {
+      throw std::runtime_error("FALCON_PARAMS(" + std::string(P::falconFieldNames()) + ") names " + std::to_string(s.names.size()) +
+                               " fields but the struct has " + std::to_string(addresses.size()));
+    }
     for (size_t i = 0; i < addresses.size(); ++i) {
       for (size_t j = 0; j < i; ++j) {
         if (addresses[i] == addresses[j] || s.names[i] == s.names[j]) {
