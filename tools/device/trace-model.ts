@@ -2,14 +2,14 @@
 // (forward with loss, valueAndGrads, global-norm clipping, one AdamW step, a few generated tokens)
 // on the tiny transformers fixture, and says for each whether the cuda backend has it: tfjs
 // built-ins it lacks, and the @falcon ops (defineOp kernels) whose CUDA kernels are still to come.
-// Run: node --import tsx tools/device/trace-model.ts [fixture folder, default ../shared/fixtures/falcon-h1-tiny]
+// Run: node --import tsx tools/device/trace-model.ts [fixture folder, default fixtures/falcon-h1-tiny]
 import * as tf from '@tensorflow/tfjs-core';
 import { getKernelsForBackend } from '@tensorflow/tfjs-core';
 import { AdamW, clipByGlobalNorm, FalconH1ForCausalLM } from '../../packages/hybrid/src/index.js';
 import { initBackend } from '../../packages/tensor/src/index.js';
 import { cudaKernelNames } from '../../packages/tensor/src/backends/cuda/kernels/index.js';
 
-const dir = process.argv[2] ?? new URL('../../../shared/fixtures/falcon-h1-tiny/', import.meta.url).pathname;
+const dir = process.argv[2] ?? new URL('../../fixtures/falcon-h1-tiny/', import.meta.url).pathname;
 await initBackend('cpu');
 const seen = new Map<string, Set<string>>();
 let phase = 'load';
