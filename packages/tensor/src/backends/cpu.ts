@@ -3,9 +3,11 @@ import '@tensorflow/tfjs-backend-cpu';
 import type { BackendProvider } from './types.js';
 import { registerFastBatchMatMul } from '../kernels/cpu/batch_mat_mul.js';
 import { registerFastUnsortedSegmentSum } from '../kernels/cpu/unsorted_segment_sum.js';
+import { consumeCpuNodeNotice } from './cpu_notice.js';
 
 registerFastUnsortedSegmentSum();
 registerFastBatchMatMul();
+consumeCpuNodeNotice();
 
 /** Provider of the `cpu` backend. @internal */
 export const cpuProvider: BackendProvider = {
