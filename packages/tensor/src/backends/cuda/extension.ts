@@ -12,6 +12,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type { KernelArgs, OpInputs, OpKernel } from '../../define_op.js';
+import { cudaAddonFile } from './addon_path.js';
 import { CudaBackend } from './backend.js';
 
 /** What every package addon exports besides its kernels. */
@@ -44,7 +45,8 @@ export class CudaExtension<T extends CudaExtensionAddon> {
 
   /**
    * Where the addon is looked for: `$FALCON_<NAME>_CUDA_ADDON`, else
-   * `$FALCON_CUDA_ADDON_DIR/falcon_<name>_cuda.node`, else the package's `build/` folder.
+   * `$FALCON_CUDA_ADDON_DIR/falcon_<name>_cuda.node`, else the package's `build/` folder, else its
+   * prebuilt platform package (`addon_path.ts`); throws naming both when neither has it.
    */
   path(): string {
     const proc = nodeProcess();
@@ -52,8 +54,7 @@ export class CudaExtension<T extends CudaExtensionAddon> {
     const own = env[`FALCON_${this.name.toUpperCase()}_CUDA_ADDON`];
     if (own) return own;
     if (env.FALCON_CUDA_ADDON_DIR) return `${env.FALCON_CUDA_ADDON_DIR.replace(/\/$/, '')}/falcon_${this.name}_cuda.node`;
-    const url = proc.getBuiltinModule!('node:url') as { fileURLToPath(u: string): string };
-    return url.fileURLToPath(this.defaultUrl);
+    return cudaAddonFile(this.name, this.defaultUrl); // own build/, else the platform package, else a clear error
   }
 
   /** The addon, loaded on first use and initialised for `backend`'s device. */
