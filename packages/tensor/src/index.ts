@@ -37,6 +37,8 @@ export { CudaBackend } from './backends/cuda/backend.js';
 export type { CudaMemoryInfo, MatmulPrecision } from './backends/cuda/backend.js';
 export type { CudaBackendOptions } from './backends/cuda.js';
 export { cudaExtension, cudaKernel, CudaExtension } from './backends/cuda/extension.js';
+export { cudaAddonFile, cudaAddonPackage, findCudaAddon, PREBUILT_CUDA_PLATFORMS } from './backends/cuda/addon_path.js';
+export type { CudaAddonLookup } from './backends/cuda/addon_path.js';
 export type { CudaExtensionAddon, CudaKernelContext } from './backends/cuda/extension.js';
 export { cudaKernelNames } from './backends/cuda/kernels/index.js';
 export { runCudaSelfTest } from './backends/cuda/selftest/index.js';
