@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A plain clone stands alone (CI): clones the committed repository into an empty temporary folder
-# (nothing beside it: no ../shared), runs `npm install` there, checks that it left
+# (nothing beside it, so no sibling folder can be read), runs `npm install` there, checks that it left
 # package-lock.json as committed, runs the static checks (tools/check-repo.mjs) and the test
 # suites that read the fixtures (checkpoint, hybrid's parity/layers/convert) in the clone.
 # Usage: bash tools/test-clone.sh [REF]   (default HEAD; uncommitted changes are not in the clone)
