@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Static checks that the repository stands alone and its packages are publishable (CI, .ci/run):
 //   1. no tracked file reads or points to anything beside the repository (the sibling shared/
-//      folder the project started from): tests, tools, nx inputs and docs use in-repo copies;
+//      folder the project started from): tests, tools, nx inputs and docs use in-repo copies, and
+//      the README links the project's own docs/design.md and docs/math.md;
 //   2. LICENSE is the Apache License 2.0, and every package.json declares it, with the one
 //      project `repository` (its own `directory`), `homepage`, `bugs` and `engines`;
 //   3. every package has a README.md, and `files` packs everything it uses at run time: each
@@ -31,6 +32,12 @@ for (const f of tracked) {
   lines.forEach((line, i) => {
     if (sibling.test(line)) problem(`${f}:${i + 1} refers to a folder outside the repository: ${line.trim().slice(0, 120)}`);
   });
+}
+
+// The project's own design and math pages, linked from the README.
+for (const page of ['docs/design.md', 'docs/math.md']) {
+  if (!existsSync(join(root, page))) problem(`${page} is missing (the project's own design and math pages)`);
+  else if (!readFileSync(join(root, 'README.md'), 'utf8').includes(`(${page})`)) problem(`README.md does not link ${page}`);
 }
 
 // 2. Licence and metadata.
