@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The tarball install test on the GPU machine (run ON it, from the repository root, with
 # .device-tarballs/ carried; prepare it here with tools/device/prepare-tarballs.sh):
-#   1. unpacks the carried Node and npm; PATH holds only them and the system's /usr/bin:/bin, so
-#      nvcc is not reachable (checked), nor $CUDA_HOME / $NVCC;
+#   1. unpacks the carried Node and npm; PATH loses every folder holding nvcc (checked: no working
+#      nvcc is reachable), and $CUDA_HOME / $NVCC are unset (cuBLASLt still loads from /usr/local/cuda/lib64);
 #   2. installs the release tarballs into an empty project, offline, from the carried npm cache;
 #   3. there: the prebuilt addons are found in the platform packages and load, initBackend('cuda')
 #      starts, ssdChunkScan on cuda equals its reference (tools/tarball-smoke.mjs --backend cuda);
@@ -23,7 +23,20 @@ ln -sf /tmp/node "$BIN/node"
 printf '#!/bin/sh\nexec /tmp/node /tmp/falcon-npm/package/bin/npm-cli.js "$@"\n' > "$BIN/npm"
 printf '#!/bin/sh\nexec /tmp/node /tmp/falcon-npm/package/bin/npx-cli.js "$@"\n' > "$BIN/npx"
 chmod +x "$BIN/npm" "$BIN/npx"
-export PATH="$BIN:/usr/bin:/bin"
+# PATH without any folder that holds nvcc (/usr/local/cuda/bin, ...); should nvcc sit in /usr/bin or
+# /bin, which stay, a stand-in that fails shadows it.
+NEWPATH=$BIN
+IFS=: read -ra dirs <<<"$PATH"
+for d in "${dirs[@]}"; do
+  [ -n "$d" ] || continue
+  if [ -e "$d/nvcc" ] && [ "$d" != /usr/bin ] && [ "$d" != /bin ]; then echo "PATH: dropped $d (holds nvcc)"; continue; fi
+  NEWPATH+=":$d"
+done
+if [ -e /usr/bin/nvcc ] || [ -e /bin/nvcc ]; then
+  printf '#!/bin/sh\necho "nvcc is hidden for the tarball test" >&2\nexit 127\n' > "$BIN/nvcc" && chmod +x "$BIN/nvcc"
+  echo "PATH: nvcc in /usr/bin or /bin is shadowed by a stand-in that fails"
+fi
+export PATH=$NEWPATH
 unset CUDA_HOME CUDA_PATH NVCC FALCON_CUDA_ADDON FALCON_CUDA_ADDON_DIR
 for v in $(env | grep -o '^FALCON_[A-Z0-9]*_CUDA_ADDON'); do unset "$v"; done
 
@@ -32,7 +45,7 @@ pass() { RESULT[$1]=pass; echo "PASS $1"; }
 failc() { RESULT[$1]="fail: $2"; echo "FAIL $1: $2"; }
 
 echo "== 1. toolchain"
-if command -v nvcc >/dev/null 2>&1; then failc nvcc-hidden "nvcc is on PATH: $(command -v nvcc)"; else pass nvcc-hidden; fi
+if nvcc --version >/dev/null 2>&1; then failc nvcc-hidden "a working nvcc is on PATH: $(command -v nvcc)"; else pass nvcc-hidden; fi
 echo "node $(node --version), npm $(npm --version)"
 
 echo "== 2. install the tarballs into an empty project (offline)"
@@ -43,12 +56,12 @@ if npm install --offline --cache "$REPO/$D/npm-cache" --no-audit --no-fund --log
 ls node_modules/@falcon
 
 echo "== 3. addons, initBackend('cuda'), ssdChunkScan on cuda"
+export FALCON_CUDA_MATMUL=f32 # exact f32 products (not TF32), so cuda's results compare with cpu's tightly
 cp "$REPO/tools/tarball-smoke.mjs" .
 if node tarball-smoke.mjs --backend cuda | tee smoke.jsonl; then pass smoke-cuda; else failc smoke-cuda "see smoke.jsonl"; fi
 cp smoke.jsonl "$OUT/tarballs-smoke.jsonl" 2>/dev/null
 
 echo "== 4. the installed falcon CLI on cuda (and on cpu for the losses)"
-export FALCON_CUDA_MATMUL=f32 # exact f32 products, so cuda's losses can be compared with cpu's
 ARGS=(--steps 3 --batch-size 2 --seqlen 32 --json)
 npx falcon train "${ARGS[@]}" --backend cpu --out run-cpu > train-cpu.jsonl 2> train-cpu.err || failc train-cpu "$(tail -1 train-cpu.err)"
 if npx falcon train "${ARGS[@]}" --backend cuda --out run-cuda > train-cuda.jsonl 2> train-cuda.err; then pass train-cuda; else failc train-cuda "$(tail -1 train-cuda.err)"; fi
