@@ -43,4 +43,6 @@ export type { CudaExtensionAddon, CudaKernelContext } from './op/cuda/extension.
 export { nativeKernel, nativeQuery } from './op/cuda/native.js';
 export type { NativeKind, NativeFields, NativeValue, NativeParams, NativeReturn, NativeFunction, NativeDeclarations } from './op/cuda/native.js';
 export type { NativeAddon, NativeSignature, NativeSignatures } from './op/cuda/signature.js';
+export { cudaAddonFile, cudaAddonPackage, findCudaAddon, PREBUILT_CUDA_PLATFORMS } from './backends/cuda/addon_path.js';
+export type { CudaAddonLookup } from './backends/cuda/addon_path.js';
 export { cudaKernelNames } from './backends/cuda/kernels/index.js';

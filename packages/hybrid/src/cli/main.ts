@@ -1,4 +1,5 @@
 /** The `falcon` command dispatcher: parses the command name, prints help, maps errors to exit codes. */
+import { buildCudaCommand } from './build_cuda.js';
 import { convertCommand } from './convert.js';
 import { generateCommand } from './generate.js';
 import { infoCommand } from './info.js';
@@ -7,7 +8,7 @@ import type { Command } from './command.js';
 import { UsageError } from './command.js';
 
 /** Every command of the `falcon` CLI, by name. */
-export const COMMANDS: Record<string, Command> = { train: trainCommand, generate: generateCommand, convert: convertCommand, info: infoCommand };
+export const COMMANDS: Record<string, Command> = { train: trainCommand, generate: generateCommand, convert: convertCommand, info: infoCommand, 'build-cuda': buildCudaCommand };
 
 function help(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
