@@ -14,7 +14,10 @@
 //   falcon-build-cuda                   build for sm_80, sm_90a and compute_90 PTX (newer GPUs)
 //   falcon-build-cuda --arch sm_90a     build for one architecture only (faster; the device runner)
 //   falcon-build-cuda --check           compile into a temporary folder, load the result in a
-//                                       child Node process and call its probe() (no GPU needed)
+//                                       child Node process and call its probe() (no GPU needed);
+//                                       every binding must reject malformed calls (before touching
+//                                       the GPU), and in the repository every addon's signatures
+//                                       must match its TypeScript declarations (tools/check-native-contract.ts)
 //   falcon-build-cuda --package tensor  only that package
 //   falcon-build-cuda --out-dir DIR     write DIR/<pkg>/falcon_<pkg>_cuda.node instead of <package>/build/
 //                                       (the release command stages the prebuilt addons this way)
@@ -28,7 +31,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, 
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** @falcon/tensor's folder (this script is in its scripts/), and the folder of the packages beside it. */
 const tensorDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -151,14 +154,42 @@ function build(nvcc, pkg, outFile, gencodes, verbose) {
   return (Date.now() - t0) / 1000;
 }
 
-/** Loads the built addon in a child process (a bad binary must not take this one down) and probes it. */
+// Sent to every binding of a built addon (in a child process): a call without its parameters, a
+// plain object instead of the packed Float64Array, a packed call one value short, and one with a
+// non-integer in its first integer-like field must each be rejected with the contract's error
+// (<falcon/params.h>: checked before the binding looks at the device).
+const MALFORMED_CALLS = `
+  const sigs = a.falconSignatures;
+  if (!sigs || typeof sigs !== 'object') { console.error('missing export: falconSignatures'); process.exit(1); }
+  const bad = [];
+  for (const [name, sig] of Object.entries(sigs)) {
+    const call = (p) => (sig.stream ? a[name](0, p) : a[name](p));
+    const rejects = (f, re, what) => {
+      try { f(); bad.push(name + ': ' + what + ' was accepted'); } catch (e) { if (!re.test(e.message)) bad.push(name + ': ' + what + ' gave ' + JSON.stringify(e.message)); }
+    };
+    rejects(() => a[name](), /^[A-Za-z0-9]+: expects \\(/, 'a call without arguments');
+    rejects(() => call({}), /expects its parameters packed into a Float64Array/, 'a plain object');
+    rejects(() => call(new Float64Array(sig.fields.length - 1)), /the packed call has \\d+ values, the declaration \\d+ fields/, 'a call one value short');
+    const i = sig.fields.findIndex(([, k]) => k !== 'f32' && k !== 'f64');
+    if (i >= 0) {
+      const p = new Float64Array(sig.fields.length);
+      p[i] = 0.5;
+      rejects(() => call(p), new RegExp("^" + name + ": field '" + sig.fields[i][0] + "' must be "), "0.5 in field '" + sig.fields[i][0] + "'");
+    }
+  }
+  if (bad.length) { console.error('bindings that do not enforce the named native-call contract:\\n  ' + bad.join('\\n  ')); process.exit(1); }
+  const rejected = Object.keys(sigs).length;
+`;
+
+/** Loads the built addon in a child process (a bad binary must not take this one down), probes it and sends its bindings malformed calls. */
 function loadCheck(file, pkgName) {
   if (pkgName !== 'tensor') {
     // A package addon (include/falcon/extension.h): init plus its kernel functions.
     const ext = `
       const a = require(process.argv[1]);
       if (typeof a.init !== 'function') { console.error('missing export: init'); process.exit(1); }
-      console.log(JSON.stringify({ exports: Object.keys(a).sort() }));
+      ${MALFORMED_CALLS}
+      console.log(JSON.stringify({ exports: Object.keys(a).sort(), malformedCallsRejectedBy: rejected }));
     `;
     return execFileSync(process.execPath, ['-e', ext, file], { encoding: 'utf8' }).trim();
   }
@@ -168,9 +199,32 @@ function loadCheck(file, pkgName) {
     const missing = need.filter((k) => typeof a[k] !== 'function');
     if (missing.length) { console.error('missing exports: ' + missing.join(', ')); process.exit(1); }
     const p = a.probe();
-    console.log(JSON.stringify({ exports: Object.keys(a).length, deviceCount: p.deviceCount, error: p.error, cublasLt: p.cublasLt.loaded ? p.cublasLt.path : 'not found' }));
+    ${MALFORMED_CALLS}
+    console.log(JSON.stringify({ exports: Object.keys(a).length, deviceCount: p.deviceCount, error: p.error, cublasLt: p.cublasLt.loaded ? p.cublasLt.path : 'not found', malformedCallsRejectedBy: rejected }));
   `;
   return execFileSync(process.execPath, ['-e', script, file], { encoding: 'utf8' }).trim();
+}
+
+/**
+ * In the repository (where tools/check-native-contract.ts exists): compares the signatures every
+ * built addon exports with the TypeScript declarations of its package, run through tsx with the
+ * packages' sources. An installed package has no sources to compare with and skips it.
+ */
+function contractCheck(built) {
+  const repo = resolve(packagesDir, '..');
+  const script = join(repo, 'tools', 'check-native-contract.ts');
+  if (!existsSync(script)) return;
+  let tsx;
+  try {
+    tsx = createRequire(join(repo, 'package.json')).resolve('tsx');
+  } catch {
+    throw new Error("--check compares the addons' signatures with the TypeScript declarations through tsx, which is not installed (npm install)");
+  }
+  const args = ['--import', pathToFileURL(tsx).href, script, ...built.map(({ name, file }) => `${name}=${file}`)];
+  const r = spawnSync(process.execPath, args, { cwd: repo, encoding: 'utf8' });
+  process.stdout.write(r.stdout ?? '');
+  process.stderr.write(r.stderr ?? '');
+  if (r.status !== 0) throw new Error('the addons do not match their TypeScript declarations (see above)');
 }
 
 /**
@@ -213,6 +267,7 @@ function main(argv) {
   }
   const tmp = opts.check ? mkdtempSync(join(tmpdir(), 'falcon-cuda-check-')) : undefined;
   const shown = (p) => p.replace(process.cwd() + '/', '');
+  const built = [];
   try {
     for (const pkg of pkgs) {
       const outDir = tmp ?? (opts.outDir ? join(opts.outDir, pkg.name) : join(pkg.dir, 'build'));
@@ -221,7 +276,9 @@ function main(argv) {
       const secs = build(nvcc, pkg, out, gencodes, opts.verbose);
       console.log(`${pkg.name}: ${pkg.sources.length} sources → ${tmp ? '(check) ' : ''}${shown(out)} in ${secs.toFixed(1)} s`);
       if (opts.check) console.log(`${pkg.name}: loads; probe → ${loadCheck(out, pkg.name)}`);
+      built.push({ name: pkg.name, file: out });
     }
+    if (opts.check) contractCheck(built);
   } finally {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   }

@@ -42,6 +42,7 @@
 #include <napi.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -50,17 +51,15 @@
 #include <utility>
 #include <vector>
 
-/** Stringifies its arguments after expanding them (so a field list may be a macro). */
-#define FALCON_PARAMS_STR_(...) #__VA_ARGS__
-#define FALCON_PARAMS_STR(...) FALCON_PARAMS_STR_(__VA_ARGS__)
-
 /**
  * Inside a params struct: lists every member, in order. Defines `falconTie()` (the members as a
- * tuple of references) and `falconFieldNames()` (the list, macros in it expanded).
+ * tuple of references) and `falconFieldNames()` (the list as written).
  */
-#define FALCON_PARAMS(...)                                                  \
-  auto falconTie() { return std::tie(__VA_ARGS__); }                        \
-  static constexpr const char* falconFieldNames() { return FALCON_PARAMS_STR(__VA_ARGS__); }
+#define FALCON_PARAMS(...)                           \
+  auto falconTie() { return std::tie(__VA_ARGS__); } \
+  static constexpr const char* falconFieldNames() { return FALCON_PARAMS_STRING(__VA_ARGS__); }
+/** The field list as a string, after expanding macros in it (a list may use a macro of shared fields). */
+#define FALCON_PARAMS_STRING(...) #__VA_ARGS__
 
 namespace falcon {
 namespace ext {
@@ -164,12 +163,12 @@ const Signature& signatureOf() {
     s.names = splitNames(P::falconFieldNames());
     P probe{};
     Tie t = probe.falconTie();
+    if (s.names.size() != std::tuple_size_v<Tie>) {
+      throw std::runtime_error("FALCON_PARAMS(" + std::string(P::falconFieldNames()) + "): " + std::to_string(s.names.size()) + " names for " +
+                               std::to_string(std::tuple_size_v<Tie>) + " members");
+    }
     std::vector<const void*> addresses;
     std::apply([&](auto&... f) { ((s.kinds.push_back(Kind<std::decay_t<decltype(f)>>::name), addresses.push_back(&f)), ...); }, t);
-    if (s.names.size() != addresses.size()) {
-      throw std::runtime_error("FALCON_PARAMS(" + std::string(P::falconFieldNames()) + ") names " + std::to_string(s.names.size()) +
-                               " fields but the struct has " + std::to_string(addresses.size()));
-    }
     for (size_t i = 0; i < addresses.size(); ++i) {
       for (size_t j = 0; j < i; ++j) {
         if (addresses[i] == addresses[j] || s.names[i] == s.names[j]) {
@@ -183,7 +182,9 @@ const Signature& signatureOf() {
 }
 
 [[noreturn]] inline void badField(const char* fn, const std::string& field, const char* what, double v) {
-  throw std::runtime_error(std::string(fn) + ": field '" + field + "' must be " + what + " (got " + std::to_string(v) + ")");
+  char got[32];
+  std::snprintf(got, sizeof got, "%.17g", v);
+  throw std::runtime_error(std::string(fn) + ": field '" + field + "' must be " + what + " (got " + got + ")");
 }
 
 constexpr double kMaxSafe = 9007199254740991.0;  // 2^53 - 1
