@@ -4,7 +4,7 @@
  * kernel transposed to `[dconv, dim]` once so every inner loop reads memory in order.
  */
 import { hostKernel } from '@falcon/tensor';
-import type { CausalConv1dAttrs, CausalConv1dInputName, CausalConv1dOptionalName } from '../../causal_conv1d.js';
+import type { CausalConv1dAttrs, CausalConv1dInputName, CausalConv1dOptionalName } from '../../causal_conv1d_signature.js';
 import { segmentStarts } from './segments.js';
 
 /** The problem of one conv call, flat. @internal */

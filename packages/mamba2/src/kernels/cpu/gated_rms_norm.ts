@@ -3,7 +3,7 @@
  * the output; float64 arithmetic, float32 results.
  */
 import { hostKernel } from '@falcon/tensor';
-import type { GatedRmsNormAttrs } from '../../gated_rms_norm.js';
+import type { GatedRmsNormAttrs } from '../../gated_rms_norm_signature.js';
 
 /** The CPU kernel of `FalconGatedRmsNorm`. @internal */
 export const gatedRmsNormCpu = hostKernel<'x' | 'weight', 'z', GatedRmsNormAttrs, 'y'>((t, { eps, ngroups, normBeforeGate }) => {

@@ -5,7 +5,7 @@
  * `dw += g·u·r`, `du = r·(g·w − u·r²·mean(g·w·u))`, then through the gate.
  */
 import { hostKernel } from '@falcon/tensor';
-import type { GatedRmsNormAttrs } from '../../gated_rms_norm.js';
+import type { GatedRmsNormAttrs } from '../../gated_rms_norm_signature.js';
 
 /** The CPU kernel of `FalconGatedRmsNormBackward`. @internal */
 export const gatedRmsNormBackwardCpu = hostKernel<'x' | 'weight' | 'dy', 'z', GatedRmsNormAttrs, 'dx' | 'dweight' | 'dz'>(

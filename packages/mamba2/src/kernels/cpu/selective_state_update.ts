@@ -3,7 +3,7 @@
  * host code (`ssd_chunk_scan.ts`) with the seqlen axis left out of x, dt, B, C and y.
  */
 import { hostKernel } from '@falcon/tensor';
-import type { SelectiveStateUpdateInputName, SelectiveStateUpdateOptionalName } from '../../selective_state_update.js';
+import type { SelectiveStateUpdateInputName, SelectiveStateUpdateOptionalName } from '../../selective_state_update_signature.js';
 import type { TimeStepAttrs } from '../../time_step.js';
 import { ssdChunkScanHost } from './ssd_chunk_scan.js';
 import { ssdProblem } from './ssd_problem.js';

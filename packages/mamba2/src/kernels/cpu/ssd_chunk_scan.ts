@@ -7,7 +7,7 @@
  * stored as float32. `C_t·B_s` is computed once per group and shared by the group's heads.
  */
 import { hostKernel } from '@falcon/tensor';
-import type { SsdAttrs, SsdChunkScanInputName, SsdChunkScanOptionalName } from '../../ssd_chunk_scan.js';
+import type { SsdAttrs, SsdChunkScanInputName, SsdChunkScanOptionalName } from '../../ssd_chunk_scan_signature.js';
 import { gemmNT } from './dot.js';
 import { segmentStarts } from './segments.js';
 import type { SsdProblem } from './ssd_problem.js';

@@ -6,7 +6,7 @@
  */
 import { webgpuKernel } from '@falcon/tensor';
 import type { TensorInfo } from '@falcon/tensor';
-import type { CausalConv1dAttrs, CausalConv1dInputName, CausalConv1dOptionalName } from '../../causal_conv1d.js';
+import type { CausalConv1dAttrs, CausalConv1dInputName, CausalConv1dOptionalName } from '../../causal_conv1d_signature.js';
 import { WGSL_SILU } from './wgsl.js';
 
 /** Which optional inputs a conv program has (compiled into its text). @internal */

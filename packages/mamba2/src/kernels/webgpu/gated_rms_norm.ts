@@ -5,7 +5,7 @@
  * `u·r·w` (times silu(z) when the gate comes after).
  */
 import { webgpuKernel, wgslWorkgroupReduce } from '@falcon/tensor';
-import type { GatedRmsNormAttrs } from '../../gated_rms_norm.js';
+import type { GatedRmsNormAttrs } from '../../gated_rms_norm_signature.js';
 import { reduceWorkgroupSize, WGSL_SILU } from './wgsl.js';
 
 /** Gate placement compiled into the shader: 0 none, 1 before the norm, 2 after. @internal */

@@ -7,7 +7,7 @@
  */
 import { webgpuKernel, wgslWorkgroupReduce } from '@falcon/tensor';
 import type { TensorInfo } from '@falcon/tensor';
-import type { GatedRmsNormAttrs } from '../../gated_rms_norm.js';
+import type { GatedRmsNormAttrs } from '../../gated_rms_norm_signature.js';
 import { gateMode } from './gated_rms_norm.js';
 import { emptyTensor, reduceWorkgroupSize, WGSL_SILU } from './wgsl.js';
 

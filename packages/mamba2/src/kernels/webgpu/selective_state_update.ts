@@ -4,7 +4,7 @@
  */
 import { webgpuKernel } from '@falcon/tensor';
 import type { TensorInfo } from '@falcon/tensor';
-import type { SelectiveStateUpdateInputName, SelectiveStateUpdateOptionalName } from '../../selective_state_update.js';
+import type { SelectiveStateUpdateInputName, SelectiveStateUpdateOptionalName } from '../../selective_state_update_signature.js';
 import type { TimeStepAttrs } from '../../time_step.js';
 import type { SsdTensors } from './ssd_programs.js';
 import { ssdDims, ssdFinalProgram, ssdForwardParts, ssdGateProgram, ssdYPreProgram } from './ssd_programs.js';

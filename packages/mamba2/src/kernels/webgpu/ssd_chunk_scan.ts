@@ -4,7 +4,7 @@
  * states.
  */
 import { webgpuKernel } from '@falcon/tensor';
-import type { SsdAttrs, SsdChunkScanInputName, SsdChunkScanOptionalName } from '../../ssd_chunk_scan.js';
+import type { SsdAttrs, SsdChunkScanInputName, SsdChunkScanOptionalName } from '../../ssd_chunk_scan_signature.js';
 import type { SsdTensors } from './ssd_programs.js';
 import { ssdDims, ssdFinalProgram, ssdForwardParts, ssdGateProgram, ssdYPreProgram } from './ssd_programs.js';
 
