@@ -1,13 +1,6 @@
 /** CPU kernel of `alibiBias`: one flat pass writing `−slope_h · |i + seqlenK − seqlenQ − j|`. */
 import { hostKernel } from '@falcon/tensor';
-
-/** Attributes of the ALiBi bias op. */
-export interface AlibiAttrs {
-  /** Number of queries. */
-  seqlenQ: number;
-  /** Number of keys. */
-  seqlenK: number;
-}
+import type { AlibiAttrs } from '../../alibi_bias_signature.js';
 
 /** The `alibiBias` CPU kernel. */
 export const alibiBiasCpu = hostKernel<'slopes', never, AlibiAttrs, 'bias'>(({ slopes }, { seqlenQ: L, seqlenK: LK }) => {

@@ -3,7 +3,7 @@
  * (angle rounded to float32 as transformers does) and applied to every head in one flat pass.
  */
 import { hostKernel } from '@falcon/tensor';
-import type { RopeAttrs } from '../../reference/apply_rope.js';
+import type { RopeAttrs } from '../../apply_rope_signature.js';
 
 const f32 = Math.fround;
 

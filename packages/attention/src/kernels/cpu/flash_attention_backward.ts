@@ -6,7 +6,7 @@
  * O(seqlenK·headDim), never the score matrix.
  */
 import { hostKernel } from '@falcon/tensor';
-import type { AttentionAttrs } from '../../attention_attrs.js';
+import type { AttentionBackwardAttrs } from '../../flash_attention_backward_signature.js';
 import type { HostAttentionProblem } from './attention_problem.js';
 import { packKvHead, recordWorkspace, rowRanges, TILE_K, TILE_Q } from './attention_problem.js';
 import { roundUp4, tileProductNT } from './tile_product.js';
@@ -154,12 +154,6 @@ export function attentionBackwardHost(p: HostAttentionProblem, g: HostBackwardDa
     }
   }
   return { dq, dk, dv };
-}
-
-/** Attributes of the backward op: the forward's, plus how many key rows take part (−1: all). */
-export interface AttentionBackwardAttrs extends AttentionAttrs {
-  /** Keys that take part (the decode length), or −1 for all rows of k. */
-  kvLength: number;
 }
 
 /** The attention backward CPU kernel. */

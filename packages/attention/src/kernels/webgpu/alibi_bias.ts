@@ -1,6 +1,6 @@
 /** WebGPU kernel of `alibiBias`: one invocation per element, `−slope_h · |i + seqlenK − seqlenQ − j|`. */
 import { webgpuKernel } from '@falcon/tensor';
-import type { AlibiAttrs } from '../cpu/alibi_bias.js';
+import type { AlibiAttrs } from '../../alibi_bias_signature.js';
 
 /** The `alibiBias` WebGPU kernel. */
 export const alibiBiasWebgpu = webgpuKernel<'slopes', never, AlibiAttrs, 'bias'>(({ inputs: { slopes }, attrs }) => {

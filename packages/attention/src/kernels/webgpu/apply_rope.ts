@@ -6,7 +6,7 @@
  * sin/cos only promise 2⁻¹¹ absolute accuracy and lose far more at large angles.
  */
 import { webgpuKernel } from '@falcon/tensor';
-import type { RopeAttrs } from '../../reference/apply_rope.js';
+import type { RopeAttrs } from '../../apply_rope_signature.js';
 
 /** π/2 as five 4-significant-bit pieces plus a float32 remainder (≈ 44 bits in all). */
 function piOver2Pieces(): number[] {

@@ -6,7 +6,7 @@
  * group, accumulates dV = Σ P·dO and dK = Σ dS·Q·scale (written side by side, then split).
  */
 import { webgpuKernel } from '@falcon/tensor';
-import type { AttentionBackwardAttrs } from '../cpu/flash_attention_backward.js';
+import type { AttentionBackwardAttrs } from '../../flash_attention_backward_signature.js';
 import { attentionUniforms, META_WGSL, packMeta, rangeWgsl, sliceProgram, tileRows, WG_ROWS } from './attention_wgsl.js';
 
 const deltaShader = /* wgsl */ `
