@@ -123,8 +123,20 @@ export class FalconH1ForCausalLM {
     });
   }
 
+  /**
+   * Embeddings of `[batch, seqlen]` ids, computed on the device without reading the ids back: an
+   * id outside `[0, vocab_size)` gathers row 0 (never memory past the table) and its embedding is
+   * NaN, so the logits of its sequence and the loss are NaN instead of plausible numbers
+   * ({@link FalconH1ForCausalLM.checkInputIds} names the bad id, asynchronously).
+   */
   private embed(ids: Tensor): Tensor {
-    return tf.mul(tf.gather(this.top['model.embed_tokens.weight'], tf.cast(ids, 'int32')), this.config.base.embedding_multiplier);
+    const v = this.config.base.vocab_size;
+    const i = tf.cast(ids, 'int32');
+    const inRange = tf.logicalAnd(tf.greaterEqual(i, 0), tf.less(i, v));
+    const rows = tf.gather(this.top['model.embed_tokens.weight'], tf.where(inRange, i, tf.zerosLike(i)));
+    // + 0 for valid ids (exact), + NaN for the others
+    const poison = tf.expandDims(tf.where(inRange, tf.zeros(i.shape), tf.fill(i.shape, NaN)), -1);
+    return tf.mul(tf.add(rows, poison), this.config.base.embedding_multiplier);
   }
 
   private head(h: Tensor): Tensor3D {
@@ -138,8 +150,19 @@ export class FalconH1ForCausalLM {
     if (!(ids instanceof tf.Tensor) || ids.rank !== 2 || ids.dtype !== 'int32') throw new Error(`${where}: input ids must be an int32 tensor [batch, seqlen], got ${ids?.dtype} [${ids?.shape}]`);
     if ((ids.shape[1] ?? 0) < 1) throw new Error(`${where}: input ids are empty`);
     if (mask && !tf.util.arraysEqual(mask.shape, ids.shape)) throw new Error(`${where}: attention mask has shape [${mask.shape}], expected [${ids.shape}]`);
+  }
+
+  /**
+   * Check that every token id is in `[0, vocab_size)`, reading the ids back asynchronously (the
+   * forward never reads them: on a GPU backend that would stall every step; an out-of-range id
+   * there gives NaN logits). {@link FalconH1ForCausalLM.generate} awaits it for the prompt.
+   * @param ids - int32 `[batch, seqlen]`
+   * @throws naming the first offending id
+   */
+  async checkInputIds(ids: Tensor, where = 'checkInputIds'): Promise<void> {
+    this.checkIds(where, ids);
     const { vocab_size } = this.config.base;
-    const v = ids.dataSync();
+    const v = await ids.data();
     let min = Infinity;
     let max = -Infinity;
     for (let i = 0; i < v.length; i++) {
@@ -157,15 +180,15 @@ export class FalconH1ForCausalLM {
   forward(inputIds: Tensor2D, options: ForwardOptions = {}): ForwardOutput {
     this.checkIds('forward', inputIds, options.attentionMask);
     const [batch, seqlen] = inputIds.shape;
+    // a given mask is applied as it is (an all-ones mask masks nothing; no host read to find out)
     const mask = options.attentionMask;
-    const hasPadding = mask ? tf.tidy(() => tf.min(mask).dataSync()[0] === 0) : false;
     const hiddenStates: Tensor3D[] = [];
     const out = tf.tidy(() => {
-      const positions = positionIds(batch, seqlen, hasPadding ? mask : undefined);
+      const positions = positionIds(batch, seqlen, mask);
       let x = this.embed(inputIds);
       for (const layer of this.layers) {
         if (options.outputHiddenStates) hiddenStates.push(tf.keep(x) as Tensor3D);
-        x = layer.forward(x, { positions, mask: hasPadding ? mask : undefined, recompute: options.recompute }).y;
+        x = layer.forward(x, { positions, mask, recompute: options.recompute }).y;
       }
       x = rmsNorm(x, this.top['model.final_layernorm.weight'], this.config.base.rms_norm_eps);
       if (options.outputHiddenStates) hiddenStates.push(tf.keep(x) as Tensor3D);
@@ -277,6 +300,8 @@ export class FalconH1ForCausalLM {
    * @returns int32 `[batch, promptLen + new tokens]`
    */
   async generate(promptIds: Tensor2D, options: GenerateOptions): Promise<Tensor2D> {
+    // generate's own checks name a prompt of the wrong dtype or rank; here the id range, read asynchronously
+    if (promptIds instanceof tf.Tensor && promptIds.rank === 2 && promptIds.dtype === 'int32' && promptIds.size > 0) await this.checkInputIds(promptIds, 'generate');
     return generate(this, promptIds, options);
   }
 

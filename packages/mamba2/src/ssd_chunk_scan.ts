@@ -5,6 +5,7 @@
  * recurrence position by position with the state in registers (`csrc/ssd_chunk_scan.cu`); the
  * gradient is the op `FalconSsdChunkScanBackward` (`ssd_chunk_scan_backward.ts`).
  */
+import { FALCON_H1_MAMBA_CHUNK_SIZE } from '@falcon/checkpoint';
 import { defineOp } from '@falcon/tensor';
 import type { Tensor, Tensor4D } from '@falcon/tensor';
 import { ssdChunkScanCpu } from './kernels/cpu/ssd_chunk_scan.js';
@@ -17,8 +18,8 @@ import { ssdChunkScanSignature } from './ssd_chunk_scan_signature.js';
 import type { SsdAttrs, SsdChunkScanInputName, SsdChunkScanOptionalName, SsdChunkScanOutputName } from './ssd_chunk_scan_signature.js';
 import { check } from './validate.js';
 
-/** Default chunk size (transformers' `mamba_chunk_size` default). */
-export const DEFAULT_CHUNK_SIZE = 256;
+/** Default chunk size: transformers' `mamba_chunk_size` default, the Falcon-H1 config's ({@link FALCON_H1_MAMBA_CHUNK_SIZE}). */
+export const DEFAULT_CHUNK_SIZE: number = FALCON_H1_MAMBA_CHUNK_SIZE;
 
 /** Options of {@link ssdChunkScan}. */
 export interface SsdChunkScanOptions extends TimeStepOptions {
