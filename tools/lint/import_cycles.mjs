@@ -2,7 +2,7 @@
 // (`import`, `import type`, `export … from`, `import()`) is an edge; a cycle is a strongly connected
 // component of more than one file, or a file importing itself. Run as a script it checks every
 // package's src/ and exits 1 on a cycle: `node tools/lint/import_cycles.mjs [packages/<pkg>/src …]`.
-// The eslint rule in ./no_import_cycle.mjs reports the same cycles while linting.
+// The eslint rule in ./no_import_cycle.mjs reports the same cycles while linting (every package's lint).
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +20,7 @@ function tsFiles(dir) {
 }
 
 /** The file a relative specifier names (`./a.js` → `./a.ts`, `./dir` → `./dir/index.ts`), or undefined. */
-function resolveSpecifier(from, spec) {
+export function resolveSpecifier(from, spec) {
   if (!spec.startsWith('.')) return undefined;
   const base = resolve(dirname(from), spec);
   const stem = base.replace(/\.(js|mjs|cjs|ts)$/, '');
@@ -44,6 +44,22 @@ export function importGraph(dir) {
     graph.set(f, [...deps].sort());
   }
   return graph;
+}
+
+const graphs = new Map();
+
+/** The import graph of `dir`, built once per process (a lint run). */
+function cachedGraph(dir) {
+  const root = resolve(dir);
+  if (!graphs.has(root)) graphs.set(root, importGraph(root));
+  return graphs.get(root);
+}
+
+/** A shortest import cycle through `file` inside `dir` (files, starting with `file`), or undefined. */
+export function cycleThrough(dir, file) {
+  const graph = cachedGraph(dir);
+  if (!graph.has(file)) return undefined;
+  return shortestCycleFrom(graph, file);
 }
 
 /** The import cycles under `dir`: one file list per cycle (a shortest cycle through each strongly connected component). */
@@ -79,18 +95,16 @@ export function importCycles(dir) {
     }
   };
   for (const v of [...graph.keys()].sort()) if (!index.has(v)) visit(v);
-  return components.map((comp) => shortestCycle(graph, new Set(comp)));
+  return components.map((comp) => shortestCycleFrom(graph, [...comp].sort()[0]));
 }
 
-/** A shortest cycle through the first (sorted) file of a strongly connected component. */
-function shortestCycle(graph, comp) {
-  const start = [...comp].sort()[0];
+/** A shortest cycle through `start` (breadth-first back to it), or undefined when there is none. */
+function shortestCycleFrom(graph, start) {
   const prev = new Map([[start, null]]);
   const queue = [start];
   while (queue.length) {
     const v = queue.shift();
     for (const w of graph.get(v)) {
-      if (!comp.has(w)) continue;
       if (w === start) {
         const path = [];
         for (let u = v; u !== null; u = prev.get(u)) path.unshift(u);
@@ -102,7 +116,7 @@ function shortestCycle(graph, comp) {
       }
     }
   }
-  return [start];
+  return undefined;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

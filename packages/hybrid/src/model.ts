@@ -7,6 +7,7 @@
 import { rmsNorm, tf } from '@falcon/tensor';
 import type { Scalar, Tensor, Tensor2D, Tensor3D, Variable } from '@falcon/tensor';
 import { init } from '@falcon/tensor';
+import type { CausalLm } from './causal_lm.js';
 import type { HybridConfig } from './config.js';
 import { causalLmLoss } from './loss.js';
 import type { LayerCache } from './parallel_hybrid_layer.js';
@@ -15,7 +16,7 @@ import type { RecomputePolicy } from './recompute.js';
 import type { GenerateOptions } from './generate.js';
 import { generate } from './generate.js';
 import type { FromPretrainedOptions } from './pretrained.js';
-import { loadPretrained, savePretrained } from './pretrained.js';
+import { readPretrained, savePretrained } from './pretrained.js';
 
 /** Options of {@link FalconH1ForCausalLM.forward}. */
 export interface ForwardOptions {
@@ -49,7 +50,7 @@ export function positionIds(batch: number, seqlen: number, mask?: Tensor, offset
 }
 
 /** The Falcon-H1 causal language model. */
-export class FalconH1ForCausalLM {
+export class FalconH1ForCausalLM implements CausalLm {
   /** The decoder layers. */
   readonly layers: ParallelHybridLayer[];
   /** Embeddings, final norm and (unless tied) lm_head, by transformers name. */
@@ -310,4 +311,13 @@ export class FalconH1ForCausalLM {
     for (const v of Object.values(this.top)) v.dispose();
     for (const l of this.layers) l.dispose();
   }
+}
+
+/**
+ * Read a model saved in the Hugging Face layout (`config.json` + `model.safetensors` or a sharded index).
+ * @param dir - the model directory
+ * @throws when the config is invalid or a tensor is missing, unexpected or misshapen (all listed)
+ */
+export async function loadPretrained(dir: string, options: FromPretrainedOptions = {}): Promise<FalconH1ForCausalLM> {
+  return readPretrained(dir, options, (config) => new FalconH1ForCausalLM(config));
 }

@@ -9,7 +9,7 @@ import { configToJson, openCheckpoint, validateCheckpoint, writeShardedSafetenso
 import type { Tensor } from '@falcon/tensor';
 import type { BitNetLayers, HybridConfig, LayerHeads } from './config.js';
 import { EXTRA_FIELDS, hybridConfig, isUniform } from './config.js';
-import { FalconH1ForCausalLM } from './model.js';
+import type { CausalLm } from './causal_lm.js';
 
 /** Options of {@link loadPretrained}. */
 export interface FromPretrainedOptions {
@@ -20,10 +20,12 @@ export interface FromPretrainedOptions {
 }
 
 /**
- * Read `config.json` and the weights of `dir` into a model.
+ * Read `config.json` and the weights of `dir` into a model made by `create` (`loadPretrained` and
+ * `FalconH1ForCausalLM.fromPretrained` pass the model's constructor).
  * @throws when the config is invalid or a tensor is missing, unexpected or misshapen (all listed)
+ * @internal
  */
-export async function loadPretrained(dir: string, options: FromPretrainedOptions = {}): Promise<FalconH1ForCausalLM> {
+export async function readPretrained<M extends CausalLm>(dir: string, options: FromPretrainedOptions, create: (config: HybridConfig) => M): Promise<M> {
   let text: string;
   try {
     text = await readFile(join(dir, 'config.json'), 'utf8');
@@ -34,7 +36,7 @@ export async function loadPretrained(dir: string, options: FromPretrainedOptions
   const reader = await openCheckpoint(dir);
   try {
     if (isUniform(config)) validateCheckpoint(config.base, reader.shapes(), { what: `checkpoint in ${dir}` });
-    const model = new FalconH1ForCausalLM(config);
+    const model = create(config);
     const tensors = await reader.readTensors();
     const expected = model.stateDictShapes();
     // With per-layer head counts given here, weights of heads the layers no longer have are dropped.
@@ -63,7 +65,7 @@ export function configJson(config: HybridConfig): string {
  * Write `config.json` and `model.safetensors` (sharded past `maxShardBytes`) into `dir`.
  * Each file is written under a temporary name and renamed when complete.
  */
-export async function savePretrained(model: FalconH1ForCausalLM, dir: string, options: { maxShardBytes?: number } = {}): Promise<void> {
+export async function savePretrained(model: CausalLm, dir: string, options: { maxShardBytes?: number } = {}): Promise<void> {
   const { mkdir, writeFile, rename } = await import('node:fs/promises');
   await mkdir(dir, { recursive: true });
   const weights = model.stateDict();
