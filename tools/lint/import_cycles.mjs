@@ -1,9 +1,11 @@
 // Import cycles among the TypeScript files of a folder (a package's src/): every relative import
 // (`import`, `import type`, `export … from`, `import()`) is an edge; a cycle is a strongly connected
 // component of more than one file, or a file importing itself. Run as a script it checks every
-// package's src/ and exits 1 on a cycle: `node tools/lint/import_cycles.mjs [packages/<pkg>/src …]`.
+// package's src/ and exits 1 on a cycle: `node tools/lint/import_cycles.mjs [packages/<pkg>/src …]`
+// (`--self-test` checks the detector itself on a made-up tree).
 // The eslint rule in ./no_import_cycle.mjs reports the same cycles while linting (every package's lint).
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
@@ -119,7 +121,38 @@ function shortestCycleFrom(graph, start) {
   return undefined;
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+/** Check the detector on a made-up tree: cycles through type imports, re-exports and folder indexes; a chain is not a cycle. */
+function selfTest() {
+  const dir = mkdtempSync(join(tmpdir(), 'import-cycles-'));
+  try {
+    const files = {
+      'op.ts': "import { k } from './kernels/cpu/k.js';\nexport const op = k;\n",
+      'kernels/cpu/k.ts': "import type { Attrs } from '../../op.js';\nexport const k = (a?: Attrs) => a;\n",
+      'a.ts': "export * from './b.js';\n",
+      'b.ts': "import './c';\n",
+      'c/index.ts': "export { x } from '../a.js';\nexport const x = 1;\n",
+      'chain1.ts': "import { y } from './chain2.js';\nexport const z = y;\n",
+      'chain2.ts': "import './sig.js';\nexport const y = 1;\n",
+      'sig.ts': "export type S = number;\n",
+      'self.ts': "import type { T } from './self.js';\nexport type T = number | T[];\n",
+    };
+    for (const [name, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(dir, name)), { recursive: true });
+      writeFileSync(join(dir, name), text);
+    }
+    const found = importCycles(dir).map((c) => c.map((f) => relative(dir, f)).join(' -> ')).sort();
+    const want = ['a.ts -> b.ts -> c/index.ts', 'kernels/cpu/k.ts -> op.ts', 'self.ts'];
+    if (JSON.stringify(found) !== JSON.stringify(want)) throw new Error(`self-test: found ${JSON.stringify(found)}, expected ${JSON.stringify(want)}`);
+    if (cycleThrough(dir, join(dir, 'chain1.ts')) !== undefined) throw new Error('self-test: a chain reported as a cycle');
+    console.log('import cycle detector self-test passed');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url) && process.argv[2] === '--self-test') {
+  selfTest();
+} else if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
   const dirs = process.argv.length > 2 ? process.argv.slice(2) : readdirSync(join(repo, 'packages')).map((p) => join(repo, 'packages', p, 'src')).filter((d) => existsSync(d));
   let n = 0;
