@@ -6,10 +6,10 @@
  * O(seqlenK·headDim), never the score matrix.
  */
 import { hostKernel } from '@falcon/tensor';
-import type { AttentionBackwardAttrs } from '../../flash_attention_backward_signature.js';
 import type { HostAttentionProblem } from './attention_problem.js';
 import { packKvHead, recordWorkspace, rowRanges, TILE_K, TILE_Q } from './attention_problem.js';
 import { roundUp4, tileProductNT } from './tile_product.js';
+import type { AttentionBackwardAttrs, FlashAttentionBackwardInputName, FlashAttentionBackwardOptionalName, FlashAttentionBackwardOutputName } from '../../flash_attention_backward_signature.js';
 
 /** The forward's results and the output gradients, on the host. */
 export interface HostBackwardData {
@@ -157,12 +157,7 @@ export function attentionBackwardHost(p: HostAttentionProblem, g: HostBackwardDa
 }
 
 /** The attention backward CPU kernel. */
-export const flashAttentionBackwardCpu = hostKernel<
-  'q' | 'k' | 'v' | 'out' | 'lse' | 'dout' | 'dlse',
-  'alibiSlopes' | 'keyPaddingMask' | 'cuSeqlens',
-  AttentionBackwardAttrs,
-  'dq' | 'dk' | 'dv'
->(({ q, k, v, out, lse, dout, dlse, alibiSlopes, keyPaddingMask, cuSeqlens }, attrs) => {
+export const flashAttentionBackwardCpu = hostKernel<FlashAttentionBackwardInputName, FlashAttentionBackwardOptionalName, AttentionBackwardAttrs, FlashAttentionBackwardOutputName>(({ q, k, v, out, lse, dout, dlse, alibiSlopes, keyPaddingMask, cuSeqlens }, attrs) => {
   const [batch, seqlenQ, nHeads, headDim] = q.shape;
   const [, kvRows, nKvHeads] = k.shape;
   const { dq, dk, dv } = attentionBackwardHost(
