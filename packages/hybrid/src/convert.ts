@@ -24,7 +24,7 @@ export interface ConvertOptions {
   mambaDState?: number;
   /** Mamba-2 groups (default 1). */
   mambaGroups?: number;
-  /** SSD chunk size (default {@link FALCON_H1_MAMBA_CHUNK_SIZE}, transformers' 256). */
+  /** SSD chunk size (default `FALCON_H1_MAMBA_CHUNK_SIZE` of `@falcon/checkpoint`: transformers' 256). */
   mambaChunkSize?: number;
   /** Start with Mamba-2's output projection at zero (default true): the model then equals the Llama model. */
   zeroMambaOut?: boolean;

@@ -18,7 +18,7 @@ import { ssdChunkScanSignature } from './ssd_chunk_scan_signature.js';
 import type { SsdAttrs, SsdChunkScanInputName, SsdChunkScanOptionalName, SsdChunkScanOutputName } from './ssd_chunk_scan_signature.js';
 import { check } from './validate.js';
 
-/** Default chunk size: transformers' `mamba_chunk_size` default, the Falcon-H1 config's ({@link FALCON_H1_MAMBA_CHUNK_SIZE}). */
+/** Default chunk size: transformers' `mamba_chunk_size` default, `@falcon/checkpoint`'s `FALCON_H1_MAMBA_CHUNK_SIZE` (256). */
 export const DEFAULT_CHUNK_SIZE: number = FALCON_H1_MAMBA_CHUNK_SIZE;
 
 /** Options of {@link ssdChunkScan}. */
