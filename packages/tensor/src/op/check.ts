@@ -133,9 +133,9 @@ export class ArgCheck {
     for (let i = 0; i < names.length; i++) {
       const e = expected[i];
       if (e !== undefined && shape[offset + i] !== e) {
-        const sizes = names.map((_, j) => expected[j] ?? '?');
+        const sizes = names.map((_, j) => String(expected[j] ?? '?'));
         this.fail(
-          `must have shape ${want} = ${bracket(variadic ? ['...', ...sizes] : sizes)}, got ${this.check.shape(shape)} (${names[i]} is ${shape[offset + i]}, expected ${e})`,
+          `must have shape ${want} = ${this.check.shape(variadic ? ['...', ...sizes] : sizes)}, got ${this.check.shape(shape)} (${names[i]} is ${shape[offset + i]}, expected ${e})`,
         );
       }
     }
@@ -221,8 +221,8 @@ export class OpCheck {
     return this.style.bare?.includes(kind) ? name : `${kind} '${name}'`;
   }
 
-  /** A shape as this op's messages print it, e.g. `[2, 3]`. */
-  shape(shape: readonly number[]): string {
+  /** A shape (or a list of sizes) as this op's messages print it, e.g. `[2, 3]`. */
+  shape(shape: readonly (number | string)[]): string {
     return `[${shape.join(this.style.shapeSeparator ?? ', ')}]`;
   }
 
