@@ -109,7 +109,7 @@ export class ArgCheck {
 
   /**
    * Check a tensor: present (unless optional), rank, dtype, emptiness, then each expected size.
-   * @returns its shape (`[]` for an absent optional input)
+   * @returns a copy of its shape (`[]` for an absent optional input)
    */
   tensor(t: Tensor | undefined | null, spec: TensorSpec): number[] {
     if (t === undefined || t === null) {
@@ -117,7 +117,7 @@ export class ArgCheck {
       this.fail(`is missing (expected a tensor ${bracket(spec.dims)})`);
     }
     if (!isTensor(t)) this.fail(`must be a tensor ${bracket(spec.dims)}, got ${describe(t)}`);
-    const shape = t.shape as number[];
+    const shape = [...t.shape]; // a copy: callers may keep and change it
     const variadic = spec.dims[0] === '...';
     const names = variadic ? spec.dims.slice(1) : spec.dims;
     const want = bracket(spec.dims);
