@@ -120,7 +120,8 @@ export function checkSequenceLength(where: string, length: number, c: FalconH1Co
 
 /**
  * Check token ids before a forward pass: int32 `[batch, seqlen]`, not empty, at most
- * `max_position_embeddings` long, every id in `[0, vocab_size)`, and a mask of the same shape.
+ * `max_position_embeddings` long, a mask of the same shape, and on the cpu backend every id in
+ * `[0, vocab_size)` (elsewhere {@link checkTokenIds} runs where the ids are on the host).
  * @param where - the entry point, for the message
  * @param ids - int32 `[batch, seqlen]`
  * @param c - the model's config
@@ -131,7 +132,11 @@ export function checkInputIds(where: string, ids: Tensor, c: FalconH1Config, mas
   if ((ids.shape[1] ?? 0) < 1) throw new Error(`${where}: input ids are empty`);
   if (mask && !tf.util.arraysEqual(mask.shape, ids.shape)) throw new Error(`${where}: attention mask has shape [${mask.shape}], expected [${ids.shape}]`);
   checkSequenceLength(where, ids.shape[1]!, c);
-  checkTokenIds(where, ids.dataSync() as Int32Array, c.vocab_size);
+  // The id values are read only where that costs no device round trip (the cpu backend): on a GPU
+  // backend a read would stall every step (and cannot be synchronous on WebGPU in Node); there the
+  // entry points check them asynchronously (FalconH1ForCausalLM.checkInputIds, generate) or on
+  // the host before the tensor is made (the trainer's data).
+  if (tf.getBackend() === 'cpu') checkTokenIds(where, ids.dataSync() as Int32Array, c.vocab_size);
 }
 
 /**

@@ -11,7 +11,7 @@ import { tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
 import type { BitNetLayers, HybridConfig, LayerHeads } from './config.js';
 import { EXTRA_FIELDS, hybridConfig, isUniform } from './config.js';
-import { FalconH1ForCausalLM } from './model.js';
+import type { CausalLm } from './causal_lm.js';
 import { resolveModelDir } from './train/latest.js';
 
 /** Stored dtypes a weight may have (read as float32). */
@@ -26,11 +26,13 @@ export interface FromPretrainedOptions {
 }
 
 /**
- * Read `config.json` and the weights of `dir` into a model. For a training run directory (one with
- * `latest.json`), its latest committed checkpoint is read.
+ * Read `config.json` and the weights of `dir` into a model made by `create` (`loadPretrained` and
+ * `FalconH1ForCausalLM.fromPretrained` pass the model's constructor). For a training run directory
+ * (one with `latest.json`), its latest committed checkpoint is read.
  * @throws when the config is invalid or a tensor is missing, unexpected or misshapen (all listed)
+ * @internal
  */
-export async function loadPretrained(dir: string, options: FromPretrainedOptions = {}): Promise<FalconH1ForCausalLM> {
+export async function readPretrained<M extends CausalLm>(dir: string, options: FromPretrainedOptions, create: (config: HybridConfig) => M): Promise<M> {
   dir = await resolveModelDir(dir); // a training run: its latest committed checkpoint
   let text: string;
   try {
@@ -46,7 +48,7 @@ export async function loadPretrained(dir: string, options: FromPretrainedOptions
       const { dtype } = reader.info(name);
       if (!FLOAT_DTYPES.has(dtype)) throw new Error(`checkpoint in ${dir}: tensor '${name}' is stored as ${dtype}, but the model's weights are floats (${[...FLOAT_DTYPES].join(', ')})`);
     }
-    const model = new FalconH1ForCausalLM(config);
+    const model = create(config);
     const tensors = await reader.readTensors();
     const expected = model.stateDictShapes();
     // With per-layer head counts given here, weights of heads the layers no longer have are dropped.
@@ -83,7 +85,7 @@ export interface SavePretrainedOptions {
  * Write `config.json` and `model.safetensors` (sharded past `maxShardBytes`) into `dir`.
  * Each file is written under a temporary name and renamed when complete.
  */
-export async function savePretrained(model: FalconH1ForCausalLM, dir: string, options: SavePretrainedOptions = {}): Promise<void> {
+export async function savePretrained(model: CausalLm, dir: string, options: SavePretrainedOptions = {}): Promise<void> {
   const { mkdir, writeFile, rename } = await import('node:fs/promises');
   await mkdir(dir, { recursive: true });
   const weights = model.stateDict();
