@@ -11,17 +11,17 @@
 // N(1, 1) under the softplus, so Δ·|A| reaches ~10 and d_t = exp(Δ·A) is often 1e-2…1e-4; x, B, C
 // ×2 (as μP multipliers scale them; the arithmetic is scale-invariant, so this only mirrors the
 // model). There E_t = ∂L/∂(Δ_t·A) = d_t·λ_t·s_{t−1} is tiny next to the terms of running identities
-// such as E_t = g_t·Y_t + E_{t+1} − u_t·S1_t, which the previous backward used: on the H200 it gave
-// dA 7.6e-5…2.2e-4, ddt 4.0e-6…1.2e-5, ddtBias 1.6e-5…7.0e-5 on these cases (the model test's A_log
-// gradient was off by 6.9e-4). The backward now takes the dot product directly.
+// such as E_t = g_t·Y_t + E_{t+1} − u_t·S1_t: a backward that used such an identity would lose dA,
+// ddt and ddtBias to cancellation (errors of 1e-5…2e-4 on these cases), so the backward takes the
+// dot product directly and these cases guard it.
 //
 // Tolerances. The cpu kernels work in float64 (chunked form) and round once; the cuda kernels run
 // the recurrence and its adjoint in float32, every gradient term a sum of products without
 // cancellation, so outputs and gradients carry ~1e-7 relative rounding (a float32 model of the
 // arithmetic gives ≤ 3e-7 for dA, ddt and ddtBias on the stiff cases). Worst seen on the H200:
 // outputs 1.5e-7; gradients 4.0e-7 (dA; ddt 1.8e-7, ddtBias 2.5e-7, others ≤ 3.3e-7). tol 1e-5
-// for outputs and gradients: a 25× margin, while the cancellation above (dA ≥ 7.6e-5 on every
-// stiff case) or any wrong term (a dropped position, head or state entry: ≥ 1e-3) fails.
+// for outputs and gradients: a 25× margin, while the cancellation above (dA errors ≥ 7.6e-5 on
+// every stiff case) or any wrong term (a dropped position, head or state entry: ≥ 1e-3) fails.
 import { selectiveStateUpdate, ssdChunkScan } from '../../src/index.js';
 import { tf } from '@falcon/tensor';
 import type { OpCase } from '@falcon/tensor/testing';

@@ -84,6 +84,14 @@ export function nativeCall<F extends NativeFields>(fields: F): NativeFunction<F,
   return { fields, stream: false, returns: 'void' };
 }
 
+const PTR = 0,
+  I32 = 1,
+  I64 = 2,
+  FLOAT = 3,
+  BOOL = 4,
+  LIST_I64 = 5,
+  LIST_F32 = 6;
+const CODE: Record<NativeKind, number> = { ptr: PTR, i32: I32, i64: I64, f32: FLOAT, f64: FLOAT, bool: BOOL, 'i64[]': LIST_I64, 'f32[]': LIST_F32 };
 const LIST: Record<NativeKind, boolean> = { ptr: false, i32: false, i64: false, f32: false, f64: false, bool: false, 'i64[]': true, 'f32[]': true };
 
 /** Why `v` is not a value of kind `k` (undefined when it is). */
@@ -133,46 +141,77 @@ function diagnose(label: string, fields: NativeFields, params: unknown): Error {
 
 /**
  * The per-call validator and packer of a declared function: checks the object has exactly the
- * declared fields, each of its kind, and returns the `Float64Array` the C++ side unpacks. Scalar-only
- * functions reuse one array (the binding copies what it needs before returning).
+ * declared fields, each of its kind, and returns the `Float64Array` the C++ side unpacks. The arrays
+ * are reused from call to call (one per total length; the binding reads them before it returns).
  * @param label - names the function in errors, e.g. `'@falcon/mamba2 causalConv1d'`
  * @param fn - the declaration
  * @returns `(params) => Float64Array`; throws an Error naming every missing, extra or mistyped field
  */
 export function packer<F extends NativeFields>(label: string, fn: NativeFunction<F>): (params: NativeParams<F>) => Float64Array {
   const names = Object.keys(fn.fields);
-  const kinds = names.map((n) => fn.fields[n]);
+  const codes = names.map((n) => CODE[fn.fields[n]]);
   const n = names.length;
-  const hasLists = kinds.some((k) => LIST[k]);
-  const fixed = hasLists ? undefined : new Float64Array(n);
+  const hasLists = codes.some((c) => c >= LIST_I64);
+  const fixed: Float64Array | undefined = hasLists ? undefined : new Float64Array(n);
+  const byLength: Float64Array[] = []; // calls with lists: one reused array per total length
+  const fail = (params: unknown): never => {
+    throw diagnose(label, fn.fields, params);
+  };
   return (params) => {
     const p = params as Record<string, unknown>;
     let count = 0;
-    for (const key in p) if (Object.prototype.hasOwnProperty.call(p, key)) count++;
-    if (count !== n) throw diagnose(label, fn.fields, params);
-    let buf = fixed;
-    if (!buf) {
+    // Counts the keys (inherited enumerable keys would count as extra too).
+    for (const _ in p) count++;
+    if (count !== n) fail(params);
+    let buf: Float64Array;
+    if (fixed !== undefined) buf = fixed;
+    else {
       let total = n;
       for (let i = 0; i < n; i++) {
-        if (!LIST[kinds[i]]) continue;
+        if (codes[i] < LIST_I64) continue;
         const v = p[names[i]] as ArrayLike<number> | undefined;
-        if (v === undefined || typeof v !== 'object') throw diagnose(label, fn.fields, params);
-        total += v.length;
+        if (v === null || typeof v !== 'object') fail(params);
+        total += v!.length;
       }
-      buf = new Float64Array(total);
+      buf = byLength[total] ??= new Float64Array(total);
     }
     let tail = n;
     for (let i = 0; i < n; i++) {
-      const k = kinds[i];
       const v = p[names[i]];
-      if (badValue(k, v) !== undefined) throw diagnose(label, fn.fields, params);
-      if (k === 'bool') buf[i] = v ? 1 : 0;
-      else if (LIST[k]) {
-        const list = v as ArrayLike<number>;
-        buf[i] = list.length;
-        for (let j = 0; j < list.length; j++) buf[tail + j] = list[j];
-        tail += list.length;
-      } else buf[i] = v as number;
+      switch (codes[i]) {
+        case PTR:
+          if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail(params);
+          buf[i] = v as number;
+          break;
+        case I32:
+          if (typeof v !== 'number' || (v | 0) !== v) fail(params);
+          buf[i] = v as number;
+          break;
+        case I64:
+          if (typeof v !== 'number' || !Number.isSafeInteger(v)) fail(params);
+          buf[i] = v as number;
+          break;
+        case FLOAT:
+          if (typeof v !== 'number') fail(params);
+          buf[i] = v as number;
+          break;
+        case BOOL:
+          if (typeof v !== 'boolean') fail(params);
+          buf[i] = v ? 1 : 0;
+          break;
+        default: {
+          const list = v as ArrayLike<number>;
+          const ints = codes[i] === LIST_I64;
+          if (!(Array.isArray(list) || (!ints && list instanceof Float32Array))) fail(params);
+          buf[i] = list.length;
+          for (let j = 0; j < list.length; j++) {
+            const e = list[j];
+            if (typeof e !== 'number' || (ints && !Number.isSafeInteger(e))) fail(params);
+            buf[tail + j] = e;
+          }
+          tail += list.length;
+        }
+      }
     }
     return buf;
   };
