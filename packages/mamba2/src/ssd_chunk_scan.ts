@@ -2,7 +2,7 @@
  * `ssdChunkScan`: the Mamba-2 selective state-space scan (SSD) over a whole sequence, declared as
  * the op `FalconSsdChunkScan`. The reference (`reference/ssd_chunk_scan.ts`) is the sequential
  * recurrence of the spec; the CPU and WebGPU kernels compute the chunked form, the CUDA kernel the
- * recurrence position by position with the state in registers (`csrc/ssd_chunk_scan.cu`); the
+ * recurrence position by position with the state in registers (`csrc/ssd_sequential_scan.cu`); the
  * gradient is the op `FalconSsdChunkScanBackward` (`ssd_chunk_scan_backward.ts`).
  */
 import { FALCON_H1_MAMBA_CHUNK_SIZE } from '@falcon/checkpoint';

@@ -1,7 +1,7 @@
 /**
  * `FalconSsdChunkScanBackward`: the gradient of the SSD scan as an op of its own, with a CPU
  * kernel that runs the adjoint recurrence backwards in time from state checkpoints (memory linear
- * in seqlen), and a CUDA kernel that does the same position by position (`csrc/ssd_chunk_scan_backward.cu`).
+ * in seqlen), and a CUDA kernel that does the same position by position (`csrc/ssd_sequential_scan_backward.cu`).
  * Used by the gradients of `ssdChunkScan` and `selectiveStateUpdate`.
  */
 import { defineOp } from '@falcon/tensor';
