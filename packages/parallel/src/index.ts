@@ -4,3 +4,4 @@
  * @packageDocumentation
  */
 export { VERSION } from './version.js';
+export * from './launch/index.js';

@@ -2,12 +2,13 @@
 import { convertCommand } from './convert.js';
 import { generateCommand } from './generate.js';
 import { infoCommand } from './info.js';
+import { launchCommand } from './launch.js';
 import { trainCommand } from './train.js';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 
 /** Every command of the `falcon` CLI, by name. */
-export const COMMANDS: Record<string, Command> = { train: trainCommand, generate: generateCommand, convert: convertCommand, info: infoCommand };
+export const COMMANDS: Record<string, Command> = { train: trainCommand, generate: generateCommand, convert: convertCommand, info: infoCommand, launch: launchCommand };
 
 function help(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
@@ -49,7 +50,9 @@ export async function main(
     err(`falcon: unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(', ')}; see 'falcon --help')`);
     return 2;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
+  // options end at '--' (what follows belongs to the command `falcon launch` starts)
+  const own = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  if (own.includes('--help') || own.includes('-h')) {
     out(cmd.help);
     return 0;
   }
@@ -62,6 +65,8 @@ export async function main(
       return 2;
     }
     err(`falcon ${name}: ${(e as Error).message ?? String(e)}`);
-    return 1;
+    // an error may carry its own exit code (a launched job that failed passes on its rank's)
+    const code = (e as { exitCode?: unknown }).exitCode;
+    return typeof code === 'number' && Number.isInteger(code) && code > 0 ? code : 1;
   }
 }
