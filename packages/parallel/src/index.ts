@@ -5,3 +5,4 @@
  */
 export { VERSION } from './version.js';
 export * from './launch/index.js';
+export * from './data_parallel/index.js';

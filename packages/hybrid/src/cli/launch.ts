@@ -3,6 +3,8 @@
  * (`RANK`, `WORLD_SIZE`, `LOCAL_RANK`, `LOCAL_WORLD_SIZE`, `MASTER_ADDR`, `MASTER_PORT`), prefixes
  * their output lines with the rank, and exits non-zero naming the rank when one fails.
  */
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { launch, LAUNCH_OPTIONS_HELP, LaunchArgsError, parseLaunchArgs } from '@falcon/parallel';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
@@ -58,4 +60,20 @@ export class LaunchFailed extends Error {
     super(message);
     this.name = 'LaunchFailed';
   }
+}
+
+/**
+ * Run `falcon <argv…>` in `nproc` worker processes of this node through the launcher (what
+ * `falcon train --nproc-per-node N` does): the same Node, its flags (a TypeScript loader, when run
+ * from source) and this CLI's entry point.
+ * @param argv - the command and its options for every worker, without --nproc-per-node
+ * @param nproc - worker processes
+ * @returns the exit code: 0, or the failed rank's (its rank and how it failed are printed)
+ */
+export async function launchSelf(argv: string[], nproc: number): Promise<number> {
+  const here = fileURLToPath(import.meta.url);
+  const entry = join(dirname(here), '..', `cli${extname(here)}`);
+  const r = await launch({ nprocPerNode: nproc, command: process.execPath, args: [...process.execArgv, entry, ...argv] });
+  if (r.exitCode !== 0) throw new LaunchFailed(r.message, r.exitCode);
+  return 0;
 }

@@ -14,9 +14,10 @@ import { PRESETS } from '../presets.js';
 import type { RecomputePolicy } from '../recompute.js';
 import { ByteTokenizer } from '../tokenizer/byte.js';
 import { TokenBatches } from '../train/data.js';
-import { Trainer } from '../train/trainer.js';
+import type { Trainer } from '../train/trainer.js';
 import type { Command } from './command.js';
 import { parseOptions, UsageError } from './command.js';
+import { dataParallelSetup, DP_HELP, DP_OPTIONS } from './train_parallel.js';
 import { ProgressBar } from './progress.js';
 
 /** The corpus shipped with the package (used when --data is not given). */
@@ -70,6 +71,7 @@ export const trainCommand: Command = {
     '  --seed N             initialisation and data seed (default 0)',
     '  --save-every N       checkpoint every N steps (default: at the end)',
     '  --json               print each step\'s metrics as a JSON line on stdout',
+    DP_HELP,
   ].join('\n'),
   async run(argv, out) {
     const o = parseOptions(argv, {
@@ -88,7 +90,10 @@ export const trainCommand: Command = {
       seed: { type: 'string' },
       'save-every': { type: 'string' },
       json: { type: 'boolean' },
+      ...DP_OPTIONS,
     });
+    const dp = await dataParallelSetup(o, argv);
+    if (dp.launched !== undefined) return dp.launched;
     const recompute = (o.recompute ?? 'none') as RecomputePolicy;
     if (!['none', 'attention', 'mamba', 'both'].includes(recompute)) throw new UsageError(`--recompute must be none, attention, mamba or both, got '${recompute}'`);
     const backend = (o.backend ?? 'cpu') as BackendName;
@@ -107,7 +112,7 @@ export const trainCommand: Command = {
       })) as { options: ConstructorParameters<typeof Trainer>[2]; data: { seed: number; batchSize: number; seqlen: number } };
       model = await FalconH1ForCausalLM.fromPretrained(dir);
       const steps = num(o.steps, 'steps', true) ?? state.options.steps;
-      trainer = new Trainer(model, new TokenBatches(tokens, state.data.batchSize, state.data.seqlen, state.data.seed), { ...state.options, steps }, dir);
+      trainer = dp.trainer(model, new TokenBatches(tokens, state.data.batchSize, state.data.seqlen, state.data.seed), { ...state.options, steps }, dir);
       await trainer.restore();
     } else {
       const name = (o.config as string | undefined) ?? 'tiny';
@@ -119,7 +124,7 @@ export const trainCommand: Command = {
       model = new FalconH1ForCausalLM(config, seed);
       dir = (o.out as string | undefined) ?? 'falcon-run';
       const data = new TokenBatches(tokens, num(o['batch-size'], 'batch-size', true) ?? 8, num(o.seqlen, 'seqlen', true) ?? 64, seed);
-      trainer = new Trainer(model, data, {
+      trainer = dp.trainer(model, data, {
         steps: num(o.steps, 'steps', true) ?? 150,
         lr: num(o.lr, 'lr') ?? 3e-3,
         accumulate: num(o.accumulate, 'accumulate', true),
@@ -128,16 +133,20 @@ export const trainCommand: Command = {
       }, dir);
     }
     const total = trainer.options.steps;
-    const bar = new ProgressBar(total, { label: 'train' });
+    const bar = dp.reports ? new ProgressBar(total, { label: 'train' }) : undefined;
     let first: number | undefined;
     let last = NaN;
-    await trainer.run((m) => {
-      first ??= m.loss;
-      last = m.loss;
-      if (o.json) out(JSON.stringify(m));
-      bar.update(m.step, { loss: m.loss, 'tok/s': Math.round(m.tokensPerSec) });
-    });
-    if (!o.json) out(`trained ${total} steps: loss ${first?.toFixed(3) ?? '-'} → ${last.toFixed(3)}; saved to ${dir}`);
+    try {
+      await trainer.run((m) => {
+        first ??= m.loss;
+        last = m.loss;
+        if (o.json && dp.reports) out(JSON.stringify(m));
+        bar?.update(m.step, { loss: m.loss, 'tok/s': Math.round(m.tokensPerSec) });
+      });
+    } finally {
+      await dp.close();
+    }
+    if (!o.json && dp.reports) out(`trained ${total} steps: loss ${first?.toFixed(3) ?? '-'} → ${last.toFixed(3)}; saved to ${dir}${dp.describe}`);
     return 0;
   },
 };
