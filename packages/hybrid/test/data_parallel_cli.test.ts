@@ -24,9 +24,10 @@ it('20 steps of the tiny preset under --nproc-per-node 2 --dp 2 give the DP=1 lo
   let err = '';
   p.stdout.on('data', (c: Buffer) => (out += c.toString()));
   p.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<number | null>((r) => p.once('exit', (c) => r(c)));
   const single: string[] = [];
   const code1 = await main(['train', ...ARGS, '--out', mkdtempSync(join(tmpdir(), 'falcon-cli-dp1-'))], (s) => single.push(s), () => {});
-  const code2 = await new Promise<number | null>((r) => p.once('exit', (c) => r(c)));
+  const code2 = await exited;
   expect(code1).toBe(0);
   expect(code2, err).toBe(0);
   const lines = out.split('\n');
