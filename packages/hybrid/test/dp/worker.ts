@@ -62,7 +62,9 @@ if (mode === 'step') {
     } catch (e) {
       const c = e as Error & { missingRank?: number; op?: string };
       console.log(`all-reduce ${i} failed after ${Date.now() - t0} ms: ${c.name} op=${c.op} missingRank=${c.missingRank}: ${c.message}`);
-      process.exit(3);
+      // linger a moment so that every survivor sees the victim's death, not a survivor's exit
+      setTimeout(() => process.exit(3), 1500);
+      await new Promise(() => {});
     }
   }
 }

@@ -7,8 +7,8 @@
  */
 import { tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
-import { allReduce } from '../index.js';
-import type { ProcessGroup, Work } from '../index.js';
+import { allReduce } from '../collectives/all_reduce.js';
+import type { ProcessGroup } from '../process_group.js';
 import { packBucket, unpackBucket } from './buckets.js';
 import type { Bucket } from './buckets.js';
 

@@ -3,8 +3,8 @@
  * broadcast in buckets and assigned on every other rank (what torch DDP does at construction).
  */
 import type { Tensor, Variable } from '@falcon/tensor';
-import { broadcast } from '../index.js';
-import type { ProcessGroup } from '../index.js';
+import { broadcast } from '../collectives/broadcast.js';
+import type { ProcessGroup } from '../process_group.js';
 import { packBucket, planBuckets, unpackBucket } from './buckets.js';
 
 /**

@@ -19,8 +19,11 @@
  */
 import { tf } from '@falcon/tensor';
 import type { Tensor, Variable } from '@falcon/tensor';
-import { allGather, allReduce, getWorld, reduceScatter } from '../index.js';
-import type { ProcessGroup } from '../index.js';
+import { allGather } from '../collectives/all_gather.js';
+import { allReduce } from '../collectives/all_reduce.js';
+import { reduceScatter } from '../collectives/reduce_scatter.js';
+import { getWorld } from '../process_group.js';
+import type { ProcessGroup } from '../process_group.js';
 import { packBucket, planBuckets } from './buckets.js';
 import type { Bucket } from './buckets.js';
 

@@ -66,8 +66,14 @@ export interface LaunchResult {
   exitCode: number;
   /** Every worker's end, by local rank. */
   workers: WorkerExit[];
-  /** The first worker that failed on its own (not stopped by the launcher), if any. */
+  /**
+   * The worker that failed first on its own (not stopped by the launcher), if any. When several
+   * fail close together (a rank dies and its peers' collectives then fail), one killed by a signal
+   * is taken as the cause, else the first whose exit was seen.
+   */
   failed?: WorkerExit;
+  /** Every worker that failed on its own, in the order their exits were seen. */
+  failures: WorkerExit[];
   /** The signal this process received and forwarded, if any. */
   interrupted?: NodeJS.Signals;
   /** One line describing a failure (empty when all succeeded), e.g. `rank 1 (local rank 1, pid 42) exited with code 3`. */
@@ -134,18 +140,26 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   const children: ChildProcess[] = [];
   const exits: (WorkerExit | undefined)[] = new Array(nproc).fill(undefined);
   const piped: Promise<void>[] = [];
-  const stopped = new Set<number>();
-  let failed: WorkerExit | undefined;
+  const stopped = new Map<number, NodeJS.Signals>();
+  const failures: WorkerExit[] = [];
   let interrupted: NodeJS.Signals | undefined;
   let killTimer: NodeJS.Timeout | undefined;
 
   const stopAll = (sig: NodeJS.Signals) => {
     children.forEach((c, i) => {
       if (exits[i]) return;
-      stopped.add(i);
+      stopped.set(i, sig);
       kill(c, sig);
     });
-    killTimer ??= setTimeout(() => children.forEach((c) => kill(c, 'SIGKILL')), graceMs);
+    killTimer ??= setTimeout(
+      () =>
+        children.forEach((c, i) => {
+          if (exits[i]) return;
+          stopped.set(i, 'SIGKILL');
+          kill(c, 'SIGKILL');
+        }),
+      graceMs,
+    );
   };
 
   const onSignal = (sig: NodeJS.Signals) => {
@@ -172,17 +186,21 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
       startError ??= e;
       if (!exits[localRank]) {
         exits[localRank] = { rank, localRank, pid: child.pid ?? -1, code: 127, signal: null, stoppedByLauncher: false };
-        failed ??= exits[localRank];
+        failures.push(exits[localRank]!);
         stopAll('SIGTERM');
         if (--remaining === 0) allExited();
       }
     });
     child.once('exit', (code, signal) => {
       if (exits[localRank]) return;
-      const w: WorkerExit = { rank, localRank, pid: child.pid ?? -1, code, signal, stoppedByLauncher: stopped.has(localRank) };
+      // stopped by the launcher: signalled by it, and ended by exiting or by the signal it sent last
+      // (one that died of another signal, e.g. its own SIGKILL just before our SIGTERM, failed on its own)
+      const sent = stopped.get(localRank);
+      const byUs = sent !== undefined && (signal === null || signal === sent);
+      const w: WorkerExit = { rank, localRank, pid: child.pid ?? -1, code, signal, stoppedByLauncher: byUs };
       exits[localRank] = w;
-      if ((code !== 0 || signal) && !w.stoppedByLauncher && !failed) {
-        failed = w;
+      if ((code !== 0 || signal) && !w.stoppedByLauncher) {
+        failures.push(w);
         stopAll('SIGTERM');
       }
       if (--remaining === 0) allExited();
@@ -197,10 +215,15 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   const workers = exits as WorkerExit[];
   let exitCode = 0;
   let message = '';
+  const failed = failures.find((w) => w.signal) ?? failures[0];
   if (failed) {
     exitCode = failed.signal ? signalCode(failed.signal) : failed.code || 1;
+    const also = failures.filter((w) => w !== failed);
     const others = workers.filter((w) => w.stoppedByLauncher).length;
-    message = `${describeExit(failed)}${startError ? ` (${startError.message})` : ''}` + (others ? `; stopped the other ${others} rank${others > 1 ? 's' : ''}` : '');
+    message =
+      `${describeExit(failed)}${startError ? ` (${startError.message})` : ''}` +
+      (also.length ? `; then ${also.map((w) => `rank ${w.rank} ${w.signal ? `was killed by ${w.signal}` : `exited with code ${w.code}`}`).join(', ')}` : '') +
+      (others ? `; stopped the other ${others} rank${others > 1 ? 's' : ''}` : '');
   } else if (interrupted) {
     exitCode = signalCode(interrupted);
     message = `received ${interrupted}; stopped ${nproc} rank${nproc > 1 ? 's' : ''}`;
@@ -211,5 +234,5 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
       message = describeExit(bad);
     }
   }
-  return { exitCode, workers, failed, interrupted, message, masterPort };
+  return { exitCode, workers, failed, failures, interrupted, message, masterPort };
 }
