@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tf } from '@falcon/tensor';
+import type { Tensor } from '@falcon/tensor';
 import { FalconH1ForCausalLM, Trainer } from '../src/index.js';
 import type { TrainerOptimizer } from '../src/index.js';
 import { batches, CONFIG, OPTIONS, STEP_OPTIONS } from './dp/setup.js';
@@ -28,7 +28,7 @@ function reference(): Dump {
   const { grads } = model.valueAndVariableGrads(inputIds);
   const t = new OpenTrainer(model, data, STEP_OPTIONS, '/nonexistent');
   const m = t.trainStep();
-  const arr = (x: tf.Tensor) => Array.from(x.dataSync());
+  const arr = (x: Tensor) => Array.from(x.dataSync());
   return {
     loss: m.loss,
     gradNorm: m.gradNorm,

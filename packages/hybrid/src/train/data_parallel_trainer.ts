@@ -13,7 +13,6 @@
 import { allReduce, allReduceGradients, barrier, broadcastParameters, DistributedOptimizer, getWorld, planBuckets } from '@falcon/parallel';
 import type { Bucket, ProcessGroup } from '@falcon/parallel';
 import { tf } from '@falcon/tensor';
-import type { Tensor } from '@falcon/tensor';
 import type { FalconH1ForCausalLM } from '../model.js';
 import { AdamW } from './adamw.js';
 import type { TokenBatches } from './data.js';
