@@ -28,10 +28,10 @@ export const launchCommand: Command = {
     '',
     'Examples:',
     '  falcon launch --nproc-per-node 2 -- node my_job.js',
-    '  falcon launch --nproc-per-node 2 -- falcon train --dp 2          (what falcon train --nproc-per-node 2 --dp 2 does)',
+    '  falcon launch --nproc-per-node 2 -- packages/hybrid/dist/cli.js train --dp 2   (= falcon train --nproc-per-node 2 --dp 2)',
     '  two machines, 4 ranks each; on node 0 (10.0.0.1) and node 1:',
-    '    falcon launch --nnodes 2 --node-rank 0 --nproc-per-node 4 --master-addr 10.0.0.1 --master-port 29500 -- falcon train --dp 8',
-    '    falcon launch --nnodes 2 --node-rank 1 --nproc-per-node 4 --master-addr 10.0.0.1 --master-port 29500 -- falcon train --dp 8',
+    '    falcon launch --nnodes 2 --node-rank 0 --nproc-per-node 4 --master-addr 10.0.0.1 --master-port 29500 -- packages/hybrid/dist/cli.js train --dp 8',
+    '    falcon launch --nnodes 2 --node-rank 1 --nproc-per-node 4 --master-addr 10.0.0.1 --master-port 29500 -- packages/hybrid/dist/cli.js train --dp 8',
   ].join('\n'),
   async run(argv, _out) {
     let options;
