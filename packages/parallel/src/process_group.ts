@@ -198,6 +198,16 @@ export async function initProcessGroup(opts: InitProcessGroupOptions = {}): Prom
     const ranks = Array.from({ length: worldSize }, (_, i) => i);
     state.group = await makeGroup(state, 'world', ranks, rank, backend, timeoutMs);
   } catch (e) {
+    // The store host keeps serving until the other ranks that came have seen their own rendezvous
+    // error (naming the missing rank) rather than a vanished store (at most 3 s).
+    await store.set(`__falcon/rendezvous-failed/${rank}`, '1').catch(() => undefined);
+    if (server) {
+      const missing = (e as CollectiveError).missingRank;
+      const keys = Array.from({ length: worldSize }, (_, r) => r)
+        .filter((r) => r !== missing && r !== rank)
+        .map((r) => `__falcon/rendezvous-failed/${r}`);
+      await store.wait(keys, Math.min(3000, timeoutMs)).catch(() => undefined);
+    }
     store.close();
     await server?.close();
     throw e;

@@ -163,7 +163,7 @@ class GlooGroup : public Napi::ObjectWrap<GlooGroup> {
 
   Napi::Value Connect(const Napi::CallbackInfo& info) {
     Group* g = group_.get();
-    return Submit(info.Env(), "connect", {}, false, [g] { g->connect(); });
+    return Submit(info.Env(), "rendezvous", {}, false, [g] { g->connect(); });
   }
 
   Napi::Value Allreduce(const Napi::CallbackInfo& info) {
