@@ -12,7 +12,7 @@ import type { Engine } from './engine.js';
 import { CollectiveError, toCollectiveError } from './errors.js';
 import { GlooEngine } from './gloo_engine.js';
 import { loadGlooAddon } from './native/gloo_addon.js';
-import { createNcclEngine } from './nccl_engine.js';
+import { checkNcclAvailable, createNcclEngine } from './nccl_engine.js';
 import { TcpStore } from './store/client.js';
 import { hostStoreInWorker } from './store/host.js';
 import type { StoreServerHandle } from './store/server.js';
@@ -167,6 +167,7 @@ export async function initProcessGroup(opts: InitProcessGroupOptions = {}): Prom
   }
   // Load the backend first: a missing library is reported before any rendezvous.
   if (backend === 'gloo') loadGlooAddon();
+  else checkNcclAvailable();
 
   const external = process.env.FALCON_STORE_EXTERNAL === '1' || process.env.TORCHELASTIC_USE_AGENT_STORE === 'True';
   let server: StoreServerHandle | undefined;
