@@ -81,7 +81,7 @@ export class GlooEngine implements Engine {
   }
 
   async allReduceBuffer(buf: Float32Array, op: Op): Promise<Float32Array> {
-    await this.g.allreduce(buf, buf, op, headerBytes(`allReduceBuffer [${buf.length}] float32 ${op}`), false);
+    await this.g.allreduce(buf, buf, op, headerBytes(`[${buf.length}] float32 ${op}`), false);
     return buf;
   }
 

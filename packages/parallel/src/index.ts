@@ -6,6 +6,9 @@
  * @packageDocumentation
  */
 export { VERSION } from './version.js';
+// the launcher and data parallelism (the dp side of issue 14)
+export * from './launch/index.js';
+export * from './data_parallel/index.js';
 export { initProcessGroup, getWorld, newGroup, destroyProcessGroup, isInitialized, ProcessGroup } from './process_group.js';
 export type { Backend, InitProcessGroupOptions, NewGroupOptions } from './process_group.js';
 export { CollectiveError } from './errors.js';
@@ -30,5 +33,12 @@ export type { TcpStoreOptions } from './store/client.js';
 export { serveStore } from './store/server.js';
 export type { StoreServerOptions, StoreServerHandle } from './store/server.js';
 export { hostStoreInWorker } from './store/host.js';
-export * from './launch/index.js';
-export * from './data_parallel/index.js';
+export { initializeModelParallel, rankLayout, rankCoords, rankAt } from './model_parallel.js';
+export type { ModelParallelSizes, ModelParallelCoords, ModelParallelGroups, RankLayout } from './model_parallel.js';
+export { copyToRegion } from './mappings/copy_to_region.js';
+export { reduceFromRegion } from './mappings/reduce_from_region.js';
+export { scatterToSequence } from './mappings/scatter_to_sequence.js';
+export { gatherFromSequence } from './mappings/gather_from_sequence.js';
+export { reduceScatterToSequence } from './mappings/reduce_scatter_to_sequence.js';
+export { allToAllMapping } from './mappings/all_to_all.js';
+export type { SequenceMappingOptions } from './mappings/common.js';

@@ -12,7 +12,7 @@ import type { Engine } from './engine.js';
 import { CollectiveError, toCollectiveError } from './errors.js';
 import { GlooEngine } from './gloo_engine.js';
 import { loadGlooAddon } from './native/gloo_addon.js';
-import { createNcclEngine } from './nccl_engine.js';
+import { checkNcclAvailable, createNcclEngine } from './nccl_engine.js';
 import { TcpStore } from './store/client.js';
 import { hostStoreInWorker } from './store/host.js';
 import type { StoreServerHandle } from './store/server.js';
@@ -167,6 +167,7 @@ export async function initProcessGroup(opts: InitProcessGroupOptions = {}): Prom
   }
   // Load the backend first: a missing library is reported before any rendezvous.
   if (backend === 'gloo') loadGlooAddon();
+  else checkNcclAvailable();
 
   const external = process.env.FALCON_STORE_EXTERNAL === '1' || process.env.TORCHELASTIC_USE_AGENT_STORE === 'True';
   let server: StoreServerHandle | undefined;
@@ -198,6 +199,16 @@ export async function initProcessGroup(opts: InitProcessGroupOptions = {}): Prom
     const ranks = Array.from({ length: worldSize }, (_, i) => i);
     state.group = await makeGroup(state, 'world', ranks, rank, backend, timeoutMs);
   } catch (e) {
+    // The store host keeps serving until the other ranks that came have seen their own rendezvous
+    // error (naming the missing rank) rather than a vanished store (at most 3 s).
+    await store.set(`__falcon/rendezvous-failed/${rank}`, '1').catch(() => undefined);
+    if (server) {
+      const missing = (e as CollectiveError).missingRank;
+      const keys = Array.from({ length: worldSize }, (_, r) => r)
+        .filter((r) => r !== missing && r !== rank)
+        .map((r) => `__falcon/rendezvous-failed/${r}`);
+      await store.wait(keys, Math.min(3000, timeoutMs)).catch(() => undefined);
+    }
     store.close();
     await server?.close();
     throw e;

@@ -108,9 +108,10 @@ class GlooGroup : public Napi::ObjectWrap<GlooGroup> {
     tsfn_.Unref(env);
   }
 
+  // The thread-safe function is released by close(); at environment teardown Node finalises it
+  // itself (releasing it here then would abort).
   ~GlooGroup() override {
     if (group_) group_->close();
-    if (!released_) tsfn_.Release();
   }
 
  private:
@@ -162,7 +163,7 @@ class GlooGroup : public Napi::ObjectWrap<GlooGroup> {
 
   Napi::Value Connect(const Napi::CallbackInfo& info) {
     Group* g = group_.get();
-    return Submit(info.Env(), "connect", {}, false, [g] { g->connect(); });
+    return Submit(info.Env(), "rendezvous", {}, false, [g] { g->connect(); });
   }
 
   Napi::Value Allreduce(const Napi::CallbackInfo& info) {
@@ -264,7 +265,12 @@ class GlooGroup : public Napi::ObjectWrap<GlooGroup> {
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    if (group_) group_->close();
+    if (group_) group_->close();  // joins the threads: nothing queues completions after this
+    group_.reset();
+    if (!released_) {
+      released_ = true;
+      tsfn_.Release();
+    }
     return info.Env().Undefined();
   }
 

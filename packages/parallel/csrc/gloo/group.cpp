@@ -99,7 +99,7 @@ void Group::runGuarded(Task* t, const std::function<void()>& fn, bool p2p) {
     t->failed = true;
     bool already = broken_;
     t->error = already ? OpError{t->op, t->op + " on " + describe() + ": " + e.what(), -1} : diagnose(t->op, e.what(), p2p, t->peer);
-    if (!already && t->op != "connect") {
+    if (!already && t->op != "rendezvous") {
       broken_ = true;
       brokenBy_ = t->error.message;
     }

@@ -39,7 +39,7 @@ function run(x: Tensor, opts: AllGatherOptions | undefined) {
   const { group, engine } = prepare('allGather', opts, x);
   const axis = normAxis('allGather', opts?.axis ?? 0, x.rank);
   if (x.rank === 0) throw new RangeError('allGather: x must have at least one axis (reshape a scalar to [1])');
-  const header = `allGather ${describe(x)} axis=${axis}`;
+  const header = `${describe(x)} axis=${axis}`;
   return { group, engine, axis, header };
 }
 

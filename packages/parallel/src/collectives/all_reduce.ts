@@ -21,7 +21,7 @@ function run(x: Tensor, opts: AllReduceOptions | undefined, sync: boolean): { gr
   const { group, engine } = prepare('allReduce', opts, x);
   if (op === 'avg' && x.dtype !== 'float32') throw new TypeError(`allReduce: op 'avg' needs float32, got ${describe(x)}`);
   const base = op === 'avg' ? 'sum' : op;
-  const header = `allReduce ${describe(x)} ${op}`;
+  const header = `${describe(x)} ${op}`;
   const scale = (t: Tensor): Tensor => {
     if (op !== 'avg') return t;
     const s = tf.div(t, group.size);

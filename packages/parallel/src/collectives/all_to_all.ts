@@ -30,7 +30,7 @@ function run(x: Tensor, opts: AllToAllOptions | undefined) {
     t.dispose();
     return r;
   };
-  return { group, engine, blocks, assemble, header: `allToAll ${describe(x)} split=${splitAxis} concat=${concatAxis}` };
+  return { group, engine, blocks, assemble, header: `${describe(x)} split=${splitAxis} concat=${concatAxis}` };
 }
 
 /**

@@ -23,5 +23,5 @@ export function broadcast(x: Tensor, opts: BroadcastOptions): Work<Tensor> {
   const { group, engine } = prepare('broadcast', opts, x);
   if (opts?.src === undefined) throw new RangeError('broadcast: opts.src (a global rank) is required');
   const root = group.groupRank(opts.src);
-  return work(group, 'broadcast', () => engine.broadcast(x, root, `broadcast ${describe(x)} src=${opts.src}`, false));
+  return work(group, 'broadcast', () => engine.broadcast(x, root, `${describe(x)} src=${opts.src}`, false));
 }

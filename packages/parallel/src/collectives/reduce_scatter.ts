@@ -35,7 +35,7 @@ function run(x: Tensor, opts: ReduceScatterOptions | undefined) {
     t.dispose();
     return s;
   };
-  return { group, engine, blocks, finish, base: (op === 'avg' ? 'sum' : op) as Exclude<ReduceOp, 'avg'>, header: `reduceScatter ${describe(x)} ${op} axis=${axis}` };
+  return { group, engine, blocks, finish, base: (op === 'avg' ? 'sum' : op) as Exclude<ReduceOp, 'avg'>, header: `${describe(x)} ${op} axis=${axis}` };
 }
 
 /**

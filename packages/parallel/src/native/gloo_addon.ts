@@ -56,7 +56,7 @@ export function glooAddonPath(): string {
 export function loadGlooAddon(): GlooAddon {
   if (cached) return cached;
   const path = glooAddonPath();
-  const hasGloo = existsSync('/usr/include/gloo/config.h') || !!process.env.GLOO_INCLUDE;
+  const hasGloo = [process.env.GLOO_INCLUDE ?? '/usr/include', '/usr/local/include'].some((d) => existsSync(`${d}/gloo/config.h`)) && !process.env.GLOO_INCLUDE?.startsWith('/nonexistent');
   if (!existsSync(path)) {
     throw new Error(
       hasGloo
