@@ -10,7 +10,7 @@
  * optimizer state first, so it is the one a single process writes and any layout resumes from it.
  * Every rank restores from the same directory.
  */
-import { allReduce, allReduceGradients, barrier, broadcastParameters, DistributedOptimizer, getWorld, planBuckets } from '@falcon/parallel';
+import { allGather, allReduceGradients, barrier, broadcastParameters, DistributedOptimizer, getWorld, planBuckets } from '@falcon/parallel';
 import type { Bucket, ProcessGroup } from '@falcon/parallel';
 import { tf } from '@falcon/tensor';
 import type { FalconH1ForCausalLM } from '../model.js';
@@ -94,8 +94,12 @@ export class DataParallelTrainer extends Trainer {
     }
     const t0 = performance.now();
     const { grads, loss } = this.localGradients({ index: this.group.rank, count: this.group.size });
-    const lossIn = tf.tensor1d([loss]);
-    const lossOut = allReduce(lossIn, { op: 'avg', group: this.group }).wait();
+    // every rank's mean loss as a float32 pair (hi + lo keeps 48 bits of the double: exact for a sum
+    // of float32 losses over one or two microbatches), gathered and averaged in rank order: one rank
+    // reports what the plain trainer reports
+    const hi = Math.fround(loss);
+    const lossIn = tf.tensor1d([hi, Math.fround(loss - hi)]);
+    const lossOut = allGather(lossIn, { group: this.group }).wait();
     let lr = this.lrAt(this.step);
     let gradNorm: number;
     try {
@@ -113,8 +117,11 @@ export class DataParallelTrainer extends Trainer {
       lossIn.dispose();
     }
     const lossT = await lossOut;
-    const meanLoss = (await lossT.data())[0];
+    const pairs = await lossT.data();
     lossT.dispose();
+    let lossSum = 0;
+    for (let r = 0; r < this.group.size; r++) lossSum += pairs[2 * r] + pairs[2 * r + 1];
+    const meanLoss = lossSum / this.group.size;
     return this.stepMetrics(t0, meanLoss, lr, gradNorm);
   }
 

@@ -19,11 +19,14 @@ import type { Bucket } from './buckets.js';
  * @param grads - this rank's gradients by parameter name (not disposed)
  * @param buckets - the layout from {@link planBuckets} (the same on every rank)
  * @param group - the data-parallel group (default the world)
- * @returns new tensors, the averaged gradients, by name
+ * @returns new tensors, the averaged gradients, by name in the order of `grads` (so that a sum over
+ *   them, e.g. a global norm, adds in the order a single process would)
  * @throws a CollectiveError when a rank is missing or dies (within the group's timeout)
  */
 export async function allReduceGradients(grads: Record<string, Tensor>, buckets: Bucket[], group?: ProcessGroup): Promise<Record<string, Tensor>> {
-  for (const b of buckets) for (const e of b.entries) if (!grads[e.name]) throw new Error(`allReduceGradients: no gradient for '${e.name}'`);
+  const planned = new Set(buckets.flatMap((b) => b.entries.map((e) => e.name)));
+  for (const name of planned) if (!grads[name]) throw new Error(`allReduceGradients: no gradient for '${name}'`);
+  for (const name of Object.keys(grads)) if (!planned.has(name)) throw new Error(`allReduceGradients: '${name}' is in no bucket`);
   const inFlight: { bucket: Bucket; flat: Tensor; result: Promise<Tensor> }[] = [];
   const out: Record<string, Tensor> = {};
   let consumed = 0;
@@ -38,7 +41,7 @@ export async function allReduceGradients(grads: Record<string, Tensor>, buckets:
       Object.assign(out, unpackBucket(w.bucket, reduced));
       reduced.dispose();
     }
-    return out;
+    return Object.fromEntries(Object.keys(grads).map((k) => [k, out[k]]));
   } catch (e) {
     tf.dispose(Object.values(out));
     throw e;

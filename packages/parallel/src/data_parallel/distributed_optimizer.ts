@@ -186,15 +186,19 @@ export class DistributedOptimizer {
     let update = shardGrads;
     let gradNorm: number;
     try {
+      // the squares are summed in the order of `grads` (one rank adds exactly as clipByGlobalNorm does)
       const sq = tf.tidy(() => {
-        const parts = Object.values(shardGrads).map((g) => tf.sum(tf.square(g)));
+        const parts = Object.keys(grads)
+          .filter((k) => shardGrads[k])
+          .map((k) => tf.sum(tf.square(shardGrads[k])));
         return parts.length ? tf.reshape(tf.addN(parts), [1]) : tf.zeros([1]);
       });
       const total = await allReduce(sq, { op: 'sum', group: this.group })
         .wait()
         .finally(() => sq.dispose());
-      gradNorm = Math.sqrt((await total.data())[0]);
-      total.dispose();
+      const norm = tf.sqrt(total);
+      gradNorm = (await norm.data())[0];
+      tf.dispose([total, norm]);
       const scale = clip > 0 ? Math.min(1, clip / (gradNorm + 1e-6)) : 1;
       if (scale < 1) {
         update = Object.fromEntries(Object.entries(shardGrads).map(([k, g]) => [k, tf.mul(g, scale)]));
