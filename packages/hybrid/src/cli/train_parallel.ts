@@ -31,6 +31,7 @@ export const DP_HELP = [
   '                       number of processes; --batch-size must be divisible by it',
   '  --zero 0|1           1: ZeRO-1, AdamW state sharded across the ranks (default 0: replicated)',
   '  --bucket-mb X        gradient all-reduce bucket size in MiB (default 25)',
+  '  A rank that dies or hangs makes the others fail within $FALCON_PG_TIMEOUT_MS (default 30 min).',
   '  Several machines: falcon launch --nnodes M --node-rank R --master-addr A --master-port P',
   "  --nproc-per-node N -- falcon train --dp M·N ...   (see 'falcon launch --help')",
 ].join('\n');
