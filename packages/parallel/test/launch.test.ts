@@ -1,5 +1,7 @@
 // The launcher: the workers' environment, rank-prefixed output, a failing rank stops the others
 // (SIGTERM, then SIGKILL after the grace period) and is named in the result, argument parsing.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -82,6 +84,30 @@ describe('launch', () => {
     await expect(launch({ nprocPerNode: 0, command: 'x' })).rejects.toThrow(/nprocPerNode must be an integer ≥ 1, got 0/);
     await expect(launch({ nprocPerNode: 1, nnodes: 2, nodeRank: 2, command: 'x' })).rejects.toThrow(/nodeRank 2 is not below nnodes 2/);
     await expect(launch({ nprocPerNode: 1, nnodes: 2, masterPort: 0, command: 'x' })).rejects.toThrow(/same explicit masterPort/);
+  });
+});
+
+describe('launch: the launcher exiting abruptly', () => {
+  it('takes its workers along', async () => {
+    let out = '';
+    try {
+      execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/launch_then_exit.ts', import.meta.url))], { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8' });
+    } catch (e) {
+      const err = e as { status: number; stdout: string };
+      expect(err.status).toBe(7);
+      out = err.stdout;
+    }
+    const pids = /WORKERS (\d+) (\d+)/.exec(out)!.slice(1).map(Number);
+    // gone, or a zombie not yet reaped by whoever inherited it
+    const alive = (pid: number) => {
+      try {
+        return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 30 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(pids.filter(alive)).toEqual([]);
   });
 });
 

@@ -168,6 +168,10 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   };
   const forwarded: NodeJS.Signals[] = options.forwardSignals === false ? [] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of forwarded) process.on(s, onSignal);
+  // the workers run in process groups of their own: if this process exits while they still run
+  // (an exception, process.exit), take them along
+  const onExit = () => children.forEach((c) => kill(c, 'SIGKILL'));
+  process.once('exit', onExit);
 
   let allExited!: () => void;
   const finished = new Promise<void>((r) => (allExited = r));
@@ -211,6 +215,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   await Promise.all(piped);
   if (killTimer) clearTimeout(killTimer);
   for (const s of forwarded) process.off(s, onSignal);
+  process.off('exit', onExit);
 
   const workers = exits as WorkerExit[];
   let exitCode = 0;
