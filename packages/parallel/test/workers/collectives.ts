@@ -9,6 +9,8 @@ import {
   allGatherList,
   allReduce,
   allReduceBuffer,
+  allGatherBuffer,
+  reduceScatterBuffer,
   allReduceSync,
   allToAll,
   barrier,
@@ -180,6 +182,26 @@ async function worldChecks(pg: ProcessGroup, label: string): Promise<void> {
     const want = Math.fround(ranks.reduce((a, r) => a + val(r, i, 'float32'), 0) / size);
     if (buf[i] !== want) {
       failures.push(`${label} allReduceBuffer [${i}] = ${buf[i]}, want ${want}`);
+      break;
+    }
+  }
+  // reduceScatterBuffer / allGatherBuffer (ZeRO-1's shards).
+  const big = new Float32Array(size * 333).map((_, i) => val(ranks[me], i, 'float32'));
+  const shard = await reduceScatterBuffer(big, { group: pg }).wait();
+  checks++;
+  for (let i = 0; i < 333; i++) {
+    const want = ranks.reduce((a, r) => a + val(r, me * 333 + i, 'float32'), 0);
+    if (shard[i] !== want) {
+      failures.push(`${label} reduceScatterBuffer [${i}] = ${shard[i]}, want ${want}`);
+      break;
+    }
+  }
+  const gathered = await allGatherBuffer(shard, { group: pg }).wait();
+  checks++;
+  for (let i = 0; i < size * 333; i++) {
+    const want = ranks.reduce((a, r) => a + val(r, i, 'float32'), 0);
+    if (gathered[i] !== want) {
+      failures.push(`${label} allGatherBuffer [${i}] = ${gathered[i]}, want ${want}`);
       break;
     }
   }
