@@ -51,7 +51,6 @@ std::shared_ptr<::gloo::transport::Device> sharedDevice(const std::string& hostn
 
 Group::Group(GroupOptions o) : o_(std::move(o)) {
   fifoThread_ = std::thread([this] { fifoLoop(); });
-  waiterThread_ = std::thread([this] { waiterLoop(); });
 }
 
 Group::~Group() { close(); }
@@ -117,35 +116,41 @@ void Group::fifoLoop() {
       fifo_.pop_front();
     }
     runGuarded(t, t->run, t->peer >= 0);
-    if (t->wait && !t->failed) {
-      std::lock_guard<std::mutex> lock(mu_);
-      waits_.push_back(t);
-      cv_.notify_all();
-    } else {
-      finish(t);
-    }
+    if (t->wait && !t->failed) spawnWait(t);
+    else finish(t);
   }
 }
 
-void Group::waiterLoop() {
-  while (true) {
-    Task* t;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return fifoDone_ || !waits_.empty(); });
-      if (waits_.empty()) return;
-      t = waits_.front();
-      waits_.pop_front();
+void Group::spawnWait(Task* t) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    if (it->done->load()) {
+      it->thread.join();
+      it = waiters_.erase(it);
+    } else {
+      ++it;
     }
-    // A p2p wait failing does not break the group's collectives: only that op fails.
-    try {
-      t->wait();
-    } catch (const std::exception& e) {
-      t->failed = true;
-      t->error = diagnose(t->op, e.what(), true, t->peer);
-    }
-    finish(t);
   }
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  waiters_.push_back({std::thread([this, t, done] {
+                        runWait(t);
+                        done->store(true);
+                      }),
+                      done});
+}
+
+void Group::runWait(Task* t) {
+  // A p2p wait failing does not break the group's collectives: only that op fails.
+  try {
+    t->wait();
+  } catch (const InputError& e) {
+    t->failed = true;
+    t->error = {t->op, e.what(), -1};
+  } catch (const std::exception& e) {
+    t->failed = true;
+    t->error = diagnose(t->op, e.what(), true, t->peer);
+  }
+  finish(t);
 }
 
 void Group::close() {
@@ -156,12 +161,12 @@ void Group::close() {
     cv_.notify_all();
   }
   if (fifoThread_.joinable()) fifoThread_.join();
+  std::vector<Waiter> ws;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    fifoDone_ = true;
-    cv_.notify_all();
+    ws.swap(waiters_);
   }
-  if (waiterThread_.joinable()) waiterThread_.join();
+  for (auto& w : ws) w.thread.join();
   if (store_ && o_.registerLiveness) {
     try {
       store_->unregister();
