@@ -33,5 +33,9 @@ export interface Engine {
   barrier(sync: boolean): Maybe<void>;
   /** In-place reduction of a host buffer (the data-parallel engine's flat gradients). */
   allReduceBuffer(buf: Float32Array, op: Exclude<ReduceOp, 'avg'>): Promise<Float32Array>;
+  /** Reduce-scatter of a flat host buffer `[size × n]` into `out` `[n]` (ZeRO-1's gradient shards). */
+  reduceScatterBuffer(buf: Float32Array, out: Float32Array, op: Exclude<ReduceOp, 'avg'>): Promise<Float32Array>;
+  /** All-gather of a flat host buffer `[n]` into `out` `[size × n]` (ZeRO-1's parameter shards). */
+  allGatherBuffer(buf: Float32Array, out: Float32Array): Promise<Float32Array>;
   close(): void;
 }

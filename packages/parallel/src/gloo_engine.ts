@@ -85,6 +85,16 @@ export class GlooEngine implements Engine {
     return buf;
   }
 
+  async reduceScatterBuffer(buf: Float32Array, out: Float32Array, op: Op): Promise<Float32Array> {
+    await this.g.reduceScatter(buf, out, op, headerBytes(`[${buf.length}] float32 ${op}`), false);
+    return out;
+  }
+
+  async allGatherBuffer(buf: Float32Array, out: Float32Array): Promise<Float32Array> {
+    await this.g.allgather(buf, out, headerBytes(`[${buf.length}] float32`), false);
+    return out;
+  }
+
   close(): void {
     this.g.close();
   }

@@ -158,6 +158,30 @@ export class NcclEngine implements Engine {
     return buf;
   }
 
+  async reduceScatterBuffer(buf: Float32Array, out: Float32Array, op: Op): Promise<Float32Array> {
+    const x = this.wrap(this.backend.makeTensorInfo([this.size, buf.length / this.size], 'float32', buf));
+    const y = this.reduceScatter(x, op, '', false);
+    try {
+      out.set((await y.data()) as Float32Array);
+    } finally {
+      x.dispose();
+      y.dispose();
+    }
+    return out;
+  }
+
+  async allGatherBuffer(buf: Float32Array, out: Float32Array): Promise<Float32Array> {
+    const x = this.wrap(this.backend.makeTensorInfo([buf.length], 'float32', buf));
+    const y = this.allGather(x, '', false);
+    try {
+      out.set((await y.data()) as Float32Array);
+    } finally {
+      x.dispose();
+      y.dispose();
+    }
+    return out;
+  }
+
   close(): void {
     if (!this.comm) return;
     const c = this.comm;

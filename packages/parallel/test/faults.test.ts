@@ -25,6 +25,20 @@ describe('faults (real processes)', () => {
     }
   });
 
+  it('rank 0 (hosting the store) killed in the middle of an all-reduce: the others name it', async () => {
+    const out = await runGroup('faults', 3, { args: ['kill0'], env: { FAULT_TIMEOUT_MS: String(TIMEOUT) } });
+    expect(out[0].signal, dump(out)).toBe('SIGKILL');
+    for (const o of out.slice(1)) {
+      expect(o.code, dump(out)).toBe(1);
+      const r = o.result as { caught: boolean; op: string; missingRank: number; message: string; afterMs: number };
+      expect(r.caught, dump(out)).toBe(true);
+      expect(r.op).toBe('allReduce');
+      expect(r.missingRank, r.message).toBe(0);
+      expect(r.message).toMatch(/rank 0 is missing/);
+      expect(r.afterMs).toBeLessThan(LIMIT);
+    }
+  });
+
   it('a rank that never joins an all-reduce: the others time out naming it', async () => {
     const out = await runGroup('faults', 3, { args: ['hang'], env: { FAULT_TIMEOUT_MS: String(TIMEOUT) } });
     for (const o of out.slice(0, 2)) {

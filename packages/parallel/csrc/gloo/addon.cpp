@@ -22,6 +22,7 @@
 #include <gloo/types.h>
 
 #include <future>
+#include <map>
 #include <memory>
 
 #include "collectives.h"
@@ -230,21 +231,42 @@ class GlooGroup : public Napi::ObjectWrap<GlooGroup> {
     return Submit(info.Env(), "barrier", {}, info[0].ToBoolean(), [g] { barrier(*g); });
   }
 
+  // Point-to-point: a 16-byte header (element count, dtype) goes first on its own slot, so that a
+  // receive asking for another size or dtype is an error on the receiver (gloo itself would abort
+  // the process on a short buffer, or silently fill part of a long one).
+  /** The slot of one point-to-point message: prefix, the user's tag, and its number among the messages to/from that peer with that tag. */
+  static uint64_t p2pSlot(uint8_t prefix, uint32_t tag, uint32_t seq) { return ((uint64_t)prefix << 56) | ((uint64_t)(tag & 0xFFFFFF) << 32) | seq; }
+
   Napi::Value Send(const Napi::CallbackInfo& info) {
     Buf in = typed(info[0], "send input");
     int dst = info[1].As<Napi::Number>().Int32Value();
     uint32_t tag = info[2].As<Napi::Number>().Uint32Value();
     Group* g = group_.get();
     if (dst < 0 || dst >= g->options().size || dst == g->options().rank) throw Napi::RangeError::New(info.Env(), "send: dst " + std::to_string(dst) + " is not another rank of the group");
-    auto buf = std::make_shared<std::unique_ptr<::gloo::transport::UnboundBuffer>>();
+    struct State {
+      int64_t hdr[2];
+      std::unique_ptr<::gloo::transport::UnboundBuffer> h, d;
+    };
+    auto st = std::make_shared<State>();
+    st->hdr[0] = (int64_t)in.n;
+    st->hdr[1] = in.dtype;
     int64_t timeout = g->options().timeoutMs;
+    uint32_t seq = sendSeq_[{dst, tag}]++;
     return Submit(
         info.Env(), "send", {info[0]}, info[3].ToBoolean(),
-        [g, in, dst, tag, buf] {
-          *buf = g->context()->createUnboundBuffer(in.data, in.n * 4);
-          (*buf)->send(dst, ::gloo::Slot::build(0x80, tag));
+        [g, in, dst, tag, st, seq] {
+          st->h = g->context()->createUnboundBuffer(st->hdr, sizeof(st->hdr));
+          st->h->send(dst, p2pSlot(0x82, tag, seq));
+          if (in.n > 0) {
+            st->d = g->context()->createUnboundBuffer(in.data, in.n * 4);
+            st->d->send(dst, p2pSlot(0x80, tag, seq));
+          }
         },
-        [buf, timeout] { (*buf)->waitSend(std::chrono::milliseconds(timeout)); }, dst);
+        [st, timeout] {
+          st->h->waitSend(std::chrono::milliseconds(timeout));
+          if (st->d) st->d->waitSend(std::chrono::milliseconds(timeout));
+        },
+        dst);
   }
 
   Napi::Value Recv(const Napi::CallbackInfo& info) {
@@ -253,15 +275,42 @@ class GlooGroup : public Napi::ObjectWrap<GlooGroup> {
     uint32_t tag = info[2].As<Napi::Number>().Uint32Value();
     Group* g = group_.get();
     if (src < 0 || src >= g->options().size || src == g->options().rank) throw Napi::RangeError::New(info.Env(), "recv: src " + std::to_string(src) + " is not another rank of the group");
-    auto buf = std::make_shared<std::unique_ptr<::gloo::transport::UnboundBuffer>>();
+    struct State {
+      int64_t hdr[2] = {0, 0};
+      std::unique_ptr<::gloo::transport::UnboundBuffer> h, d;
+      std::vector<char> scratch;
+    };
+    auto st = std::make_shared<State>();
     int64_t timeout = g->options().timeoutMs;
+    int srcGlobal = g->options().globalRanks[src];
+    int meGlobal = g->options().globalRanks[g->options().rank];
+    uint32_t seq = recvSeq_[{src, tag}]++;
     return Submit(
         info.Env(), "recv", {info[0]}, info[3].ToBoolean(),
-        [g, out, src, tag, buf] {
-          *buf = g->context()->createUnboundBuffer(out.data, out.n * 4);
-          (*buf)->recv(src, ::gloo::Slot::build(0x80, tag));
+        [g, src, tag, st, seq] {
+          st->h = g->context()->createUnboundBuffer(st->hdr, sizeof(st->hdr));
+          st->h->recv(src, p2pSlot(0x82, tag, seq));
         },
-        [buf, timeout] { (*buf)->waitRecv(std::chrono::milliseconds(timeout)); }, src);
+        [g, out, src, tag, st, timeout, srcGlobal, meGlobal, seq] {
+          st->h->waitRecv(std::chrono::milliseconds(timeout));
+          size_t n = (size_t)st->hdr[0];
+          bool same = n == out.n && st->hdr[1] == out.dtype;
+          if (n > 0) {
+            void* dst = out.data;
+            if (!same) {
+              st->scratch.resize(n * 4);  // take the message anyway, then report
+              dst = st->scratch.data();
+            }
+            st->d = g->context()->createUnboundBuffer(dst, n * 4);
+            st->d->recv(src, p2pSlot(0x80, tag, seq));
+            st->d->waitRecv(std::chrono::milliseconds(timeout));
+          }
+          if (!same) {
+            auto dt = [](int64_t d) { return d == 0 ? std::string("float32") : std::string("int32"); };
+            throw InputError("recv on rank " + std::to_string(meGlobal) + " (tag " + std::to_string(tag) + "): rank " + std::to_string(srcGlobal) + " sent " + std::to_string(n) + " " + dt(st->hdr[1]) + " elements, this rank asked for " + std::to_string(out.n) + " " + dt(out.dtype));
+          }
+        },
+        src);
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
@@ -278,6 +327,7 @@ class GlooGroup : public Napi::ObjectWrap<GlooGroup> {
   Napi::ThreadSafeFunction tsfn_;
   int pending_ = 0;
   bool released_ = false;
+  std::map<std::pair<int, uint32_t>, uint32_t> sendSeq_, recvSeq_;  // per (peer, tag), main thread only
 };
 
 Napi::Value Probe(const Napi::CallbackInfo& info) {

@@ -51,7 +51,6 @@ std::shared_ptr<::gloo::transport::Device> sharedDevice(const std::string& hostn
 
 Group::Group(GroupOptions o) : o_(std::move(o)) {
   fifoThread_ = std::thread([this] { fifoLoop(); });
-  waiterThread_ = std::thread([this] { waiterLoop(); });
 }
 
 Group::~Group() { close(); }
@@ -117,35 +116,41 @@ void Group::fifoLoop() {
       fifo_.pop_front();
     }
     runGuarded(t, t->run, t->peer >= 0);
-    if (t->wait && !t->failed) {
-      std::lock_guard<std::mutex> lock(mu_);
-      waits_.push_back(t);
-      cv_.notify_all();
-    } else {
-      finish(t);
-    }
+    if (t->wait && !t->failed) spawnWait(t);
+    else finish(t);
   }
 }
 
-void Group::waiterLoop() {
-  while (true) {
-    Task* t;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return fifoDone_ || !waits_.empty(); });
-      if (waits_.empty()) return;
-      t = waits_.front();
-      waits_.pop_front();
+void Group::spawnWait(Task* t) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    if (it->done->load()) {
+      it->thread.join();
+      it = waiters_.erase(it);
+    } else {
+      ++it;
     }
-    // A p2p wait failing does not break the group's collectives: only that op fails.
-    try {
-      t->wait();
-    } catch (const std::exception& e) {
-      t->failed = true;
-      t->error = diagnose(t->op, e.what(), true, t->peer);
-    }
-    finish(t);
   }
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  waiters_.push_back({std::thread([this, t, done] {
+                        runWait(t);
+                        done->store(true);
+                      }),
+                      done});
+}
+
+void Group::runWait(Task* t) {
+  // A p2p wait failing does not break the group's collectives: only that op fails.
+  try {
+    t->wait();
+  } catch (const InputError& e) {
+    t->failed = true;
+    t->error = {t->op, e.what(), -1};
+  } catch (const std::exception& e) {
+    t->failed = true;
+    t->error = diagnose(t->op, e.what(), true, t->peer);
+  }
+  finish(t);
 }
 
 void Group::close() {
@@ -156,12 +161,12 @@ void Group::close() {
     cv_.notify_all();
   }
   if (fifoThread_.joinable()) fifoThread_.join();
+  std::vector<Waiter> ws;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    fifoDone_ = true;
-    cv_.notify_all();
+    ws.swap(waiters_);
   }
-  if (waiterThread_.joinable()) waiterThread_.join();
+  for (auto& w : ws) w.thread.join();
   if (store_ && o_.registerLiveness) {
     try {
       store_->unregister();
@@ -203,34 +208,49 @@ void Group::connect() {
 }
 
 OpError Group::diagnose(const std::string& op, const std::string& what, bool p2p, int peer) {
+  // Every survivor of a failed collective posts a mark under the op's sequence number; the first to
+  // decide which rank is missing records a verdict that later ones adopt (so every rank names the
+  // same one); the rank hosting the store waits until the others have decided before it reports
+  // (its process is likely to exit right after, taking the store with it).
   OpError e{op, "", -1};
   const int me = o_.globalRanks[o_.rank];
   std::string reason;
   if (!store_) {
-    e.message = op + " on " + describe() + " failed: " + what;
+    e.message = op + " failed on " + describe() + ": " + what;
     return e;
   }
   std::vector<int> others;
   for (int r = 0; r < o_.size; r++)
     if (r != o_.rank && (peer < 0 || r == peer)) others.push_back(r);
+  const std::string base = o_.prefix + "/fault/" + (p2p ? "p2p-" + std::to_string(o_.rank) + "-" : "") + std::to_string(seq_) + "/";
+  auto toChars = [](const std::string& v) { return std::vector<char>(v.begin(), v.end()); };
   try {
-    std::string fk = o_.prefix + "/fault/" + std::to_string(seq_) + "/";
-    if (!p2p) store_->set(fk + std::to_string(o_.rank), {'1'});
+    if (!p2p) store_->set(base + std::to_string(o_.rank), {'1'});
     int64_t grace = std::min<int64_t>(3000, std::max<int64_t>(300, o_.timeoutMs / 4));
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace);
     std::set<int> answered;
-    while (true) {
+    bool decided = false;
+    while (!decided) {
+      if (store_->check({base + "verdict"})) {
+        auto v = store_->get(base + "verdict", 1000);
+        std::string s(v.begin(), v.end());
+        auto bar = s.find('|');
+        e.missingRank = std::stoi(s.substr(0, bar));
+        reason = s.substr(bar + 1);
+        break;
+      }
       for (int r : others) {
         if (store_->check({deadKey(o_.globalRanks[r])})) {
           e.missingRank = o_.globalRanks[r];
           reason = "rank " + std::to_string(e.missingRank) + " is missing (its process exited)";
+          decided = true;
           break;
         }
       }
-      if (e.missingRank >= 0) break;
+      if (decided) break;
       if (!p2p) {
         for (int r : others)
-          if (!answered.count(r) && store_->check({fk + std::to_string(r)})) answered.insert(r);
+          if (!answered.count(r) && store_->check({base + std::to_string(r)})) answered.insert(r);
         if (answered.size() == others.size()) break;  // everyone is here: not a missing-rank failure
       }
       if (std::chrono::steady_clock::now() > deadline) {
@@ -238,12 +258,25 @@ OpError Group::diagnose(const std::string& op, const std::string& what, bool p2p
           if (!answered.count(r)) {
             e.missingRank = o_.globalRanks[r];
             reason = "rank " + std::to_string(e.missingRank) + " is missing (it did not take part in this " + op + " within the timeout)";
+            decided = true;
             break;
           }
         }
         break;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (decided && !p2p) store_->set(base + "verdict", toChars(std::to_string(e.missingRank) + "|" + reason));
+    if (!p2p) store_->set(base + "done/" + std::to_string(o_.rank), {'1'});
+    if (!p2p && o_.storeHostRank == me) {
+      std::vector<std::string> keys;
+      for (int r : others)
+        if (o_.globalRanks[r] != e.missingRank) keys.push_back(base + "done/" + std::to_string(r));
+      try {
+        store_->wait(keys, std::min<int64_t>(o_.timeoutMs, 10000));
+      } catch (const store::TimeoutError&) {
+        // a rank that stopped answering later: report anyway
+      }
     }
   } catch (const store::ConnectionError&) {
     if (o_.storeHostRank >= 0 && o_.storeHostRank != me) {

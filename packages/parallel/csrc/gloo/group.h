@@ -4,8 +4,9 @@
 //   - the FIFO thread runs the group's collectives one after another, in the order they were
 //     issued (every rank issues a group's collectives in the same order, as torch requires), and
 //     posts point-to-point sends/receives (posting never blocks);
-//   - the waiter thread waits for posted sends/receives to complete (so a ring of sends and
-//     receives cannot deadlock the FIFO).
+//   - each posted send/receive is then waited for on a thread of its own (so rings, and receives
+//     in another order than the sends, cannot deadlock; every message has its own slot, so the
+//     order in which they complete does not matter).
 // A failed op is diagnosed before it is reported: which rank of the group is missing (its process
 // exited — its store connection dropped — or it did not answer within a grace period).
 #pragma once
@@ -13,6 +14,7 @@
 #include <gloo/rendezvous/prefix_store.h>
 #include <gloo/transport/tcp/device.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -94,7 +96,8 @@ class Group {
 
  private:
   void fifoLoop();
-  void waiterLoop();
+  void spawnWait(Task* t);
+  void runWait(Task* t);
   void finish(Task* t);
   void runGuarded(Task* t, const std::function<void()>& fn, bool p2p);
 
@@ -108,11 +111,13 @@ class Group {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Task*> fifo_;
-  std::deque<Task*> waits_;
   bool stopping_ = false;
-  bool fifoDone_ = false;
   std::thread fifoThread_;
-  std::thread waiterThread_;
+  struct Waiter {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::vector<Waiter> waiters_;
 };
 
 /** The tcp transport device of this process (one, shared by every group; made on first use). */

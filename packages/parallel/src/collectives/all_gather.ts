@@ -77,3 +77,17 @@ export function allGatherList(x: Tensor, opts?: GroupOption): Work<Tensor[]> {
     return list;
   });
 }
+
+/**
+ * All-gather of a flat host buffer (ZeRO-1's parameter shards; no tensor wrapping).
+ *
+ * @param buf - `[n]` float32 (not mutated)
+ * @param opts - `group`
+ * @returns a Work giving a new `[size × n]` buffer: rank r's buf at r × n
+ */
+export function allGatherBuffer(buf: Float32Array, opts?: GroupOption): Work<Float32Array> {
+  if (!(buf instanceof Float32Array)) throw new TypeError('allGatherBuffer: buf must be a Float32Array');
+  const { group, engine } = prepare('allGatherBuffer', opts);
+  const out = new Float32Array(buf.length * group.size);
+  return work(group, 'allGatherBuffer', () => engine.allGatherBuffer(buf, out));
+}

@@ -67,3 +67,24 @@ export function reduceScatterSync(x: Tensor, opts?: ReduceScatterOptions): Tenso
     b.dispose();
   }
 }
+
+/**
+ * Reduce-scatter of a flat host buffer (ZeRO-1's gradient shards; no tensor wrapping).
+ *
+ * @param buf - `[size × n]` float32 (not mutated)
+ * @param opts - `op` (default sum; avg divides by the group size) and `group`
+ * @returns a Work giving a new `[n]` buffer: the reduction of every rank's block `rank`
+ */
+export function reduceScatterBuffer(buf: Float32Array, opts?: Omit<ReduceScatterOptions, 'axis'>): Work<Float32Array> {
+  const op = opts?.op ?? 'sum';
+  if (!['sum', 'avg', 'max', 'min'].includes(op)) throw new RangeError(`reduceScatterBuffer: unknown op '${op}' (sum, avg, max, min)`);
+  if (!(buf instanceof Float32Array)) throw new TypeError('reduceScatterBuffer: buf must be a Float32Array');
+  const { group, engine } = prepare('reduceScatterBuffer', opts);
+  if (buf.length % group.size !== 0) throw new RangeError(`reduceScatterBuffer on rank ${group.globalRank}: length ${buf.length} is not divisible by the group size ${group.size}`);
+  const out = new Float32Array(buf.length / group.size);
+  return work(group, 'reduceScatterBuffer', async () => {
+    await engine.reduceScatterBuffer(buf, out, op === 'avg' ? 'sum' : op);
+    if (op === 'avg') for (let i = 0; i < out.length; i++) out[i] /= group.size;
+    return out;
+  });
+}

@@ -9,6 +9,8 @@ import {
   allGatherList,
   allReduce,
   allReduceBuffer,
+  allGatherBuffer,
+  reduceScatterBuffer,
   allReduceSync,
   allToAll,
   barrier,
@@ -169,6 +171,12 @@ async function worldChecks(pg: ProcessGroup, label: string): Promise<void> {
       expectValues(`${label} ${dtype} ring recv tag 1`, await r1.wait(), [5, 3], want1, dtype);
       await s1.wait();
       await s2.wait();
+      // Two messages with the same tag arrive in the order they were sent.
+      const s3 = [send(x, { dst: next, tag: 3, group: pg }), send(tf.mul(x, tf.scalar(3, dtype)), { dst: next, tag: 3, group: pg })];
+      const r3 = [recv([5, 3], dtype, { src: prev, tag: 3, group: pg }), recv([5, 3], dtype, { src: prev, tag: 3, group: pg })];
+      expectValues(`${label} ${dtype} same tag, second`, await r3[1].wait(), [5, 3], want1.map((v) => 3 * v), dtype);
+      expectValues(`${label} ${dtype} same tag, first`, await r3[0].wait(), [5, 3], want1, dtype);
+      for (const w of s3) await w.wait();
     }
   }
   // allReduceBuffer (the data-parallel path), in place.
@@ -180,6 +188,26 @@ async function worldChecks(pg: ProcessGroup, label: string): Promise<void> {
     const want = Math.fround(ranks.reduce((a, r) => a + val(r, i, 'float32'), 0) / size);
     if (buf[i] !== want) {
       failures.push(`${label} allReduceBuffer [${i}] = ${buf[i]}, want ${want}`);
+      break;
+    }
+  }
+  // reduceScatterBuffer / allGatherBuffer (ZeRO-1's shards).
+  const big = new Float32Array(size * 333).map((_, i) => val(ranks[me], i, 'float32'));
+  const shard = await reduceScatterBuffer(big, { group: pg }).wait();
+  checks++;
+  for (let i = 0; i < 333; i++) {
+    const want = ranks.reduce((a, r) => a + val(r, me * 333 + i, 'float32'), 0);
+    if (shard[i] !== want) {
+      failures.push(`${label} reduceScatterBuffer [${i}] = ${shard[i]}, want ${want}`);
+      break;
+    }
+  }
+  const gathered = await allGatherBuffer(shard, { group: pg }).wait();
+  checks++;
+  for (let i = 0; i < size * 333; i++) {
+    const want = ranks.reduce((a, r) => a + val(r, i, 'float32'), 0);
+    if (gathered[i] !== want) {
+      failures.push(`${label} allGatherBuffer [${i}] = ${gathered[i]}, want ${want}`);
       break;
     }
   }
@@ -203,6 +231,19 @@ async function badInput(pg: ProcessGroup): Promise<void> {
     failures.push('mismatched dtypes: no error');
   } catch (e) {
     if (!/int32/.test((e as Error).message) || !/float32/.test((e as Error).message)) failures.push(`mismatched dtypes: ${(e as Error).message}`);
+  }
+  // send/recv of different sizes or dtypes: an error on the receiver naming both sides (the sender completes).
+  for (const [n, dtype] of [[5, 'float32'], [20, 'float32'], [10, 'int32']] as const) {
+    checks++;
+    if (pg.rank === 0) await send(tf.ones([10]), { dst: 1, tag: 9 }).wait();
+    else if (pg.rank === 1) {
+      try {
+        await recv([n], dtype, { src: 0, tag: 9 }).wait();
+        failures.push(`recv of ${n} ${dtype} from a send of 10 float32: no error`);
+      } catch (e) {
+        if (!new RegExp(`rank 0 sent 10 float32 elements, this rank asked for ${n} ${dtype}`).test((e as Error).message)) failures.push(`recv mismatch: ${(e as Error).message}`);
+      }
+    }
   }
   // The group still works after bad input.
   expectValues('after bad input', await allReduce(tf.ones([3])).wait(), [3], [pg.size, pg.size, pg.size], 'float32');

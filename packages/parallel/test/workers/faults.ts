@@ -2,6 +2,7 @@
 //   kill    every rank all-reduces a large tensor in a loop; the last rank SIGKILLs itself in the
 //           middle of the third one. Survivors must get a CollectiveError naming the dead rank and
 //           the op, and exit non-zero (the recommended pattern: catch, report, process.exit(1)).
+//   kill0   the same with rank 0, which hosts the store, as the victim.
 //   hang    the last rank stays alive but never joins the second all-reduce: the others time out
 //           naming it.
 //   absent  (started without the last rank) the rendezvous times out naming it.
@@ -27,9 +28,11 @@ async function main(): Promise<void> {
     report(e, t0);
   }
   const last = pg.size - 1;
-  const x = tf.ones([scenario === 'kill' ? 4_000_000 : 16]);
+  const kill = scenario === 'kill' || scenario === 'kill0';
+  const victim = scenario === 'kill0' ? 0 : last;
+  const x = tf.ones([kill ? 4_000_000 : 16]);
   for (let i = 0; i < 5; i++) {
-    if (scenario === 'kill' && pg.rank === last && i === 2) setTimeout(() => process.kill(process.pid, 'SIGKILL'), 5);
+    if (kill && pg.rank === victim && i === 2) setTimeout(() => process.kill(process.pid, 'SIGKILL'), 5);
     if (scenario === 'hang' && pg.rank === last && i === 1) {
       await new Promise((r) => setTimeout(r, timeoutMs * 2));
       process.exit(0);
