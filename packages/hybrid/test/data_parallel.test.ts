@@ -115,22 +115,25 @@ describe('data parallelism (2 processes, Gloo)', () => {
     }
   });
 
-  it('a rank killed in the middle of an all-reduce: the others fail within the timeout, the launcher names it', async () => {
-    const t0 = performance.now();
-    // timeout 3 s; the launcher's grace period (15 s) lets the survivors run into it
-    const r = await runWorkers(3, ['kill', '1'], { DP_TEST_TIMEOUT_MS: '3000' }, 15_000);
-    expect(performance.now() - t0).toBeLessThan(14_000); // the survivors exited on their own, well before SIGKILL
-    expect(r.exitCode).toBe(128 + 9);
-    expect(r.failed?.rank).toBe(1);
-    expect(r.message).toMatch(/^rank 1 \(local rank 1, pid \d+\) was killed by SIGKILL; stopped the other 2 ranks$/);
-    expect(r.out).toContain('[rank 1]: dying in the middle of all-reduce 3');
-    for (const survivor of [0, 2]) {
-      const line = r.out.split('\n').find((l) => l.startsWith(`[rank ${survivor}]: all-reduce 3 failed`));
-      expect(line, r.out).toBeDefined();
-      const ms = Number(/failed after (\d+) ms/.exec(line!)![1]);
-      expect(ms).toBeLessThan(3000 + 2000); // within the timeout (+ slack for a loaded machine)
-      expect(line).toMatch(/CollectiveError op=allReduce missingRank=1/);
-      expect(r.workers[survivor].code).toBe(3); // it exited non-zero on its own
-    }
-  });
+  // rank 0 too: the launcher hosts the store, so it outlives rank 0 and the survivors can name it
+  for (const victim of [1, 0]) {
+    it(`rank ${victim} killed in the middle of an all-reduce: the others fail within the timeout naming it, the launcher names it`, async () => {
+      const t0 = performance.now();
+      // timeout 3 s; the launcher's grace period (15 s) lets the survivors run into it
+      const r = await runWorkers(3, ['kill', String(victim)], { DP_TEST_TIMEOUT_MS: '3000' }, 15_000);
+      expect(performance.now() - t0).toBeLessThan(14_000); // the survivors exited on their own, well before SIGKILL
+      expect(r.exitCode).toBe(128 + 9);
+      expect(r.failed?.rank).toBe(victim);
+      expect(r.message).toMatch(new RegExp(`^rank ${victim} \\(local rank ${victim}, pid \\d+\\) was killed by SIGKILL`));
+      expect(r.out).toContain(`[rank ${victim}]: dying in the middle of all-reduce 3`);
+      for (const survivor of [0, 1, 2].filter((k) => k !== victim)) {
+        const line = r.out.split('\n').find((l) => l.startsWith(`[rank ${survivor}]: all-reduce 3 failed`));
+        expect(line, r.out).toBeDefined();
+        const ms = Number(/failed after (\d+) ms/.exec(line!)![1]);
+        expect(ms).toBeLessThan(3000 + 2000); // within the timeout (+ slack for a loaded machine)
+        expect(line).toMatch(new RegExp(`CollectiveError op=allReduce missingRank=${victim}`));
+        expect(r.workers[survivor].code).toBe(3); // it exited non-zero on its own
+      }
+    });
+  }
 });

@@ -40,7 +40,7 @@ describe('launch', () => {
   });
 
   it('without the prefix copies output unchanged', async () => {
-    const { out } = await run(['ok'], { prefix: false, nprocPerNode: 1, masterPort: 12345 });
+    const { out } = await run(['ok'], { prefix: false, nprocPerNode: 1, masterPort: 12345, hostStore: false });
     expect(out).toBe('RANK=0 WORLD_SIZE=1 LOCAL_RANK=0 LOCAL_WORLD_SIZE=1 GROUP_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=12345\n');
   });
 

@@ -8,6 +8,8 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Writable } from 'node:stream';
+import { serveStore } from '../store/server.js';
+import type { StoreServerHandle } from '../store/server.js';
 import { freePort } from './free_port.js';
 import { pipeWithPrefix } from './line_prefix.js';
 import { workerEnv } from './worker_env.js';
@@ -42,6 +44,12 @@ export interface LaunchOptions {
   stderr?: Writable;
   /** Forward SIGINT, SIGTERM and SIGHUP received by this process to the workers (default true). */
   forwardSignals?: boolean;
+  /**
+   * Host the rendezvous store in the launcher of node 0 at `masterPort`, as torchrun's agent does
+   * (default true; give every node the same value). The workers get `FALCON_STORE_EXTERNAL=1`, so the
+   * store outlives any rank: a rank 0 that dies is named like any other. With false, rank 0 hosts it.
+   */
+  hostStore?: boolean;
 }
 
 /** How one worker ended. */
@@ -126,12 +134,19 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   if (!options.command) throw new Error('launch: no command to run');
   const masterAddr = options.masterAddr ?? '127.0.0.1';
   let masterPort = options.masterPort;
-  if (masterPort === undefined || masterPort === 0) {
-    if (nnodes > 1 && masterPort === 0) throw new Error('launch: with several nodes every node needs the same explicit masterPort (0 picks a port on one node only)');
+  if (nnodes > 1 && masterPort === 0) throw new Error('launch: with several nodes every node needs the same explicit masterPort (0 picks a port on one node only)');
+  if (masterPort !== undefined && !(Number.isInteger(masterPort) && masterPort >= 0 && masterPort <= 65535)) throw new Error(`launch: masterPort must be an integer in [0, 65535], got ${masterPort}`);
+  const hostStore = options.hostStore ?? true;
+  let store: StoreServerHandle | undefined;
+  if (hostStore && nodeRank === 0) {
+    const want = masterPort ?? (nnodes > 1 ? 29500 : 0);
+    store = await serveStore({ host: '0.0.0.0', port: want }).catch((e: Error) => {
+      throw new Error(`launch: the rendezvous store cannot listen on 0.0.0.0:${want} (${e.message}); choose another --master-port`);
+    });
+    masterPort = store.port;
+  } else if (masterPort === undefined || masterPort === 0) {
     masterPort = nnodes > 1 ? 29500 : await freePort(masterAddr === 'localhost' ? '127.0.0.1' : masterAddr);
   }
-  int(masterPort, 'masterPort', 1, 0);
-  if (masterPort > 65535) throw new Error(`launch: masterPort must be at most 65535, got ${masterPort}`);
   const graceMs = options.graceMs ?? 5000;
   const stdout = options.stdout ?? process.stdout;
   const stderr = options.stderr ?? process.stderr;
@@ -179,7 +194,8 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   let startError: Error | undefined;
 
   for (let localRank = 0; localRank < nproc; localRank++) {
-    const env = { ...(options.env ?? process.env), ...workerEnv({ localRank, nprocPerNode: nproc, nodeRank, nnodes, masterAddr, masterPort }) };
+    const env: NodeJS.ProcessEnv = { ...(options.env ?? process.env), ...workerEnv({ localRank, nprocPerNode: nproc, nodeRank, nnodes, masterAddr, masterPort: masterPort! }) };
+    if (hostStore) env.FALCON_STORE_EXTERNAL = '1';
     const rank = nodeRank * nproc + localRank;
     const child = spawn(options.command, options.args ?? [], { env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     children.push(child);
@@ -213,6 +229,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
 
   await finished;
   await Promise.all(piped);
+  await store?.close();
   if (killTimer) clearTimeout(killTimer);
   for (const s of forwarded) process.off(s, onSignal);
   process.off('exit', onExit);
