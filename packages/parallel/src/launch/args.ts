@@ -19,8 +19,8 @@ export const LAUNCH_OPTIONS_HELP = [
   '  --nproc-per-node N   worker processes on this node (default 1)',
   '  --nnodes M           nodes in the job (default 1)',
   '  --node-rank R        this node\'s index, 0 … M−1 (default 0)',
-  '  --master-addr A      address of node 0, where rank 0 hosts the rendezvous store (default 127.0.0.1)',
-  '  --master-port P      its port (default: a free port on one node; 29500 with several nodes)',
+  '  --master-addr A      address of node 0, whose launcher hosts the rendezvous store (default 127.0.0.1)',
+  '  --master-port P      the store\'s port (default: a free port on one node; 29500 with several nodes)',
   '  --grace-ms T         when a rank fails, SIGTERM the others and SIGKILL them after T ms (default 5000)',
   '  --no-prefix          copy the workers\' output without the "[rank R]: " line prefix',
 ].join('\n');

@@ -1,6 +1,7 @@
 /**
  * `launch()`: torchrun's behaviour in Node. Starts `nprocPerNode` worker processes of a command on
- * this node with the process-group environment ({@link workerEnv}), copies their output with a rank
+ * this node with the process-group environment ({@link workerEnv}), hosts the rendezvous store on
+ * node 0 (see {@link LaunchOptions.hostStore}), copies their output with a rank
  * prefix, forwards SIGINT/SIGTERM/SIGHUP to them, and when one fails (non-zero exit or a signal)
  * stops the others (SIGTERM, then SIGKILL after `graceMs`) and reports which rank failed and how.
  */
@@ -22,7 +23,7 @@ export interface LaunchOptions {
   nnodes?: number;
   /** This node's index (default 0). */
   nodeRank?: number;
-  /** Address of node 0, where rank 0 hosts the rendezvous store (default 127.0.0.1). */
+  /** Address of node 0, whose launcher hosts the rendezvous store (default 127.0.0.1). */
   masterAddr?: string;
   /** Port of the rendezvous store; default: a free port on a single node, 29500 with several nodes. */
   masterPort?: number;
