@@ -3,12 +3,13 @@ import { buildCudaCommand } from './build_cuda.js';
 import { convertCommand } from './convert.js';
 import { generateCommand } from './generate.js';
 import { infoCommand } from './info.js';
+import { launchCommand } from './launch.js';
 import { trainCommand } from './train.js';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 
 /** Every command of the `falcon` CLI, by name. */
-export const COMMANDS: Record<string, Command> = { train: trainCommand, generate: generateCommand, convert: convertCommand, info: infoCommand, 'build-cuda': buildCudaCommand };
+export const COMMANDS: Record<string, Command> = { train: trainCommand, generate: generateCommand, convert: convertCommand, info: infoCommand, launch: launchCommand, 'build-cuda': buildCudaCommand };
 
 function help(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
@@ -50,7 +51,9 @@ export async function main(
     err(`falcon: unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(', ')}; see 'falcon --help')`);
     return 2;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
+  // options end at '--' (what follows belongs to the command `falcon launch` starts)
+  const own = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  if (own.includes('--help') || own.includes('-h')) {
     out(cmd.help);
     return 0;
   }
@@ -69,6 +72,8 @@ export async function main(
       return 2;
     }
     err(`falcon ${name}: ${message}`);
-    return 1;
+    // an error may carry its own exit code (a launched job that failed passes on its rank's)
+    const code = (e as { exitCode?: unknown }).exitCode;
+    return typeof code === 'number' && Number.isInteger(code) && code > 0 ? code : 1;
   }
 }

@@ -22,10 +22,10 @@ import { METRICS } from '../train/latest.js';
 import { describeRun, lockRunDirectory, prepareRunDirectory, removeRun } from '../train/run_directory.js';
 import type { CommittedCheckpoint } from '../train/checkpoint.js';
 import { TokenBatches } from '../train/data.js';
-import { Trainer } from '../train/trainer.js';
 import type { TrainOptions } from '../train/trainer.js';
 import type { Command } from './command.js';
 import { parseOptions, UsageError } from './command.js';
+import { dataParallelSetup, DP_HELP, DP_OPTIONS } from './train_parallel.js';
 import { ProgressBar } from './progress.js';
 
 /** The corpus shipped with the package (used when --data is not given). */
@@ -110,6 +110,7 @@ export const trainCommand: Command = {
     '  --seed N             initialisation and data seed (default 0)',
     '  --save-every N       checkpoint every N steps (default: at the end)',
     '  --json               print each step\'s metrics as a JSON line on stdout',
+    DP_HELP,
   ].join('\n'),
   async run(argv, out) {
     const o = parseOptions(argv, {
@@ -129,6 +130,7 @@ export const trainCommand: Command = {
       seed: { type: 'string' },
       'save-every': { type: 'string' },
       json: { type: 'boolean' },
+      ...DP_OPTIONS,
     });
     // every flag, file and size is checked before the backend starts (and before Dawn's or CUDA's messages)
     const recompute = (o.recompute ?? 'none') as RecomputePolicy;
@@ -225,25 +227,32 @@ export const trainCommand: Command = {
       info = { config: c.source, data: resolve(dataPath) };
     }
 
-    await initBackend(backend);
-    if (o.overwrite) {
-      const unlock = await lockRunDirectory(dir);
-      await removeRun(dir).finally(unlock);
-    }
-    const model = new FalconH1ForCausalLM(config, seed ?? 0);
-    const trainer = new Trainer(model, data, options, dir, info);
-    if (committed) await trainer.restore(committed);
-    const start = trainer.step;
-    const total = trainer.options.steps;
-    const bar = new ProgressBar(total, { label: 'train', startAt: start });
-    await trainer.run((m) => {
-      if (o.json) out(JSON.stringify(m));
-      bar.update(m.step, { loss: m.loss, 'tok/s': Math.round(m.tokensPerSec) });
-    });
-    if (!o.json) {
-      const { first, last } = await runLosses(dir);
-      const resumed = start > 0 ? ` (steps ${start + 1}–${total} now, resumed from step ${start})` : '';
-      out(`trained ${total} steps${resumed}: loss ${first?.toFixed(3) ?? '-'} → ${last?.toFixed(3) ?? '-'}; saved to ${dir}`);
+    // every check above ran here already: start the workers (--nproc-per-node), or join the job's group
+    const dp = await dataParallelSetup(o, argv);
+    if (dp.launched !== undefined) return dp.launched;
+    try {
+      await initBackend(backend);
+      if (o.overwrite && dp.reports) {
+        const unlock = await lockRunDirectory(dir);
+        await removeRun(dir).finally(unlock);
+      }
+      const model = new FalconH1ForCausalLM(config, seed ?? 0);
+      const trainer = dp.trainer(model, data, options, dir, info);
+      if (committed) await trainer.restore(committed);
+      const start = trainer.step;
+      const total = trainer.options.steps;
+      const bar = dp.reports ? new ProgressBar(total, { label: 'train', startAt: start }) : undefined;
+      await trainer.run((m) => {
+        if (o.json && dp.reports) out(JSON.stringify(m));
+        bar?.update(m.step, { loss: m.loss, 'tok/s': Math.round(m.tokensPerSec) });
+      });
+      if (!o.json && dp.reports) {
+        const { first, last } = await runLosses(dir);
+        const resumed = start > 0 ? ` (steps ${start + 1}–${total} now, resumed from step ${start})` : '';
+        out(`trained ${total} steps${resumed}: loss ${first?.toFixed(3) ?? '-'} → ${last?.toFixed(3) ?? '-'}; saved to ${dir}${dp.describe}`);
+      }
+    } finally {
+      await dp.close();
     }
     return 0;
   },

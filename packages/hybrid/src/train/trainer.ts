@@ -12,6 +12,7 @@ import type { FalconH1ForCausalLM } from '../model.js';
 import type { RecomputePolicy } from '../recompute.js';
 import { configJson } from '../pretrained.js';
 import { AdamW } from './adamw.js';
+import type { AdamWOptions } from './adamw.js';
 import { readCommitted, saveCheckpoint } from './checkpoint.js';
 import { sha256 } from './durable.js';
 import { METRICS } from './latest.js';
@@ -19,7 +20,7 @@ import { lockRunDirectory, prepareRunDirectory, syncMetrics } from './run_direct
 import type { CommittedCheckpoint, TrainerState } from './checkpoint.js';
 import { killPoint } from './kill_point.js';
 import { clipByGlobalNorm } from './clip.js';
-import type { TokenBatches } from './data.js';
+import type { BatchPart, TokenBatches } from './data.js';
 import { warmupCosine } from './schedule.js';
 
 /** Hyper-parameters of a run (saved with every checkpoint). */
@@ -67,11 +68,38 @@ export interface StepMetrics {
 /** Options that change the arithmetic of a run: a resume must use the saved values. */
 const FIXED_OPTIONS = ['lr', 'warmupSteps', 'minLr', 'weightDecay', 'betas', 'clip', 'accumulate', 'lrMultipliers'] as const;
 
+/** What the trainer needs of its optimizer ({@link AdamW} has it). */
+export interface TrainerOptimizer {
+  /** Apply one update with these gradients at learning rate `lr`. */
+  step(grads: Record<string, Tensor>, lr: number): void;
+  /** The state to checkpoint: tensors keyed `<slot>.<parameter name>`, and the step count. */
+  state(): { tensors: Record<string, Tensor>; step: number };
+  /** Restore a state written by `state()`. */
+  loadState(tensors: Record<string, Tensor>, step: number): void;
+}
+
+/**
+ * AdamW's options for a run: betas, weight decay, μP learning-rate multipliers (first matching name
+ * substring) and no weight decay on 1-D parameters (norms, biases, A_log, D, dt_bias).
+ * @param options - the run's hyper-parameters
+ * @param vars - the model's variables by name (their ranks pick the weight-decay group)
+ */
+export function adamWOptions(options: TrainOptions, vars: Record<string, { rank: number }>): AdamWOptions {
+  const mult = Object.entries(options.lrMultipliers ?? {});
+  return {
+    betas: options.betas,
+    weightDecay: options.weightDecay ?? 0.1,
+    groups: (name) => ({
+      lrMultiplier: mult.find(([k]) => name.includes(k))?.[1] ?? 1,
+      weightDecayMultiplier: vars[name].rank <= 1 ? 0 : 1,
+    }),
+  };
+}
 /** Trains a model on a token stream. */
 export class Trainer {
   /** Optimizer steps done so far. */
   step = 0;
-  private readonly optimizer: AdamW;
+  private optimizerInstance: TrainerOptimizer | undefined;
   private dataSha256: string | undefined;
 
   /**
@@ -90,16 +118,19 @@ export class Trainer {
   ) {
     if (!(Number.isInteger(options.steps) && options.steps > 0)) throw new Error(`steps must be a positive integer, got ${options.steps}`);
     if (!(options.lr > 0)) throw new Error(`lr must be positive, got ${options.lr}`);
-    const vars = model.variables();
-    const mult = Object.entries(options.lrMultipliers ?? {});
-    this.optimizer = new AdamW(vars, {
-      betas: options.betas,
-      weightDecay: options.weightDecay ?? 0.1,
-      groups: (name) => ({
-        lrMultiplier: mult.find(([k]) => name.includes(k))?.[1] ?? 1,
-        weightDecayMultiplier: vars[name].rank <= 1 ? 0 : 1,
-      }),
-    });
+  }
+
+  /** The optimizer, made on first use by {@link Trainer.createOptimizer}. */
+  protected get optimizer(): TrainerOptimizer {
+    return (this.optimizerInstance ??= this.createOptimizer());
+  }
+
+  /**
+   * Make the optimizer: AdamW over the model's variables with the run's hyper-parameters and
+   * parameter groups. A subclass (data parallelism with a sharded optimizer) makes its own.
+   */
+  protected createOptimizer(): TrainerOptimizer {
+    return new AdamW(this.model.variables(), adamWOptions(this.options, this.model.variables()));
   }
 
   /** The learning rate of step `s` (0-based). */
@@ -111,11 +142,21 @@ export class Trainer {
   /** Run one optimizer step (all its microbatches) and return its metrics. */
   trainStep(): StepMetrics {
     const t0 = performance.now();
+    const { grads, loss } = this.localGradients();
+    const { lr, gradNorm } = this.applyGradients(grads);
+    return this.stepMetrics(t0, loss, lr, gradNorm);
+  }
+
+  /**
+   * The mean loss and mean gradients over this step's microbatches (of the rows `part` selects).
+   * @param part - a data-parallel rank's share of each batch (default: the whole batch)
+   */
+  protected localGradients(part?: BatchPart): { grads: Record<string, Tensor>; loss: number } {
     const accumulate = this.options.accumulate ?? 1;
     let sum: Record<string, Tensor> | undefined;
     let lossSum = 0;
     for (let m = 0; m < accumulate; m++) {
-      const { inputIds } = this.data.batch(this.step, m);
+      const { inputIds } = this.data.batch(this.step, m, part);
       const { loss, grads } = this.model.valueAndVariableGrads(inputIds, { recompute: this.options.recompute });
       lossSum += loss.dataSync()[0];
       loss.dispose();
@@ -137,9 +178,17 @@ export class Trainer {
         sum![k] = s;
       }
     }
+    return { grads: sum!, loss: lossSum / accumulate };
+  }
+
+  /**
+   * Clip the gradients to the global norm, apply the optimizer at this step's learning rate, count
+   * the step. Disposes `grads`.
+   * @returns the learning rate used and the gradient norm before clipping
+   */
+  protected applyGradients(grads: Record<string, Tensor>): { lr: number; gradNorm: number } {
     const clip = this.options.clip ?? 1;
     let gradNorm: number;
-    let grads = sum!;
     if (clip > 0) {
       const c = clipByGlobalNorm(grads, clip);
       tf.dispose(Object.values(grads));
@@ -152,9 +201,24 @@ export class Trainer {
     this.optimizer.step(grads, lr);
     tf.dispose(Object.values(grads));
     this.step++;
-    const tokens = accumulate * this.data.batchSize * this.data.seqlen;
+    return { lr, gradNorm };
+  }
+
+  /** The metrics of the step just done, which started at `t0` (performance.now()). */
+  protected stepMetrics(t0: number, loss: number, lr: number, gradNorm: number): StepMetrics {
+    const tokens = (this.options.accumulate ?? 1) * this.data.batchSize * this.data.seqlen;
     const secs = (performance.now() - t0) / 1000;
-    return { step: this.step, loss: lossSum / accumulate, lr, gradNorm, tokens, tokensPerSec: tokens / secs };
+    return { step: this.step, loss, lr, gradNorm, tokens, tokensPerSec: tokens / secs };
+  }
+
+  /** The next step, as `run()` takes it; a data-parallel subclass's step is asynchronous. */
+  protected nextStep(): Promise<StepMetrics> {
+    return Promise.resolve(this.trainStep());
+  }
+
+  /** Whether this process writes the run directory (metrics, checkpoints); only rank 0 of a data-parallel run does. */
+  protected get writesRun(): boolean {
+    return true;
   }
 
   /**
@@ -166,18 +230,19 @@ export class Trainer {
    * @throws when the directory holds a commit of another step (restore it first)
    */
   async run(onStep?: (m: StepMetrics) => void, stopAfter = Infinity): Promise<StepMetrics[]> {
-    const unlock = await lockRunDirectory(this.dir);
+    // in a data-parallel run only rank 0 holds the directory; the others only read it (restore)
+    const unlock = this.writesRun ? await lockRunDirectory(this.dir) : async () => {};
     try {
-      await prepareRunDirectory(this.dir, this.step);
+      if (this.writesRun) await prepareRunDirectory(this.dir, this.step);
       const all: StepMetrics[] = [];
       let done = 0;
       let saved = true;
       while (this.step < this.options.steps && done < stopAfter) {
-        const m = this.trainStep();
+        const m = await this.nextStep();
         done++;
         saved = false;
         all.push(m);
-        await appendFile(join(this.dir, METRICS), JSON.stringify(m) + '\n');
+        if (this.writesRun) await appendFile(join(this.dir, METRICS), JSON.stringify(m) + '\n');
         killPoint('after-metrics', this.step);
         onStep?.(m);
         const every = this.options.saveEvery;
