@@ -8,7 +8,7 @@ import { allReduce, CollectiveError, destroyProcessGroup, initProcessGroup } fro
 import { setNcclAddon } from '../src/native/nccl_addon.js';
 import { runNcclChecks } from '../../../tools/device/nccl-tests.js';
 import { createEmulatedNcclAddon } from '../../../tools/device/nccl-emulator.js';
-import { CudaBackend } from '../../tensor/src/backends/cuda/backend.js';
+import type { CudaBackend } from '../../tensor/src/backends/cuda/backend.js';
 
 describe('nccl engine over the emulated addons (world size 1)', () => {
   it('runs the whole API like the device check does', async () => {
