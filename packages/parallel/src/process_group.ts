@@ -14,6 +14,7 @@ import { GlooEngine } from './gloo_engine.js';
 import { loadGlooAddon } from './native/gloo_addon.js';
 import { checkNcclAvailable, createNcclEngine } from './nccl_engine.js';
 import { TcpStore } from './store/client.js';
+import { deadKey } from './store/protocol.js';
 import { hostStoreInWorker } from './store/host.js';
 import type { StoreServerHandle } from './store/server.js';
 
@@ -324,8 +325,15 @@ export async function destroyProcessGroup(): Promise<void> {
     await w.store.unregister();
     await w.store.set(`__falcon/destroyed/${me}`, '1');
     if (w.server) {
-      const keys = w.group.ranks.map((r) => `__falcon/destroyed/${r}`);
-      await w.store.wait(keys, Math.min(10_000, w.group.timeoutMs)).catch(() => undefined);
+      // Every other rank has either destroyed its group or died (at most 10 s).
+      const deadline = Date.now() + Math.min(10_000, w.group.timeoutMs);
+      let left = w.group.ranks.filter((r) => r !== me);
+      while (left.length && Date.now() < deadline) {
+        const still: number[] = [];
+        for (const r of left) if (!(await w.store.check([`__falcon/destroyed/${r}`])) && !(await w.store.check([deadKey(r)]))) still.push(r);
+        left = still;
+        if (left.length) await new Promise((r) => setTimeout(r, 20));
+      }
     }
   } catch {
     // the store is gone (its host exited): nothing left to tidy
