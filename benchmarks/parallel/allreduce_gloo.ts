@@ -158,6 +158,6 @@ if (process.argv.includes('--worker')) {
     'bus GB/s': 'bytes × 2(p−1)/p / time (NCCL convention); TCP floor GB/s = bytes / ring-copy time; GB = 1e9 bytes',
     command: 'npx tsx benchmarks/parallel/allreduce_gloo.ts',
     'load average (1 min) before / after': `${before.toFixed(2)} / ${loadavg()[0].toFixed(2)}`,
-    note: 'this machine has 2 cores: with 4 processes the ranks and the Gloo I/O threads share them',
+    note: 'this machine has 2 cores shared with other jobs (load average above): with 4 processes the ranks and the Gloo I/O threads share them, and small messages are dominated by thread wake-ups (each op hops the FIFO thread, the gloo I/O thread and the event loop: ~4 ms per hop pair under this load, 0.1-0.9 ms when idle); every op also all-gathers a 128-byte shape header first (the cross-rank input check), i.e. two gloo collectives per all-reduce',
   });
 }

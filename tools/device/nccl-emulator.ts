@@ -6,11 +6,16 @@
 import type { CudaAddon } from '../../packages/tensor/src/backends/cuda/addon.js';
 import type { NcclAddon, NcclComm } from '../../packages/parallel/src/native/nccl_addon.js';
 
-export function createEmulatedNcclAddon(cuda: CudaAddon): NcclAddon {
+/** Emulated NCCL addon; `stuck()` makes every later op never complete (the watchdog's test). */
+export function createEmulatedNcclAddon(cuda: CudaAddon): NcclAddon & { stuck(): void } {
+  let stuck = false;
+  // Bound now: the no-host-sync check counts the cuda addon's own download calls, not the emulation's.
+  const download = cuda.download.bind(cuda);
+  const upload = cuda.upload.bind(cuda);
   const copy = (src: number, dst: number, count: number): void => {
     const b = new Uint8Array(count * 4);
-    cuda.download(src, b);
-    cuda.upload(dst, b);
+    download(src, b);
+    upload(dst, b);
   };
   const one = (n: number): void => {
     if (n !== 1) throw new Error(`the emulated NCCL addon runs world size 1 only (got ${n})`);
@@ -34,5 +39,11 @@ export function createEmulatedNcclAddon(cuda: CudaAddon): NcclAddon {
     asyncError: () => null,
     destroy: () => undefined,
     abort: () => undefined,
+    eventRecord: () => ({ stuck }),
+    eventDone: (ev) => !(ev as { stuck: boolean }).stuck,
+    eventDestroy: () => undefined,
+    stuck: () => {
+      stuck = true;
+    },
   };
 }

@@ -19,13 +19,19 @@ import { setNcclAddon } from '../../packages/parallel/src/native/nccl_addon.js';
 import { createEmulatedCudaAddon } from './cuda-emulator.js';
 import { createEmulatedNcclAddon } from './nccl-emulator.js';
 
-const emulate = process.argv.includes('--emulate');
-const outDir = process.env.OUT ?? '/tmp/falcon-out';
-const results: { name: string; ok: boolean; detail?: string }[] = [];
+/** One check's outcome. */
+export interface NcclCheck {
+  name: string;
+  ok: boolean;
+  detail?: string;
+}
+
+let results: NcclCheck[] = [];
+let quiet = false;
 
 function record(name: string, ok: boolean, detail?: string): void {
   results.push({ name, ok, detail });
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? `: ${detail}` : ''}`);
+  if (!quiet) console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? `: ${detail}` : ''}`);
 }
 
 async function check(name: string, got: Tensor, want: Tensor): Promise<void> {
@@ -36,8 +42,15 @@ async function check(name: string, got: Tensor, want: Tensor): Promise<void> {
   record(name, true);
 }
 
-async function main(): Promise<number> {
-  if (emulate) {
+/**
+ * Runs every check (see the module comment) and returns the outcomes.
+ *
+ * @param opts - `emulate`: over the host-memory emulations (registers them as the `cuda` backend and the NCCL addon); `quiet`: no per-check lines
+ */
+export async function runNcclChecks(opts: { emulate?: boolean; quiet?: boolean } = {}): Promise<{ results: NcclCheck[]; seconds: number }> {
+  results = [];
+  quiet = !!opts.quiet;
+  if (opts.emulate) {
     const cuda = createEmulatedCudaAddon();
     tf.registerBackend('cuda', () => new CudaBackend(cuda, 0), 0);
     registerCudaKernels();
@@ -66,6 +79,32 @@ async function main(): Promise<number> {
       await check(`broadcast ${tag}`, await pg.broadcast(x, { src: 0 }).wait(), x);
       await check(`allToAll ${tag}`, await pg.allToAll(x, { splitAxis: 0, concatAxis: shape.length - 1 }).wait(), x);
     }
+  }
+  // No host synchronisation: queue every collective (results not read) while counting the cuda
+  // addon's synchronize/download calls.
+  {
+    const backend = tf.findBackend('cuda') as CudaBackend;
+    const addon = backend.addon as unknown as Record<string, (...a: unknown[]) => unknown>;
+    let syncs = 0;
+    const saved: Record<string, (...a: unknown[]) => unknown> = {};
+    for (const k of ['synchronize', 'download', 'downloadAsync']) {
+      saved[k] = addon[k];
+      addon[k] = (...a: unknown[]) => (syncs++, saved[k].apply(backend.addon, a));
+    }
+    const x = rnd([64, 33], 'float32');
+    backend.ptr(x); // upload first: that is the input's cost, not the collectives'
+    const outs = [
+      await pg.allReduce(x).wait(),
+      await pg.allGather(x, { axis: 1 }).wait(),
+      await pg.reduceScatter(x).wait(),
+      await pg.broadcast(x, { src: 0 }).wait(),
+      await pg.allToAll(x).wait(),
+      pg.copyToRegion(x),
+      pg.gatherFromSequence(x, { axis: 0 }),
+    ];
+    for (const k of Object.keys(saved)) addon[k] = saved[k];
+    record('collectives queue without a host sync', syncs === 0, `${syncs} synchronize/download calls`);
+    outs.forEach((t) => t.dispose());
   }
   // Several in flight, then waited in reverse order.
   const xs = Array.from({ length: 8 }, (_, i) => rnd([1000 + i], 'float32'));
@@ -106,18 +145,27 @@ async function main(): Promise<number> {
   }
   await pg.destroyProcessGroup();
   record('destroyProcessGroup', true);
+  return { results, seconds: (Date.now() - t0) / 1000 };
+}
+
+async function main(): Promise<number> {
+  const emulate = process.argv.includes('--emulate');
+  const outDir = process.env.OUT ?? '/tmp/falcon-out';
+  const { results, seconds } = await runNcclChecks({ emulate });
   const failed = results.filter((r) => !r.ok);
-  const summary = { emulated: emulate, checks: results.length, failed: failed.length, seconds: (Date.now() - t0) / 1000 };
+  const summary = { emulated: emulate, checks: results.length, failed: failed.length, seconds };
   console.log(`nccl-tests: ${summary.checks - summary.failed}/${summary.checks} passed${emulate ? ' (emulated)' : ''} in ${summary.seconds} s`);
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'nccl-tests.json'), JSON.stringify({ summary, results }, null, 1));
   return failed.length ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+if (process.argv[1] && /nccl-tests\.(ts|mjs)$/.test(process.argv[1])) {
+  main().then(
+    (code) => process.exit(code),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}

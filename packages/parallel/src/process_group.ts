@@ -14,6 +14,7 @@ import { GlooEngine } from './gloo_engine.js';
 import { loadGlooAddon } from './native/gloo_addon.js';
 import { checkNcclAvailable, createNcclEngine } from './nccl_engine.js';
 import { TcpStore } from './store/client.js';
+import { deadKey } from './store/protocol.js';
 import { hostStoreInWorker } from './store/host.js';
 import type { StoreServerHandle } from './store/server.js';
 
@@ -105,6 +106,8 @@ interface WorldState {
   storeHostRank: number;
   groups: ProcessGroup[];
   counter: number;
+  /** How many times this rank joined a world through this store (prefixes keys, so a store that outlives a world — the launcher's — can serve the next). */
+  epoch: number;
   transport: { hostname?: string; iface?: string };
 }
 
@@ -177,9 +180,11 @@ export async function initProcessGroup(opts: InitProcessGroupOptions = {}): Prom
   }
   if (port === 0) throw new Error('initProcessGroup: MASTER_PORT must be set when rank 0 does not host the store');
   let store: TcpStore;
+  let epoch: number;
   try {
     store = await TcpStore.connect(host, port, { timeoutMs });
     await store.register(rank);
+    epoch = await store.add(`__falcon/epoch/${rank}`, 1);
   } catch (e) {
     await server?.close();
     throw new CollectiveError(`rendezvous of rank ${rank}: ${(e as Error).message}`, rank, 'rendezvous', rank === 0 ? undefined : external ? undefined : 0);
@@ -193,11 +198,12 @@ export async function initProcessGroup(opts: InitProcessGroupOptions = {}): Prom
     storeHostRank: external ? -1 : 0,
     groups: [],
     counter: 0,
+    epoch,
     transport: transportAddress(worldSize),
   };
   try {
     const ranks = Array.from({ length: worldSize }, (_, i) => i);
-    state.group = await makeGroup(state, 'world', ranks, rank, backend, timeoutMs);
+    state.group = await makeGroup(state, epoch === 1 ? 'world' : `world.${epoch}`, ranks, rank, backend, timeoutMs);
   } catch (e) {
     // The store host keeps serving until the other ranks that came have seen their own rendezvous
     // error (naming the missing rank) rather than a vanished store (at most 3 s).
@@ -289,7 +295,8 @@ export async function newGroups(lists: number[][], kind: string, opts: NewGroupO
   const backend = opts.backend ?? w.group.backend;
   const timeoutMs = opts.timeoutMs ?? w.group.timeoutMs;
   const me = w.group.globalRank;
-  return Promise.all(lists.map((ranks, i) => makeGroup(w, `${kind}${id}/${i}`, ranks, me, backend, timeoutMs)));
+  const epoch = w.epoch === 1 ? '' : `.${w.epoch}`;
+  return Promise.all(lists.map((ranks, i) => makeGroup(w, `${kind}${id}${epoch}/${i}`, ranks, me, backend, timeoutMs)));
 }
 
 /**
@@ -324,8 +331,15 @@ export async function destroyProcessGroup(): Promise<void> {
     await w.store.unregister();
     await w.store.set(`__falcon/destroyed/${me}`, '1');
     if (w.server) {
-      const keys = w.group.ranks.map((r) => `__falcon/destroyed/${r}`);
-      await w.store.wait(keys, Math.min(10_000, w.group.timeoutMs)).catch(() => undefined);
+      // Every other rank has either destroyed its group or died (at most 10 s).
+      const deadline = Date.now() + Math.min(10_000, w.group.timeoutMs);
+      let left = w.group.ranks.filter((r) => r !== me);
+      while (left.length && Date.now() < deadline) {
+        const still: number[] = [];
+        for (const r of left) if (!(await w.store.check([`__falcon/destroyed/${r}`])) && !(await w.store.check([deadKey(r)]))) still.push(r);
+        left = still;
+        if (left.length) await new Promise((r) => setTimeout(r, 20));
+      }
     }
   } catch {
     // the store is gone (its host exited): nothing left to tidy

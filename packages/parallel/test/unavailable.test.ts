@@ -1,7 +1,8 @@
 // A machine without Gloo or NCCL: asking for the backend is a clear error saying what is missing,
 // before any rendezvous (in this process, with the addon paths pointed at files that do not exist).
 import { afterEach, describe, expect, it } from 'vitest';
-import { destroyProcessGroup, getWorld, initProcessGroup } from '../src/index.js';
+import { tf } from '@falcon/tensor';
+import { allReduce, destroyProcessGroup, getWorld, hostStoreInWorker, initProcessGroup } from '../src/index.js';
 
 const saved = { ...process.env };
 afterEach(() => {
@@ -42,5 +43,20 @@ describe('backends that are not there', () => {
     const w = await initProcessGroup({ timeoutMs: 5000 });
     expect([w.rank, w.size, w.backend]).toEqual([0, 1, 'gloo']);
     await destroyProcessGroup();
+  });
+
+  it('an external store (the launcher\'s) serves one world after another', async () => {
+    const store = await hostStoreInWorker({ host: '127.0.0.1', port: 0 });
+    try {
+      Object.assign(process.env, { FALCON_STORE_EXTERNAL: '1', MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(store.port), RANK: '0', WORLD_SIZE: '1' });
+      for (let i = 0; i < 2; i++) {
+        const w = await initProcessGroup({ timeoutMs: 5000 });
+        expect(w.name).toBe(i === 0 ? 'world' : 'world.2');
+        expect(Array.from((await allReduce(tf.ones([3])).wait()).dataSync())).toEqual([1, 1, 1]);
+        await destroyProcessGroup();
+      }
+    } finally {
+      await store.close();
+    }
   });
 });

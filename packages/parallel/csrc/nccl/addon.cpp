@@ -10,6 +10,7 @@
 //   send(comm, stream, ptr, count, dtype, peer)   recv(comm, stream, ptr, count, dtype, peer)
 //   allToAll(comm, stream, send, recv, countPerRank, dtype, nranks)   asyncError(comm) -> string | null
 //   destroy(comm)   abort(comm)
+//   eventRecord(stream) -> event   eventDone(event) -> bool   eventDestroy(event)   (the watchdog's progress marks)
 // dtype: 0 float32, 1 int32; op: 'sum' | 'max' | 'min' | 'prod'.
 #include <falcon/extension.h>
 
@@ -145,6 +146,27 @@ FALCON_EXTENSION_FUNCTION(AsyncError) {
   return Napi::String::New(info.Env(), api().GetErrorString(r));
 }
 
+FALCON_EXTENSION_FUNCTION(EventRecord) {
+  falcon::ext::Args a(info);
+  cudaEvent_t ev;
+  falcon::ext::check(cudaEventCreateWithFlags(&ev, cudaEventDisableTiming), "cudaEventCreateWithFlags");
+  falcon::ext::check(cudaEventRecord(ev, a.stream(0)), "cudaEventRecord");
+  return Napi::External<CUevent_st>::New(info.Env(), ev);
+}
+
+FALCON_EXTENSION_FUNCTION(EventDone) {
+  auto ev = info[0].As<Napi::External<CUevent_st>>().Data();
+  cudaError_t e = cudaEventQuery(ev);
+  if (e == cudaErrorNotReady) return Napi::Boolean::New(info.Env(), false);
+  falcon::ext::check(e, "cudaEventQuery");
+  return Napi::Boolean::New(info.Env(), true);
+}
+
+FALCON_EXTENSION_FUNCTION(EventDestroy) {
+  falcon::ext::check(cudaEventDestroy(info[0].As<Napi::External<CUevent_st>>().Data()), "cudaEventDestroy");
+  return info.Env().Undefined();
+}
+
 FALCON_EXTENSION_FUNCTION(Destroy) {
   check(api().CommDestroy(comm(info[0])), "ncclCommDestroy");
   return info.Env().Undefined();
@@ -171,4 +193,7 @@ FALCON_EXTENSION_MODULE(falcon_parallel_nccl, {
   exports.Set("asyncError", FALCON_FN(AsyncError));
   exports.Set("destroy", FALCON_FN(Destroy));
   exports.Set("abort", FALCON_FN(Abort));
+  exports.Set("eventRecord", FALCON_FN(EventRecord));
+  exports.Set("eventDone", FALCON_FN(EventDone));
+  exports.Set("eventDestroy", FALCON_FN(EventDestroy));
 })

@@ -26,7 +26,13 @@ export interface NcclAddon {
   asyncError(comm: NcclComm): string | null;
   destroy(comm: NcclComm): void;
   abort(comm: NcclComm): void;
+  eventRecord(stream: number): NcclEvent;
+  eventDone(ev: NcclEvent): boolean;
+  eventDestroy(ev: NcclEvent): void;
 }
+
+/** A CUDA event recorded after an op (opaque). @internal */
+export type NcclEvent = object & { readonly __event?: never };
 
 let cached: NcclAddon | undefined;
 

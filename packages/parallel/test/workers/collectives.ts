@@ -291,6 +291,18 @@ async function main(): Promise<void> {
   const gOdd = odds.length ? await newGroup(odds) : undefined;
   const mine = world.rank % 2 === 0 ? gEven : gOdd!;
   await worldChecks(mine, `subgroup [${mine.ranks}]`);
+  // Two groups' collectives in flight at once (each group has its own FIFO thread).
+  {
+    const x = input(world.rank, [4, 3], 'float32');
+    const a = allReduce(x);
+    const b = allReduce(x, { group: mine });
+    const c = allGather(x, { group: mine });
+    const want = (ranks: number[]) => Array.from({ length: 12 }, (_, i) => ranks.reduce((s, r) => s + val(r, i, 'float32'), 0));
+    expectValues('concurrent: subgroup allReduce', await b.wait(), [4, 3], want(mine.ranks), 'float32');
+    expectValues('concurrent: world allReduce', await a.wait(), [4, 3], want(world.ranks), 'float32');
+    checks++;
+    if ((await c.wait()).shape[0] !== 4 * mine.size) failures.push('concurrent: subgroup allGather shape');
+  }
   const other = world.rank % 2 === 0 ? gOdd : gEven;
   if (other) {
     checks++;
