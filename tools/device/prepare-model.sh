@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Prepares .device/ for the whole-model CUDA runner (run here): everything tools/device/prepare.sh
 # puts there, plus an esbuild bundle of tools/device/model-cuda.ts (every @falcon package from its
-# sources, through the root tsconfig's paths), the transformers fixtures (this package's and
-# ../shared/fixtures/falcon-h1-tiny, which does not travel by itself), the training corpus and the
+# sources, through the root tsconfig's paths), the transformers fixtures (packages/hybrid/test/fixtures
+# and fixtures/falcon-h1-tiny), the training corpus and the
 # PyTorch script. Then call the device with carry [".device"] and `bash tools/device/run-model-cuda.sh`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -14,7 +14,7 @@ npx esbuild tools/device/model-cuda.ts --bundle --platform=node --format=esm --t
   --banner:js="import { createRequire as __falconCreateRequire } from 'node:module'; const require = __falconCreateRequire(import.meta.url);"
 rm -rf "$D/fixtures" && mkdir -p "$D/fixtures"
 cp -r packages/hybrid/test/fixtures/* "$D/fixtures/"
-if [ -d ../shared/fixtures/falcon-h1-tiny ]; then cp -r ../shared/fixtures/falcon-h1-tiny "$D/fixtures/"; fi
+cp -r fixtures/falcon-h1-tiny "$D/fixtures/"
 cp packages/hybrid/data/corpus.txt "$D/corpus.txt"
 cp tools/device/torch_model_bench.py "$D/"
 du -sh "$D" | awk '{print "prepared .device: " $1}'

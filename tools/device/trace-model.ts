@@ -2,13 +2,13 @@
 // (forward with loss, valueAndGrads, global-norm clipping, one AdamW step, a few generated tokens)
 // on the tiny transformers fixture, and says for each whether the cuda backend has it: one of its
 // generic kernels, an @falcon op's cuda kernel (registered by defineOp), or neither (MISSING).
-// Run: node --import tsx tools/device/trace-model.ts [fixture folder, default ../shared/fixtures/falcon-h1-tiny]
+// Run: node --import tsx tools/device/trace-model.ts [fixture folder, default fixtures/falcon-h1-tiny]
 import * as tf from '@tensorflow/tfjs-core';
 import { getKernel } from '@tensorflow/tfjs-core';
 import { AdamW, clipByGlobalNorm, FalconH1ForCausalLM } from '@falcon/hybrid';
 import { cudaKernelNames, initBackend } from '@falcon/tensor';
 
-const dir = process.argv[2] ?? new URL('../../../shared/fixtures/falcon-h1-tiny/', import.meta.url).pathname;
+const dir = process.argv[2] ?? new URL('../../fixtures/falcon-h1-tiny/', import.meta.url).pathname;
 await initBackend('cpu');
 const seen = new Map<string, Set<string>>();
 let phase = 'load';

@@ -5,22 +5,22 @@
  */
 import { defineOp, tf } from '@falcon/tensor';
 import type { Tensor, Tensor3D } from '@falcon/tensor';
-import type { AlibiAttrs } from './kernels/cpu/alibi_bias.js';
+import { alibiBiasSignature } from './alibi_bias_signature.js';
+import type { AlibiAttrs, AlibiBiasInputName, AlibiBiasOutputName } from './alibi_bias_signature.js';
 import { alibiBiasCpu } from './kernels/cpu/alibi_bias.js';
 import { alibiBiasCuda } from './kernels/cuda/alibi_bias.js';
 import { alibiBiasWebgpu } from './kernels/webgpu/alibi_bias.js';
 import { alibiDistance } from './reference/alibi_bias.js';
-import { checkInt, checkTensor } from './validate.js';
+import { check, checkTensor } from './validate.js';
 
 /** The ALiBi bias op (kernel `FalconAlibiBias`): input slopes, attributes seqlenQ and seqlenK, output bias. */
-export const alibiBiasOp = defineOp<'slopes', never, AlibiAttrs, 'bias'>({
-  name: 'FalconAlibiBias',
-  inputs: ['slopes'],
-  outputs: ['bias'],
+export const alibiBiasOp = defineOp<AlibiBiasInputName, never, AlibiAttrs, AlibiBiasOutputName>({
+  ...alibiBiasSignature,
   validate: ({ slopes }, { seqlenQ, seqlenK }) => {
-    checkTensor('alibiBias', 'slopes', slopes, 'nHeads');
-    checkInt('alibiBias', 'seqlenQ', seqlenQ, 1);
-    checkInt('alibiBias', 'seqlenK', seqlenK, 1);
+    const c = check('alibiBias');
+    checkTensor(c, 'slopes', slopes, 'nHeads');
+    c.attr('seqlenQ').int(seqlenQ, { min: 1 });
+    c.attr('seqlenK').int(seqlenK, { min: 1 });
   },
   kernels: { cpu: alibiBiasCpu, webgpu: alibiBiasWebgpu, cuda: alibiBiasCuda },
   grad: ({ dy, attrs }) => ({ slopes: tf.neg(tf.sum(tf.mul(dy.bias, alibiDistance(attrs.seqlenQ, attrs.seqlenK)), [1, 2])) }),

@@ -5,6 +5,7 @@
  */
 import { tf } from '@falcon/tensor';
 import type { Tensor1D } from '@falcon/tensor';
+import { check } from './validate.js';
 
 /**
  * The ALiBi slope of every attention head.
@@ -12,7 +13,7 @@ import type { Tensor1D } from '@falcon/tensor';
  * @returns float32 `[nHeads]`
  */
 export function alibiSlopes(nHeads: number): Tensor1D {
-  if (!Number.isInteger(nHeads) || nHeads < 1) throw new Error(`alibiSlopes: nHeads must be an integer ≥ 1, got ${nHeads}`);
+  check('alibiSlopes').arg('nHeads').int(nHeads, { min: 1 });
   const closest = 2 ** Math.floor(Math.log2(nHeads));
   const base = 2 ** (-8 / closest);
   const slopes: number[] = [];

@@ -9,9 +9,10 @@ import type { Op, Tensor, Tensor4D } from '@falcon/tensor';
 import { applyRopeCpu } from './kernels/cpu/apply_rope.js';
 import { applyRopeCuda } from './kernels/cuda/apply_rope.js';
 import { applyRopeWebgpu } from './kernels/webgpu/apply_rope.js';
-import type { RopeAttrs } from './reference/apply_rope.js';
+import { applyRopeSignature } from './apply_rope_signature.js';
+import type { ApplyRopeInputName, ApplyRopeOutputName, RopeAttrs } from './apply_rope_signature.js';
 import type { RopeFrequencies } from './rope_frequencies.js';
-import { checkTensor, fail } from './validate.js';
+import { check, checkTensor } from './validate.js';
 
 const FN = 'applyRope';
 
@@ -19,20 +20,17 @@ const FN = 'applyRope';
  * The RoPE op (kernel `FalconApplyRope`): inputs x and positions, attributes invFreq,
  * attentionScaling and inverse; output y. Most callers use {@link applyRope}.
  */
-export const applyRopeOp: Op<'x' | 'positions', never, RopeAttrs, 'y'> = defineOp<'x' | 'positions', never, RopeAttrs, 'y'>({
-  name: 'FalconApplyRope',
-  inputs: ['x', 'positions'],
-  outputs: ['y'],
+export const applyRopeOp: Op<ApplyRopeInputName, never, RopeAttrs, ApplyRopeOutputName> = defineOp<ApplyRopeInputName, never, RopeAttrs, ApplyRopeOutputName>({
+  ...applyRopeSignature,
   validate: ({ x, positions }, { invFreq, attentionScaling }) => {
-    checkTensor(FN, 'x', x, 'batch, seqlen, heads, headDim');
-    const [b, l, , d] = x.shape;
-    if (positions.dtype !== 'int32') fail(FN, `positions must be int32, got ${positions.dtype}`);
+    const c = check(FN);
+    const [b, l, , d] = checkTensor(c, 'x', x, 'batch, seqlen, heads, headDim');
+    c.require(positions.dtype === 'int32', () => `positions must be int32, got ${positions.dtype}`);
     const okShape = positions.rank === 1 ? positions.shape[0] === l : positions.rank === 2 && positions.shape[0] === b && positions.shape[1] === l;
-    if (!okShape) fail(FN, `positions has shape [${positions.shape}], expected [${l}] ([seqlen]) or [${b},${l}] ([batch, seqlen])`);
-    if (!Array.isArray(invFreq) || invFreq.length < 1 || 2 * invFreq.length > d) {
-      fail(FN, `the rotary dim (2 × ${Array.isArray(invFreq) ? invFreq.length : '?'} frequencies) must be between 2 and headDim ${d}`);
-    }
-    if (typeof attentionScaling !== 'number' || !Number.isFinite(attentionScaling)) fail(FN, `attentionScaling must be a finite number, got ${String(attentionScaling)}`);
+    c.require(okShape, () => `positions has shape ${c.shape(positions.shape)}, expected [${l}] ([seqlen]) or [${b},${l}] ([batch, seqlen])`);
+    const ok = Array.isArray(invFreq) && invFreq.length >= 1 && 2 * invFreq.length <= d;
+    c.require(ok, () => `the rotary dim (2 × ${Array.isArray(invFreq) ? invFreq.length : '?'} frequencies) must be between 2 and headDim ${d}`);
+    c.attr('attentionScaling').number(attentionScaling, { finite: true });
   },
   kernels: { cpu: applyRopeCpu, webgpu: applyRopeWebgpu, cuda: applyRopeCuda },
   grad: ({ dy, inputs, attrs }) => ({

@@ -5,7 +5,7 @@
  * decoding. The `…PreProjection` methods stop before `o_proj`, for layers that fuse it.
  */
 import { init, tf } from '@falcon/tensor';
-import type { Tensor, Tensor1D, Tensor3D, Variable } from '@falcon/tensor';
+import type { OpCheck, Tensor, Tensor1D, Tensor3D, Variable } from '@falcon/tensor';
 import { alibiSlopes } from './alibi_slopes.js';
 import { applyRope } from './apply_rope.js';
 import { decodeAttention } from './decode_attention.js';
@@ -13,7 +13,7 @@ import { flashAttention } from './flash_attention.js';
 import { KVCache } from './kv_cache.js';
 import type { RopeFrequencies, RopeParameters } from './rope_frequencies.js';
 import { ropeFrequencies } from './rope_frequencies.js';
-import { checkInt, checkTensor, fail } from './validate.js';
+import { check, checkTensor } from './validate.js';
 
 /** Construction parameters of {@link Attention}, as plain numbers (a transformers config maps onto them). */
 export interface AttentionConfig {
@@ -115,13 +115,13 @@ export class Attention {
   constructor(config: AttentionConfig) {
     const { hiddenSize, numHeads, numKvHeads } = config;
     this.matmul = config.projection ?? ((x, w) => tf.matMul(x, w, false, true));
-    checkInt(FN, 'hiddenSize', hiddenSize, 1);
-    checkInt(FN, 'numHeads', numHeads, 1);
-    checkInt(FN, 'numKvHeads', numKvHeads, 1);
-    if (numHeads % numKvHeads !== 0) fail(FN, `numHeads ${numHeads} is not a multiple of numKvHeads ${numKvHeads}`);
+    check(FN).attr('hiddenSize').int(hiddenSize, { min: 1 });
+    check(FN).attr('numHeads').int(numHeads, { min: 1 });
+    check(FN).attr('numKvHeads').int(numKvHeads, { min: 1 });
+    if (numHeads % numKvHeads !== 0) check(FN).fail(`numHeads ${numHeads} is not a multiple of numKvHeads ${numKvHeads}`);
     const headDim = config.headDim ?? hiddenSize / numHeads;
-    if (!Number.isInteger(headDim) || headDim < 1) fail(FN, `headDim must be a positive integer (hiddenSize ${hiddenSize} / numHeads ${numHeads} = ${headDim}); give headDim explicitly`);
-    if (config.slidingWindow !== undefined) checkInt(FN, 'slidingWindow', config.slidingWindow, 1);
+    if (!Number.isInteger(headDim) || headDim < 1) check(FN).fail(`headDim must be a positive integer (hiddenSize ${hiddenSize} / numHeads ${numHeads} = ${headDim}); give headDim explicitly`);
+    if (config.slidingWindow !== undefined) check(FN).attr('slidingWindow').int(config.slidingWindow, { min: 1 });
     this.hiddenSize = hiddenSize;
     this.numHeads = numHeads;
     this.numKvHeads = numKvHeads;
@@ -165,11 +165,11 @@ export class Attention {
     const fn = `${FN}.loadWeights`;
     for (const [name, p] of Object.entries(this.params)) {
       const w = weights[name];
-      if (!w) fail(fn, `missing weight '${name}' (expected shape [${p.shape}])`);
-      if (!tf.util.arraysEqual(w.shape, p.shape)) fail(fn, `weight '${name}' has shape [${w.shape}], expected [${p.shape}]`);
+      if (!w) check(fn).fail(`missing weight '${name}' (expected shape [${p.shape}])`);
+      if (!tf.util.arraysEqual(w.shape, p.shape)) check(fn).fail(`weight '${name}' has shape [${w.shape}], expected [${p.shape}]`);
     }
     if (options.strict ?? true) {
-      for (const name of Object.keys(weights)) if (!(name in this.params)) fail(fn, `unexpected weight '${name}' (this block has: ${Object.keys(this.params).join(', ')})`);
+      for (const name of Object.keys(weights)) if (!(name in this.params)) check(fn).fail(`unexpected weight '${name}' (this block has: ${Object.keys(this.params).join(', ')})`);
     }
     for (const [name, p] of Object.entries(this.params)) tf.tidy(() => p.assign(tf.cast(weights[name], 'float32')));
   }
@@ -188,8 +188,8 @@ export class Attention {
     this.checkInput(`${FN}.forward`, u);
     const [batch, seqlen] = u.shape;
     if (options.cacheCapacity !== undefined) {
-      checkInt(`${FN}.forward`, 'cacheCapacity', options.cacheCapacity, seqlen);
-      if (options.cuSeqlens) fail(`${FN}.forward`, 'cacheCapacity (prefill) cannot be combined with cuSeqlens (packed sequences)');
+      check(`${FN}.forward`).attr('cacheCapacity').int(options.cacheCapacity, { min: seqlen });
+      if (options.cuSeqlens) check(`${FN}.forward`).fail('cacheCapacity (prefill) cannot be combined with cuSeqlens (packed sequences)');
     }
     let cache: KVCache | undefined;
     const output = tf.tidy(() => {
@@ -235,9 +235,9 @@ export class Attention {
     this.checkInput(`${FN}.step`, u);
     const [batch, n] = u.shape;
     if (cache.batch !== batch || cache.nKvHeads !== this.numKvHeads || cache.headDim !== this.headDim) {
-      fail(`${FN}.step`, `the cache [batch ${cache.batch}, nKvHeads ${cache.nKvHeads}, headDim ${cache.headDim}] does not match this block and input (batch ${batch}, nKvHeads ${this.numKvHeads}, headDim ${this.headDim})`);
+      check(`${FN}.step`).fail(`the cache [batch ${cache.batch}, nKvHeads ${cache.nKvHeads}, headDim ${cache.headDim}] does not match this block and input (batch ${batch}, nKvHeads ${this.numKvHeads}, headDim ${this.headDim})`);
     }
-    if (cache.length + n > cache.capacity) fail(`${FN}.step`, `${n} new token(s) would overflow the cache (holding ${cache.length} of capacity ${cache.capacity})`);
+    if (cache.length + n > cache.capacity) check(`${FN}.step`).fail(`${n} new token(s) would overflow the cache (holding ${cache.length} of capacity ${cache.capacity})`);
     return tf.tidy(() => {
       const positions = options.positions ?? tf.range(cache.length, cache.length + n, 1, 'int32');
       const { q, k, v } = this.project(u, positions, options.positions ? undefined : cache.length + n - 1);
@@ -266,8 +266,8 @@ export class Attention {
   }
 
   private checkInput(fn: string, u: Tensor): void {
-    checkTensor(fn, 'u', u, 'batch, seqlen, hiddenSize');
-    if (u.shape[2] !== this.hiddenSize) fail(fn, `u has hidden size ${u.shape[2]}, expected ${this.hiddenSize}`);
+    checkTensor(check(fn), 'u', u, 'batch, seqlen, hiddenSize');
+    if (u.shape[2] !== this.hiddenSize) check(fn).fail(`u has hidden size ${u.shape[2]}, expected ${this.hiddenSize}`);
   }
 
   private linear(x: Tensor, name: string): Tensor {
@@ -284,11 +284,12 @@ export class Attention {
     // dynamic NTK: frequencies follow the longest position seen in this call, as transformers' dynamic update
     let max = maxPosition;
     if (max === undefined) {
+      const c: OpCheck = check(FN);
       let values: ArrayLike<number>;
       try {
         values = positions.dataSync();
       } catch (e) {
-        fail(FN, `dynamic RoPE needs the largest position on the host and the backend cannot read it synchronously (${(e as Error).message}); read positions first (await positions.data())`);
+        c.fail(`dynamic RoPE needs the largest position on the host and the backend cannot read it synchronously (${(e as Error).message}); read positions first (await positions.data())`);
       }
       max = 0;
       for (let i = 0; i < values.length; i++) if (values[i] > max) max = values[i];
@@ -313,7 +314,7 @@ export class Attention {
   }
 
   private outProject(x: Tensor): Tensor3D {
-    if (!this.params['o_proj.weight']) fail(FN, 'this block was built with outputProjection: false; use forwardPreProjection / stepPreProjection');
+    if (!this.params['o_proj.weight']) check(FN).fail('this block was built with outputProjection: false; use forwardPreProjection / stepPreProjection');
     return this.linear(x, 'o_proj') as Tensor3D;
   }
 }

@@ -7,7 +7,8 @@
  */
 import { compositeKernel, defineOp } from '@falcon/tensor';
 import type { Tensor, Tensor3D, Tensor4D } from '@falcon/tensor';
-import type { AttentionAttrs } from './attention_attrs.js';
+import { decodeAttentionSignature } from './decode_attention_signature.js';
+import type { DecodeAttentionInputName, DecodeAttentionOptionalName, DecodeAttentionOutputName, DecodeAttrs } from './decode_attention_signature.js';
 import type { AttentionResult } from './flash_attention.js';
 import { flashAttentionBackwardOp } from './flash_attention_backward.js';
 import { decodeAttentionCpu } from './kernels/cpu/decode_attention.js';
@@ -16,12 +17,11 @@ import { decodeAttentionCuda } from './kernels/cuda/decode_attention.js';
 import { decodeAttentionWebgpu } from './kernels/webgpu/decode_attention.js';
 import type { KVCache } from './kv_cache.js';
 import { decodeAttentionReference } from './reference/decode_attention.js';
-import { checkAttention, checkInt, dims, fail } from './validate.js';
+import { check, checkAttention, dims } from './validate.js';
+
+export type { DecodeAttrs } from './decode_attention_signature.js';
 
 const FN = 'decodeAttention';
-
-/** Attributes of the decode op: the attention attributes and the number of cache rows in use. */
-export type DecodeAttrs = AttentionAttrs & { length: number };
 
 /** Options of {@link decodeAttention}. */
 export interface DecodeAttentionOptions {
@@ -35,7 +35,7 @@ export interface DecodeAttentionOptions {
   windowLeft?: number;
 }
 
-const reference = compositeKernel<'q' | 'kCache' | 'vCache', 'keyPaddingMask' | 'alibiSlopes', DecodeAttrs, 'out' | 'lse'>((t, attrs) =>
+const reference = compositeKernel<DecodeAttentionInputName, DecodeAttentionOptionalName, DecodeAttrs, DecodeAttentionOutputName>((t, attrs) =>
   decodeAttentionReference(t, attrs),
 );
 
@@ -44,16 +44,14 @@ const reference = compositeKernel<'q' | 'kCache' | 'vCache', 'keyPaddingMask' | 
  * optional keyPaddingMask `[batch, capacity]` and alibiSlopes; attribute `length` (cache rows in
  * use); outputs out and lse. Most callers use {@link decodeAttention}.
  */
-export const decodeAttentionOp = defineOp<'q' | 'kCache' | 'vCache', 'keyPaddingMask' | 'alibiSlopes', DecodeAttrs, 'out' | 'lse'>({
-  name: 'FalconDecodeAttention',
-  inputs: ['q', 'kCache', 'vCache'],
-  optionalInputs: ['keyPaddingMask', 'alibiSlopes'],
-  outputs: ['out', 'lse'],
+export const decodeAttentionOp = defineOp<DecodeAttentionInputName, DecodeAttentionOptionalName, DecodeAttrs, DecodeAttentionOutputName>({
+  ...decodeAttentionSignature,
   validate: ({ q, kCache, vCache, keyPaddingMask, alibiSlopes }, attrs) => {
-    checkAttention(FN, q, kCache, vCache, { keyPaddingMask, alibiSlopes }, attrs, 'kCache', 'vCache');
-    checkInt(FN, 'length', attrs.length, 1);
-    if (attrs.length > dims(kCache)[1]) fail(FN, `length ${attrs.length} exceeds the cache capacity ${dims(kCache)[1]}`);
-    if (dims(q)[1] > attrs.length) fail(FN, `${dims(q)[1]} new queries but the cache holds only ${attrs.length} tokens; append the new tokens' keys and values first`);
+    const c = check(FN);
+    checkAttention(c, q, kCache, vCache, { keyPaddingMask, alibiSlopes }, attrs, 'kCache', 'vCache');
+    c.attr('length').int(attrs.length, { min: 1 });
+    c.require(attrs.length <= dims(kCache)[1], () => `length ${attrs.length} exceeds the cache capacity ${dims(kCache)[1]}`);
+    c.require(dims(q)[1] <= attrs.length, () => `${dims(q)[1]} new queries but the cache holds only ${attrs.length} tokens; append the new tokens' keys and values first`);
   },
   kernels: { cpu: decodeAttentionCpu, webgpu: decodeAttentionWebgpu, cuda: withHeadDimFallback(decodeAttentionCuda, reference, (t) => dims(t.q)[3]) },
   grad: ({ dy, inputs, outputs, attrs }) => {
@@ -87,7 +85,7 @@ export const decodeAttentionOp = defineOp<'q' | 'kCache' | 'vCache', 'keyPadding
  * @throws when q does not match the cache or the cache does not hold the new tokens yet
  */
 export function decodeAttention(q: Tensor, cache: KVCache, options: DecodeAttentionOptions = {}): AttentionResult {
-  if (cache.length === 0) fail(FN, `the cache is empty; append the new tokens' keys and values before attending`);
+  check(FN).require(cache.length > 0, `the cache is empty; append the new tokens' keys and values before attending`);
   const attrs: DecodeAttrs = {
     scale: options.softmaxScale ?? (q.rank === 4 ? dims(q)[3] ** -0.5 : 1),
     causal: options.causal ?? true,

@@ -8,13 +8,15 @@
 import { compositeKernel, defineOp, tf } from '@falcon/tensor';
 import type { Tensor, Tensor3D, Tensor4D } from '@falcon/tensor';
 import type { AttentionAttrs } from './attention_attrs.js';
+import { flashAttentionSignature } from './flash_attention_signature.js';
+import type { FlashAttentionAttrs, FlashAttentionInputName, FlashAttentionOptionalName, FlashAttentionOutputName } from './flash_attention_signature.js';
 import { flashAttentionBackwardOp } from './flash_attention_backward.js';
 import { flashAttentionCpu } from './kernels/cpu/flash_attention.js';
 import { withHeadDimFallback } from './kernels/cuda/addon.js';
 import { flashAttentionCuda } from './kernels/cuda/flash_attention.js';
 import { flashAttentionWebgpu } from './kernels/webgpu/flash_attention.js';
 import { flashAttentionReference } from './reference/flash_attention.js';
-import { checkAttention, checkCuSeqlens, dims } from './validate.js';
+import { check, checkAttention, checkCuSeqlens, dims } from './validate.js';
 
 export type { AttentionAttrs } from './attention_attrs.js';
 
@@ -53,12 +55,9 @@ export interface AttentionResult {
  * alibiSlopes, keyPaddingMask, cuSeqlens; outputs out and lse. Most callers use
  * {@link flashAttention}; this handle lets a backend package add kernels (`addKernel`).
  */
-export const flashAttentionOp = defineOp<'q' | 'k' | 'v', 'alibiSlopes' | 'keyPaddingMask' | 'cuSeqlens', AttentionAttrs, 'out' | 'lse'>({
-  name: 'FalconFlashAttention',
-  inputs: ['q', 'k', 'v'],
-  optionalInputs: ['alibiSlopes', 'keyPaddingMask', 'cuSeqlens'],
-  outputs: ['out', 'lse'],
-  validate: ({ q, k, v, ...x }, attrs) => checkAttention('flashAttention', q, k, v, x, attrs),
+export const flashAttentionOp = defineOp<FlashAttentionInputName, FlashAttentionOptionalName, FlashAttentionAttrs, FlashAttentionOutputName>({
+  ...flashAttentionSignature,
+  validate: ({ q, k, v, ...x }, attrs) => checkAttention(check('flashAttention'), q, k, v, x, attrs),
   kernels: {
     cpu: flashAttentionCpu,
     webgpu: flashAttentionWebgpu,
@@ -110,7 +109,7 @@ export function flashAttention(q: Tensor, k: Tensor, v: Tensor, options: FlashAt
   let cuSeqlens = options.cuSeqlens;
   const hostCu = cuSeqlens !== undefined && !(cuSeqlens instanceof tf.Tensor);
   if (hostCu) {
-    checkCuSeqlens('flashAttention', cuSeqlens as ArrayLike<number>, q.rank === 4 ? dims(q)[1] : NaN);
+    checkCuSeqlens(check('flashAttention'), cuSeqlens as ArrayLike<number>, q.rank === 4 ? dims(q)[1] : NaN);
     cuSeqlens = tf.tensor1d(Array.from(cuSeqlens as ArrayLike<number>), 'int32');
   }
   try {

@@ -6,25 +6,26 @@
  */
 import { compositeKernel, defineOp, tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
-import type { AttentionBackwardAttrs } from './kernels/cpu/flash_attention_backward.js';
+import { flashAttentionBackwardSignature } from './flash_attention_backward_signature.js';
+import type {
+  AttentionBackwardAttrs,
+  FlashAttentionBackwardInputName,
+  FlashAttentionBackwardOptionalName,
+  FlashAttentionBackwardOutputName,
+} from './flash_attention_backward_signature.js';
 import { flashAttentionBackwardCpu } from './kernels/cpu/flash_attention_backward.js';
 import { withHeadDimFallback } from './kernels/cuda/addon.js';
 import { flashAttentionBackwardCuda } from './kernels/cuda/flash_attention_backward.js';
 import { flashAttentionBackwardWebgpu } from './kernels/webgpu/flash_attention_backward.js';
 import { flashAttentionBackwardReference } from './reference/flash_attention_backward.js';
-import { checkAttention, checkInt, dims, fail } from './validate.js';
+import { check, checkAttention, dims } from './validate.js';
 
-export type { AttentionBackwardAttrs } from './kernels/cpu/flash_attention_backward.js';
+export type { AttentionBackwardAttrs } from './flash_attention_backward_signature.js';
 
 const FN = 'flashAttentionBackward';
 
 /** The reference formulas on the first `kvLength` keys, zero-padded (cuda's fallback for head dims above 256). */
-const backwardComposite = compositeKernel<
-  'q' | 'k' | 'v' | 'out' | 'lse' | 'dout' | 'dlse',
-  'alibiSlopes' | 'keyPaddingMask' | 'cuSeqlens',
-  AttentionBackwardAttrs,
-  'dq' | 'dk' | 'dv'
->((t, attrs) => {
+const backwardComposite = compositeKernel<FlashAttentionBackwardInputName, FlashAttentionBackwardOptionalName, AttentionBackwardAttrs, FlashAttentionBackwardOutputName>((t, attrs) => {
   const rows = dims(t.k)[1];
   const n = attrs.kvLength >= 0 ? attrs.kvLength : rows;
   const cut = (x: Tensor, axis1Len: number) => (n === axis1Len ? x : tf.slice(x, 0, [dims(x)[0], n, ...dims(x).slice(2)]));
@@ -44,29 +45,20 @@ const backwardComposite = compositeKernel<
  * dk and dv (like k, summed over each KV group's query heads; zero beyond `kvLength`). Not itself
  * differentiable.
  */
-export const flashAttentionBackwardOp = defineOp<
-  'q' | 'k' | 'v' | 'out' | 'lse' | 'dout' | 'dlse',
-  'alibiSlopes' | 'keyPaddingMask' | 'cuSeqlens',
-  AttentionBackwardAttrs,
-  'dq' | 'dk' | 'dv'
->({
-  name: 'FalconFlashAttentionBackward',
-  inputs: ['q', 'k', 'v', 'out', 'lse', 'dout', 'dlse'],
-  optionalInputs: ['alibiSlopes', 'keyPaddingMask', 'cuSeqlens'],
-  outputs: ['dq', 'dk', 'dv'],
+export const flashAttentionBackwardOp = defineOp<FlashAttentionBackwardInputName, FlashAttentionBackwardOptionalName, AttentionBackwardAttrs, FlashAttentionBackwardOutputName>({
+  ...flashAttentionBackwardSignature,
   validate: ({ q, k, v, out, lse, dout, dlse, ...x }, attrs) => {
-    checkAttention(FN, q, k, v, x, attrs);
-    checkInt(FN, 'kvLength', attrs.kvLength, -1);
-    if (attrs.kvLength > dims(k)[1]) fail(FN, `kvLength ${attrs.kvLength} exceeds the ${dims(k)[1]} rows of k`);
-    const [b, l, h] = q.shape;
-    for (const [name, t, want] of [
-      ['out', out, q.shape],
-      ['dout', dout, q.shape],
-      ['lse', lse, [b, h, l]],
-      ['dlse', dlse, [b, h, l]],
-    ] as const) {
-      if (!tf.util.arraysEqual(t.shape, want as number[]) || t.dtype !== 'float32') fail(FN, `${name} must be float32 of shape [${want}], got ${t.dtype} [${t.shape}]`);
-    }
+    const c = check(FN);
+    checkAttention(c, q, k, v, x, attrs);
+    c.attr('kvLength').int(attrs.kvLength, { min: -1 });
+    c.require(attrs.kvLength <= dims(k)[1], () => `kvLength ${attrs.kvLength} exceeds the ${dims(k)[1]} rows of k`);
+    const [b, l, h] = dims(q);
+    const rows = { dims: ['batch', 'seqlen', 'nHeads', 'headDim'], shape: dims(q) };
+    const lseRows = { dims: ['batch', 'nHeads', 'seqlen'], shape: [b, h, l] };
+    c.arg('out').tensor(out, rows);
+    c.arg('dout').tensor(dout, rows);
+    c.arg('lse').tensor(lse, lseRows);
+    c.arg('dlse').tensor(dlse, lseRows);
   },
   kernels: {
     cpu: flashAttentionBackwardCpu,

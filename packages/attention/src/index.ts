@@ -13,12 +13,12 @@ export type { DecodeAttentionOptions, DecodeAttrs } from './decode_attention.js'
 export { KVCache } from './kv_cache.js';
 export type { KVCacheOptions } from './kv_cache.js';
 export { applyRope, applyRopeOp } from './apply_rope.js';
-export type { RopeAttrs } from './reference/apply_rope.js';
+export type { RopeAttrs } from './apply_rope_signature.js';
 export { ropeFrequencies } from './rope_frequencies.js';
 export type { RopeParameters, RopeFrequencies, RopeFrequencyOptions, RopeType } from './rope_frequencies.js';
 export { alibiSlopes } from './alibi_slopes.js';
 export { alibiBias, alibiBiasOp } from './alibi_bias.js';
-export type { AlibiAttrs } from './kernels/cpu/alibi_bias.js';
+export type { AlibiAttrs } from './alibi_bias_signature.js';
 export { Attention } from './attention.js';
 export type { AttentionConfig, AttentionForwardOptions, AttentionStepOptions, AttentionOutput } from './attention.js';
 export { VERSION } from './version.js';

@@ -6,7 +6,7 @@
  */
 import { tf } from '@falcon/tensor';
 import type { Tensor, Tensor2D, Tensor4D } from '@falcon/tensor';
-import { checkInt, checkTensor, dims, fail } from './validate.js';
+import { check, checkTensor, dims } from './validate.js';
 
 /** Sizes of a {@link KVCache}. */
 export interface KVCacheOptions {
@@ -48,10 +48,10 @@ export class KVCache {
   /** Allocate an empty cache of `[batch, capacity, nKvHeads, headDim]` on the active backend. */
   constructor(options: KVCacheOptions) {
     const { batch, capacity, nKvHeads, headDim } = options;
-    checkInt(FN, 'batch', batch, 1);
-    checkInt(FN, 'capacity', capacity, 1);
-    checkInt(FN, 'nKvHeads', nKvHeads, 1);
-    checkInt(FN, 'headDim', headDim, 1);
+    check(FN).attr('batch').int(batch, { min: 1 });
+    check(FN).attr('capacity').int(capacity, { min: 1 });
+    check(FN).attr('nKvHeads').int(nKvHeads, { min: 1 });
+    check(FN).attr('headDim').int(headDim, { min: 1 });
     this.batch = batch;
     this.capacity = capacity;
     this.nKvHeads = nKvHeads;
@@ -107,20 +107,21 @@ export class KVCache {
    */
   append(k: Tensor, v: Tensor, keyPaddingMask?: Tensor): void {
     const fn = `${FN}.append`;
-    if (this.k.isDisposed) fail(fn, 'the cache was disposed');
-    if (tf.getBackend() !== this.backendName) fail(fn, `the cache lives on backend '${this.backendName}' but the active backend is '${tf.getBackend()}'`);
-    checkTensor(fn, 'k', k, 'batch, newTokens, nKvHeads, headDim');
-    checkTensor(fn, 'v', v, 'batch, newTokens, nKvHeads, headDim');
+    const c = check(fn);
+    if (this.k.isDisposed) c.fail('the cache was disposed');
+    if (tf.getBackend() !== this.backendName) c.fail(`the cache lives on backend '${this.backendName}' but the active backend is '${tf.getBackend()}'`);
+    checkTensor(c, 'k', k, 'batch, newTokens, nKvHeads, headDim');
+    checkTensor(c, 'v', v, 'batch, newTokens, nKvHeads, headDim');
     const n = dims(k)[1];
     const want = [this.batch, n, this.nKvHeads, this.headDim];
-    if (!tf.util.arraysEqual(k.shape, want)) fail(fn, `k has shape [${k.shape}], expected [${want}] ([batch, newTokens, nKvHeads, headDim])`);
-    if (!tf.util.arraysEqual(v.shape, want)) fail(fn, `v has shape [${v.shape}], expected [${want}] (like k)`);
+    if (!tf.util.arraysEqual(k.shape, want)) c.fail(`k has shape [${k.shape}], expected [${want}] ([batch, newTokens, nKvHeads, headDim])`);
+    if (!tf.util.arraysEqual(v.shape, want)) c.fail(`v has shape [${v.shape}], expected [${want}] (like k)`);
     if (keyPaddingMask) {
-      checkTensor(fn, 'keyPaddingMask', keyPaddingMask, 'batch, newTokens', ['float32', 'int32', 'bool']);
-      if (!tf.util.arraysEqual(keyPaddingMask.shape, [this.batch, n])) fail(fn, `keyPaddingMask has shape [${keyPaddingMask.shape}], expected [${this.batch},${n}]`);
+      checkTensor(c, 'keyPaddingMask', keyPaddingMask, 'batch, newTokens', ['float32', 'int32', 'bool']);
+      if (!tf.util.arraysEqual(keyPaddingMask.shape, [this.batch, n])) c.fail(`keyPaddingMask has shape [${keyPaddingMask.shape}], expected [${this.batch},${n}]`);
     }
     if (this.len + n > this.capacity) {
-      fail(fn, `appending ${n} token(s) to a cache holding ${this.len} of capacity ${this.capacity} would overflow; allocate a larger capacity`);
+      c.fail(`appending ${n} token(s) to a cache holding ${this.len} of capacity ${this.capacity} would overflow; allocate a larger capacity`);
     }
     // on cpu the mask is read (free) and only a 0 turns masking on; elsewhere any given mask does
     const maskValues = this.host ? keyPaddingMask?.dataSync() : undefined;

@@ -3,6 +3,10 @@
  * them from `rope_parameters` (types default, linear, dynamic, yarn, llama3), in float32 like
  * transformers, for any `rope_theta` (Falcon-H1 uses very large ones, e.g. 1e11).
  */
+import type { OpCheck } from '@falcon/tensor';
+import { check } from './validate.js';
+
+const FN = 'ropeFrequencies';
 
 /** The RoPE types {@link ropeFrequencies} implements. */
 export type RopeType = 'default' | 'linear' | 'dynamic' | 'yarn' | 'llama3';
@@ -59,8 +63,8 @@ const f32 = Math.fround;
 
 function need(params: RopeParameters, key: keyof RopeParameters, type: string): number {
   const x = params[key];
-  if (typeof x !== 'number' || !Number.isFinite(x)) throw new Error(`ropeFrequencies: rope_type '${type}' needs a finite number '${key}', got ${String(x)}`);
-  return x;
+  check(FN).require(typeof x === 'number' && Number.isFinite(x), () => `rope_type '${type}' needs a finite number '${key}', got ${String(x)}`);
+  return x as number;
 }
 
 /** `1 / base^(2j/dim)` in float32, as `1.0 / (base ** (arange(0, dim, 2).float() / dim))`. */
@@ -80,12 +84,12 @@ function defaultInvFreq(base: number, dim: number): Float32Array {
  * @throws on an unknown type, a missing parameter or a rotary dim that is not even
  */
 export function ropeFrequencies(params: RopeParameters, headDim: number, options: RopeFrequencyOptions = {}): RopeFrequencies {
+  const c: OpCheck = check(FN);
   const type = params.rope_type ?? 'default';
-  const base = params.rope_theta;
-  if (typeof base !== 'number' || !(base > 1) || !Number.isFinite(base)) throw new Error(`ropeFrequencies: rope_theta must be a finite number > 1, got ${String(base)}`);
-  if (!Number.isInteger(headDim) || headDim < 2) throw new Error(`ropeFrequencies: headDim must be an integer ≥ 2, got ${headDim}`);
+  const base = c.attr('rope_theta').number(params.rope_theta, { above: 1, finite: true });
+  c.arg('headDim').int(headDim, { min: 2 });
   const dim = Math.floor(headDim * (params.partial_rotary_factor ?? 1));
-  if (dim < 2 || dim % 2 !== 0 || dim > headDim) throw new Error(`ropeFrequencies: the rotary dim (headDim·partial_rotary_factor = ${dim}) must be even, ≥ 2 and ≤ headDim ${headDim}`);
+  if (dim < 2 || dim % 2 !== 0 || dim > headDim) c.fail(`the rotary dim (headDim·partial_rotary_factor = ${dim}) must be even, ≥ 2 and ≤ headDim ${headDim}`);
   const half = dim / 2;
   switch (type) {
     case 'default':
@@ -99,7 +103,7 @@ export function ropeFrequencies(params: RopeParameters, headDim: number, options
     case 'dynamic': {
       const factor = need(params, 'factor', type);
       const maxPos = options.maxPositionEmbeddings;
-      if (!maxPos || maxPos < 1) throw new Error(`ropeFrequencies: rope_type 'dynamic' needs options.maxPositionEmbeddings`);
+      if (!maxPos || maxPos < 1) c.fail(`rope_type 'dynamic' needs options.maxPositionEmbeddings`);
       const seqLen = options.seqLen ?? maxPos;
       // transformers computes the initial base in float64 (python numbers) and the updated one, for
       // seq_len > max_position_embeddings, with float32 tensor ops (the exponent stays a float64 scalar)
@@ -130,9 +134,9 @@ export function ropeFrequencies(params: RopeParameters, headDim: number, options
     }
     case 'yarn': {
       const origMax = params.original_max_position_embeddings ?? options.maxPositionEmbeddings;
-      if (!origMax) throw new Error(`ropeFrequencies: rope_type 'yarn' needs 'original_max_position_embeddings' (or options.maxPositionEmbeddings)`);
+      if (!origMax) c.fail(`rope_type 'yarn' needs 'original_max_position_embeddings' (or options.maxPositionEmbeddings)`);
       const factor = params.factor ?? (options.maxPositionEmbeddings ? options.maxPositionEmbeddings / origMax : NaN);
-      if (!Number.isFinite(factor)) throw new Error(`ropeFrequencies: rope_type 'yarn' needs a finite number 'factor'`);
+      if (!Number.isFinite(factor)) c.fail(`rope_type 'yarn' needs a finite number 'factor'`);
       const mscaleOf = (s: number, ms = 1) => (s <= 1 ? 1 : 0.1 * ms * Math.log(s) + 1);
       let attn = params.attention_factor;
       if (attn === undefined) attn = params.mscale && params.mscale_all_dim ? mscaleOf(factor, params.mscale) / mscaleOf(factor, params.mscale_all_dim) : mscaleOf(factor);
@@ -161,6 +165,6 @@ export function ropeFrequencies(params: RopeParameters, headDim: number, options
       return { invFreq: inv, attentionScaling: attn, rotaryDim: dim };
     }
     default:
-      throw new Error(`ropeFrequencies: unknown rope_type '${String(type)}' (supported: default, linear, dynamic, yarn, llama3)`);
+      c.fail(`unknown rope_type '${String(type)}' (supported: default, linear, dynamic, yarn, llama3)`);
   }
 }

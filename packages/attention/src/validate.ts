@@ -1,38 +1,38 @@
 /**
- * Input checks shared by the attention ops: ranks, head counts, matching shapes, masks, packed
- * sequence boundaries and attributes. Every error names the function, the argument and the problem,
- * and is thrown before any kernel runs.
+ * The argument checks of the attention ops, on `@falcon/tensor`'s {@link opCheck} worded as this
+ * package's messages are (names bare: `q must have rank 4 …`, shapes as `[2,5,8]`): the shared
+ * checks of q, k, v, the masks and packed sequence boundaries, and the attributes. Every error
+ * names the function, the argument and the problem, and is thrown before any kernel runs.
  */
-import { tf } from '@falcon/tensor';
-import type { Tensor } from '@falcon/tensor';
+import { opCheck, tf } from '@falcon/tensor';
+import type { CheckStyle, DataType, OpCheck, Tensor } from '@falcon/tensor';
 import type { AttentionAttrs } from './attention_attrs.js';
 
-/** Throw `fn: message`. */
-export function fail(fn: string, message: string): never {
-  throw new Error(`${fn}: ${message}`);
+/** The wording of this package's messages. @internal */
+export const ATTENTION_CHECK_STYLE: CheckStyle = { bare: ['argument', 'attribute', 'option'], shapeSeparator: ',' };
+
+/** The checker of one function of this package, e.g. `check('flashAttention')`. @internal */
+export function check(fn: string): OpCheck {
+  return opCheck(fn, ATTENTION_CHECK_STYLE);
 }
 
-/** Check a tensor's rank and dtype; `layout` names its dimensions for the message. */
-export function checkTensor(fn: string, name: string, t: Tensor, layout: string, dtypes: readonly string[] = ['float32']): void {
-  const rank = layout.split(',').length;
-  if (t.rank !== rank) fail(fn, `${name} must have rank ${rank} [${layout}], got shape [${t.shape}]`);
-  if (!dtypes.includes(t.dtype)) fail(fn, `${name} must be ${dtypes.join(' or ')}, got ${t.dtype}`);
-  if (t.shape.some((d) => d === 0)) fail(fn, `${name} must not be empty, got shape [${t.shape}]`);
+/**
+ * Check a non-empty tensor by the names of its dimensions, e.g. `'batch, seqlen, nHeads, headDim'`.
+ * @returns its shape
+ * @internal
+ */
+export function checkTensor(c: OpCheck, name: string, t: Tensor, layout: string, dtype: DataType | readonly DataType[] = 'float32'): number[] {
+  return c.arg(name).tensor(t, { dims: layout.split(', '), dtype, nonEmpty: true });
 }
 
-/** Check an integer attribute ≥ `min`. */
-export function checkInt(fn: string, name: string, x: unknown, min: number): void {
-  if (typeof x !== 'number' || !Number.isInteger(x) || x < min) fail(fn, `${name} must be an integer ≥ ${min}, got ${String(x)}`);
-}
-
-/** Check packed-sequence boundaries: 0 … seqlen, non-decreasing. */
-export function checkCuSeqlens(fn: string, cu: ArrayLike<number>, seqlen: number): void {
-  if (cu.length < 2) fail(fn, `cuSeqlens must have at least 2 entries [0, ..., seqlen], got ${cu.length}`);
-  if (cu[0] !== 0) fail(fn, `cuSeqlens must start at 0, got ${cu[0]}`);
-  if (cu[cu.length - 1] !== seqlen) fail(fn, `cuSeqlens must end at seqlen ${seqlen}, got ${cu[cu.length - 1]}`);
+/** Check packed-sequence boundaries: 0 … seqlen, non-decreasing integers. @internal */
+export function checkCuSeqlens(c: OpCheck, cu: ArrayLike<number>, seqlen: number): void {
+  c.require(cu.length >= 2, () => `cuSeqlens must have at least 2 entries [0, ..., seqlen], got ${cu.length}`);
+  c.require(cu[0] === 0, () => `cuSeqlens must start at 0, got ${cu[0]}`);
+  c.require(cu[cu.length - 1] === seqlen, () => `cuSeqlens must end at seqlen ${seqlen}, got ${cu[cu.length - 1]}`);
   for (let i = 1; i < cu.length; i++) {
-    if (!Number.isInteger(cu[i])) fail(fn, `cuSeqlens must hold integers, got ${cu[i]} at index ${i}`);
-    if (cu[i] < cu[i - 1]) fail(fn, `cuSeqlens must be non-decreasing, got ${cu[i - 1]} then ${cu[i]} at index ${i}`);
+    c.require(Number.isInteger(cu[i]), () => `cuSeqlens must hold integers, got ${cu[i]} at index ${i}`);
+    c.require(cu[i] >= cu[i - 1], () => `cuSeqlens must be non-decreasing, got ${cu[i - 1]} then ${cu[i]} at index ${i}`);
   }
 }
 
@@ -49,37 +49,36 @@ export interface AttentionExtras {
 /**
  * Check q `[batch, seqlen, nHeads, headDim]`, k and v `[batch, kvRows, nKvHeads, headDim]`, the
  * optional inputs and the attributes.
+ * @internal
  */
-export function checkAttention(fn: string, q: Tensor, k: Tensor, v: Tensor, x: AttentionExtras, attrs: AttentionAttrs, kName = 'k', vName = 'v'): void {
-  checkTensor(fn, 'q', q, 'batch, seqlen, nHeads, headDim');
-  checkTensor(fn, kName, k, 'batch, seqlenK, nKvHeads, headDim');
-  checkTensor(fn, vName, v, 'batch, seqlenK, nKvHeads, headDim');
-  const [batch, seqlen, nHeads, headDim] = q.shape;
-  const [kb, kvRows, nKv, kd] = k.shape;
-  if (v.shape.some((d, i) => d !== k.shape[i])) fail(fn, `${vName} has shape [${v.shape}] but ${kName} has shape [${k.shape}]; they must match`);
-  if (kb !== batch) fail(fn, `${kName} has batch ${kb} but q has batch ${batch}`);
-  if (kd !== headDim) fail(fn, `${kName} has headDim ${kd} but q has headDim ${headDim}`);
-  if (nHeads % nKv !== 0) fail(fn, `q has ${nHeads} heads, which is not a multiple of the ${nKv} KV heads of ${kName} (nHeads must be divisible by nKvHeads)`);
+export function checkAttention(c: OpCheck, q: Tensor, k: Tensor, v: Tensor, x: AttentionExtras, attrs: AttentionAttrs, kName = 'k', vName = 'v'): void {
+  const [batch, seqlen, nHeads, headDim] = checkTensor(c, 'q', q, 'batch, seqlen, nHeads, headDim');
+  const [kb, kvRows, nKv, kd] = checkTensor(c, kName, k, 'batch, seqlenK, nKvHeads, headDim');
+  checkTensor(c, vName, v, 'batch, seqlenK, nKvHeads, headDim');
+  c.require(tf.util.arraysEqual(v.shape, k.shape), () => `${vName} has shape ${c.shape(v.shape)} but ${kName} has shape ${c.shape(k.shape)}; they must match`);
+  c.require(kb === batch, () => `${kName} has batch ${kb} but q has batch ${batch}`);
+  c.require(kd === headDim, () => `${kName} has headDim ${kd} but q has headDim ${headDim}`);
+  c.require(nHeads % nKv === 0, () => `q has ${nHeads} heads, which is not a multiple of the ${nKv} KV heads of ${kName} (nHeads must be divisible by nKvHeads)`);
   if (x.alibiSlopes) {
-    checkTensor(fn, 'alibiSlopes', x.alibiSlopes, 'nHeads');
-    if (x.alibiSlopes.shape[0] !== nHeads) fail(fn, `alibiSlopes has ${x.alibiSlopes.shape[0]} slopes, expected one per query head (${nHeads})`);
+    const [n] = checkTensor(c, 'alibiSlopes', x.alibiSlopes, 'nHeads');
+    c.require(n === nHeads, () => `alibiSlopes has ${n} slopes, expected one per query head (${nHeads})`);
   }
   if (x.keyPaddingMask) {
-    checkTensor(fn, 'keyPaddingMask', x.keyPaddingMask, 'batch, seqlenK', ['float32', 'int32', 'bool']);
-    const [mb, ml] = x.keyPaddingMask.shape;
-    if (mb !== batch || ml !== kvRows) fail(fn, `keyPaddingMask has shape [${x.keyPaddingMask.shape}], expected [${batch},${kvRows}] ([batch, seqlenK])`);
+    const [mb, ml] = checkTensor(c, 'keyPaddingMask', x.keyPaddingMask, 'batch, seqlenK', ['float32', 'int32', 'bool']);
+    c.require(mb === batch && ml === kvRows, () => `keyPaddingMask has shape ${c.shape([mb, ml])}, expected ${c.shape([batch, kvRows])} ([batch, seqlenK])`);
   }
   if (x.cuSeqlens) {
-    checkTensor(fn, 'cuSeqlens', x.cuSeqlens, 'nSeqs + 1', ['int32']);
-    if (kvRows !== seqlen) fail(fn, `cuSeqlens (packed sequences) needs as many keys as queries, got seqlen ${seqlen} and seqlenK ${kvRows}`);
-    if (x.cuSeqlens.shape[0] < 2) fail(fn, `cuSeqlens must have at least 2 entries [0, ..., seqlen], got ${x.cuSeqlens.shape[0]}`);
-    // the values are checked where reading them is free (webgpu cannot read synchronously; pass a host array there)
-    if (tf.getBackend() === 'cpu') checkCuSeqlens(fn, x.cuSeqlens.dataSync(), seqlen);
+    const [entries] = checkTensor(c, 'cuSeqlens', x.cuSeqlens, 'nSeqs + 1', 'int32');
+    c.require(kvRows === seqlen, () => `cuSeqlens (packed sequences) needs as many keys as queries, got seqlen ${seqlen} and seqlenK ${kvRows}`);
+    c.require(entries >= 2, () => `cuSeqlens must have at least 2 entries [0, ..., seqlen], got ${entries}`);
+    // the values are checked where reading them is free: the cpu backend holds them on the host
+    // (webgpu and cuda cannot read synchronously without a stall; pass a host array there to have them checked)
+    if (tf.getBackend() === 'cpu') checkCuSeqlens(c, x.cuSeqlens.dataSync(), seqlen);
   }
-  if (typeof attrs.scale !== 'number' || !Number.isFinite(attrs.scale)) fail(fn, `softmaxScale must be a finite number, got ${String(attrs.scale)}`);
-  if (typeof attrs.causal !== 'boolean') fail(fn, `causal must be a boolean, got ${String(attrs.causal)}`);
-  checkInt(fn, 'windowLeft', attrs.windowLeft, -1);
-  checkInt(fn, 'windowRight', attrs.windowRight, -1);
+  c.attr('softmaxScale').number(attrs.scale, { finite: true });
+  c.attr('causal').boolean(attrs.causal);
+  c.attr('windowLeft').int(attrs.windowLeft, { min: -1 });
+  c.attr('windowRight').int(attrs.windowRight, { min: -1 });
 }
 
 /** A tensor's shape as a plain number array (tfjs types a rank-generic shape as a tuple union). */

@@ -5,14 +5,16 @@
  * (as transformers' `ActQuant`). Kernels: cpu, webgpu and cuda (csrc/activation_quant.cu: a warp or
  * a block per token), the cuda one bit-exact with the cpu kernel.
  */
-import { defineOp, tf } from '@falcon/tensor';
+import { defineOp, opCheck, tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
+import { activationQuantSignature } from './activation_quant_signature.js';
+import type { ActivationQuantAttrs, ActivationQuantInputName, ActivationQuantOptionalName, ActivationQuantOutputName } from './activation_quant_signature.js';
 import { activationQuantWebgpu } from './kernels/webgpu/activation_quant.js';
 import { activationQuantCpu } from './kernels/cpu/activation_quant.js';
 import { activationQuantCuda } from './kernels/cuda/activation_quant.js';
 
 /** Kernel name of {@link activationQuant}. */
-export const ACTIVATION_QUANT_OP = 'FalconActivationQuant';
+export const ACTIVATION_QUANT_OP = activationQuantSignature.name;
 
 /**
  * Check the input of the activation quantisers. @param fn - public name, for the message
@@ -20,22 +22,19 @@ export const ACTIVATION_QUANT_OP = 'FalconActivationQuant';
  * @internal
  */
 export function validateActivations(fn: string, x: Tensor, absMax?: Tensor): void {
-  if (x.dtype !== 'float32') throw new Error(`${fn}: argument 'x' must be float32, got ${x.dtype}`);
-  if (x.rank < 1) throw new Error(`${fn}: argument 'x' must have rank ≥ 1 ([..., features]), got a scalar`);
-  if (x.shape[x.rank - 1] === 0) throw new Error(`${fn}: argument 'x' has an empty last dimension (shape [${x.shape.join(', ')}]); each token needs at least one feature`);
+  const c = opCheck(fn);
+  const shape = c.arg('x').tensor(x, { dims: ['...', 'features'] });
+  if (shape[shape.length - 1] === 0) c.arg('x').fail(`has an empty last dimension (shape ${c.shape(shape)}); each token needs at least one feature`);
   if (absMax) {
-    const want = [...x.shape.slice(0, -1), 1];
+    const want = [...shape.slice(0, -1), 1];
     if (absMax.dtype !== 'float32' || !tf.util.arraysEqual(absMax.shape, want)) {
-      throw new Error(`${fn}: argument 'absMax' must be float32 [${want.join(', ')}] (one value per token), got ${absMax.dtype} [${absMax.shape.join(', ')}]`);
+      c.arg('absMax').fail(`must be float32 ${c.shape(want)} (one value per token), got ${absMax.dtype} ${c.shape(absMax.shape)}`);
     }
   }
 }
 
-const op = defineOp<'x', 'absMax', Record<string, never>, 'y' | 'scale'>({
-  name: ACTIVATION_QUANT_OP,
-  inputs: ['x'],
-  optionalInputs: ['absMax'],
-  outputs: ['y', 'scale'],
+const op = defineOp<ActivationQuantInputName, ActivationQuantOptionalName, ActivationQuantAttrs, ActivationQuantOutputName>({
+  ...activationQuantSignature,
   validate: ({ x, absMax }) => validateActivations('activationQuant', x, absMax),
   kernels: {
     cpu: activationQuantCpu,

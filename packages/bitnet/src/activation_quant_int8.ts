@@ -6,20 +6,24 @@
  */
 import { defineOp } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
-import { activationQuantInt8Webgpu } from './kernels/webgpu/activation_quant.js';
 import { validateActivations } from './activation_quant.js';
 import type { ActivationQuantOptions } from './activation_quant.js';
+import { activationQuantInt8Signature } from './activation_quant_int8_signature.js';
+import type {
+  ActivationQuantInt8Attrs,
+  ActivationQuantInt8InputName,
+  ActivationQuantInt8OptionalName,
+  ActivationQuantInt8OutputName,
+} from './activation_quant_int8_signature.js';
+import { activationQuantInt8Webgpu } from './kernels/webgpu/activation_quant.js';
 import { activationQuantInt8Cpu } from './kernels/cpu/activation_quant.js';
 import { activationQuantInt8Cuda } from './kernels/cuda/activation_quant.js';
 
 /** Kernel name of {@link activationQuantInt8}. */
-export const ACTIVATION_QUANT_INT8_OP = 'FalconActivationQuantInt8';
+export const ACTIVATION_QUANT_INT8_OP = activationQuantInt8Signature.name;
 
-const op = defineOp<'x', 'absMax', Record<string, never>, 'q' | 'scale'>({
-  name: ACTIVATION_QUANT_INT8_OP,
-  inputs: ['x'],
-  optionalInputs: ['absMax'],
-  outputs: ['q', 'scale'],
+const op = defineOp<ActivationQuantInt8InputName, ActivationQuantInt8OptionalName, ActivationQuantInt8Attrs, ActivationQuantInt8OutputName>({
+  ...activationQuantInt8Signature,
   validate: ({ x, absMax }) => validateActivations('activationQuantInt8', x, absMax),
   kernels: {
     cpu: activationQuantInt8Cpu,

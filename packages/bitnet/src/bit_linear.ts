@@ -8,9 +8,10 @@
  * whole weight to a shard (and `activationAbsMax` the max|x| of the whole input row to a
  * row-parallel shard), so the ops need no change.
  */
-import { init, rmsNorm, tf } from '@falcon/tensor';
+import { init, opCheck, rmsNorm, tf } from '@falcon/tensor';
 import type { Tensor, Variable } from '@falcon/tensor';
 import { activationQuant } from './activation_quant.js';
+import { checkLayerInput } from './layer_input.js';
 import { PackedBitLinear } from './packed_bit_linear.js';
 import type { WeightScaleFormat } from './packed_bit_linear.js';
 import { packTernary } from './packing.js';
@@ -71,12 +72,12 @@ export class BitLinear {
   /** @param options - sizes, bias, input norm, initialisation, sharded scale */
   constructor(options: BitLinearOptions) {
     const { inFeatures: k, outFeatures: n, bias = false, useRmsNorm = false, rmsNormEps = 1e-6, seed = 0, weight, weightMeanAbs, activationAbsMax } = options;
-    const fail = (arg: string, problem: string) => new Error(`BitLinear: argument '${arg}' ${problem}`);
-    if (!Number.isInteger(k) || k <= 0) throw fail('inFeatures', `must be a positive integer, got ${k}`);
-    if (!Number.isInteger(n) || n <= 0) throw fail('outFeatures', `must be a positive integer, got ${n}`);
-    if (!(rmsNormEps >= 0)) throw fail('rmsNormEps', `must be ≥ 0, got ${rmsNormEps}`);
+    const c = opCheck('BitLinear');
+    c.arg('inFeatures').positiveInt(k);
+    c.arg('outFeatures').positiveInt(n);
+    c.arg('rmsNormEps').number(rmsNormEps, { min: 0 });
     if (weight && (weight.dtype !== 'float32' || !tf.util.arraysEqual(weight.shape, [n, k]))) {
-      throw fail('weight', `must be float32 [${n}, ${k}], got ${weight.dtype} [${weight.shape.join(', ')}]`);
+      c.arg('weight').fail(`must be float32 ${c.shape([n, k])}, got ${weight.dtype} ${c.shape(weight.shape)}`);
     }
     this.inFeatures = k;
     this.outFeatures = n;
@@ -95,10 +96,7 @@ export class BitLinear {
    * @returns float32 `[..., N]`; differentiable (STE through the quantisers)
    */
   forward(x: Tensor): Tensor {
-    if (!(x instanceof tf.Tensor) || x.dtype !== 'float32') throw new Error(`BitLinear.forward: argument 'x' must be a float32 tensor`);
-    if (x.rank < 1 || x.shape[x.rank - 1] !== this.inFeatures) {
-      throw new Error(`BitLinear.forward: argument 'x' has shape [${x.shape.join(', ')}], expected [..., ${this.inFeatures}] (inFeatures)`);
-    }
+    checkLayerInput('BitLinear.forward', x, this.inFeatures);
     return tf.tidy(() => {
       const xn = this.rmsNormWeight ? rmsNorm(x, this.rmsNormWeight, this.rmsNormEps) : x;
       const xq = activationQuant(xn, { absMax: this.activationAbsMax?.(xn) }).y;
@@ -129,7 +127,7 @@ export class BitLinear {
    */
   async freeze(options: FreezeOptions = {}): Promise<PackedBitLinear> {
     const { scaleFormat = 'bitlinear' } = options;
-    if (scaleFormat !== 'bitlinear' && scaleFormat !== 'offline') throw new Error(`BitLinear.freeze: option 'scaleFormat' must be 'bitlinear' or 'offline', got '${scaleFormat}'`);
+    opCheck('BitLinear.freeze').option('scaleFormat').oneOf(scaleFormat, ['bitlinear', 'offline']);
     const meanAbs = this.meanAbs();
     const { ternary, scale } = ternarize(this.weight, { meanAbs });
     meanAbs?.dispose();

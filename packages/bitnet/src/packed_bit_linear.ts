@@ -4,9 +4,10 @@
  * through {@link ternaryMatmul}. Reads and writes the tensors of transformers' packed `BitLinear`
  * (`weight` U8, `weight_scale` [1], `bias`, `rms_norm.weight` when the input RMSNorm is on).
  */
-import { f32ToBf16, rmsNorm, tf } from '@falcon/tensor';
-import type { Tensor } from '@falcon/tensor';
+import { f32ToBf16, opCheck, rmsNorm, tf } from '@falcon/tensor';
+import type { OpCheck, Tensor } from '@falcon/tensor';
 import { activationQuantInt8 } from './activation_quant_int8.js';
+import { checkLayerInput } from './layer_input.js';
 import { packedRows, packedWeightTensor, unpackTernary } from './packing.js';
 import { byteValues, floatValues, shapeOf } from './raw_tensor.js';
 import type { RawTensorData, TensorLike } from './raw_tensor.js';
@@ -89,16 +90,16 @@ export class PackedBitLinear {
   /** @param options - sizes, packed weight, scale, optional bias and input norm */
   constructor(options: PackedBitLinearOptions) {
     const { inFeatures: k, outFeatures: n, packed, weightScale, bias, rmsNormWeight, rmsNormEps = 1e-6, scaleFormat = 'bitlinear', activationAbsMax } = options;
-    const fail = (arg: string, problem: string) => new Error(`PackedBitLinear: argument '${arg}' ${problem}`);
-    if (!Number.isInteger(k) || k <= 0) throw fail('inFeatures', `must be a positive integer, got ${k}`);
-    if (!Number.isInteger(n) || n <= 0) throw fail('outFeatures', `must be a positive integer, got ${n}`);
-    if (!(packed instanceof Uint8Array)) throw fail('packed', 'must be a Uint8Array of packed bytes');
-    if (packed.length !== packedRows(n) * k) throw fail('packed', `has ${packed.length} bytes, expected ceil(${n}/4)·${k} = ${packedRows(n) * k}`);
-    if (typeof weightScale !== 'number' || !Number.isFinite(weightScale) || weightScale <= 0) throw fail('weightScale', `must be a positive finite number, got ${weightScale}`);
-    if (bias && bias.length !== n) throw fail('bias', `has ${bias.length} values, expected outFeatures = ${n}`);
-    if (rmsNormWeight && rmsNormWeight.length !== k) throw fail('rmsNormWeight', `has ${rmsNormWeight.length} values, expected inFeatures = ${k}`);
-    if (!(rmsNormEps >= 0)) throw fail('rmsNormEps', `must be ≥ 0, got ${rmsNormEps}`);
-    if (scaleFormat !== 'bitlinear' && scaleFormat !== 'offline') throw fail('scaleFormat', `must be 'bitlinear' or 'offline', got '${scaleFormat}'`);
+    const c = opCheck('PackedBitLinear');
+    c.arg('inFeatures').positiveInt(k);
+    c.arg('outFeatures').positiveInt(n);
+    if (!(packed instanceof Uint8Array)) c.arg('packed').fail('must be a Uint8Array of packed bytes');
+    if (packed.length !== packedRows(n) * k) c.arg('packed').fail(`has ${packed.length} bytes, expected ceil(${n}/4)·${k} = ${packedRows(n) * k}`);
+    c.arg('weightScale').number(weightScale, { above: 0, finite: true });
+    if (bias && bias.length !== n) c.arg('bias').fail(`has ${bias.length} values, expected outFeatures = ${n}`);
+    if (rmsNormWeight && rmsNormWeight.length !== k) c.arg('rmsNormWeight').fail(`has ${rmsNormWeight.length} values, expected inFeatures = ${k}`);
+    c.arg('rmsNormEps').number(rmsNormEps, { min: 0 });
+    c.arg('scaleFormat').oneOf(scaleFormat, ['bitlinear', 'offline']);
     this.inFeatures = k;
     this.outFeatures = n;
     this.scaleFormat = scaleFormat;
@@ -124,10 +125,7 @@ export class PackedBitLinear {
    * @returns float32 `[..., N]`
    */
   forward(x: Tensor): Tensor {
-    if (!(x instanceof tf.Tensor) || x.dtype !== 'float32') throw new Error(`PackedBitLinear.forward: argument 'x' must be a float32 tensor`);
-    if (x.rank < 1 || x.shape[x.rank - 1] !== this.inFeatures) {
-      throw new Error(`PackedBitLinear.forward: argument 'x' has shape [${x.shape.join(', ')}], expected [..., ${this.inFeatures}] (inFeatures)`);
-    }
+    checkLayerInput('PackedBitLinear.forward', x, this.inFeatures);
     return tf.tidy(() => {
       const xn = this.rmsNormWeight ? rmsNorm(x, this.rmsNormWeight, this.rmsNormEps) : x;
       const { q, scale } = activationQuantInt8(xn, { absMax: this.activationAbsMax?.(xn) });
@@ -152,7 +150,7 @@ export class PackedBitLinear {
    */
   toTensors(options: ToTensorsOptions = {}): Record<string, RawTensorData> {
     const { dtype = 'F32' } = options;
-    if (dtype !== 'F32' && dtype !== 'BF16') throw new Error(`PackedBitLinear.toTensors: option 'dtype' must be 'F32' or 'BF16', got '${dtype}'`);
+    opCheck('PackedBitLinear.toTensors').option('dtype').oneOf(dtype, ['F32', 'BF16']);
     const float = (v: Float32Array, shape: number[]): RawTensorData =>
       dtype === 'BF16' ? { dtype, shape, data: f32ToBf16(v) } : { dtype, shape, data: v };
     const out: Record<string, RawTensorData> = {
@@ -172,24 +170,24 @@ export class PackedBitLinear {
    * @throws if `weight` or `weight_scale` is missing, a name is unknown or a shape does not fit
    */
   static async fromTensors(tensors: Record<string, TensorLike>, options: FromTensorsOptions = {}): Promise<PackedBitLinear> {
-    const fail = (problem: string) => new Error(`PackedBitLinear.fromTensors: ${problem}`);
-    for (const k of Object.keys(tensors)) if (!KEYS.includes(k)) throw fail(`unknown tensor '${k}' (expected ${KEYS.join(', ')})`);
+    const c: OpCheck = opCheck('PackedBitLinear.fromTensors');
+    for (const k of Object.keys(tensors)) if (!KEYS.includes(k)) c.fail(`unknown tensor '${k}' (expected ${KEYS.join(', ')})`);
     const { weight, weight_scale: scale, bias } = tensors;
     const norm = tensors['rms_norm.weight'];
-    if (!weight) throw fail(`tensor 'weight' (the packed ternary weight) is missing`);
-    if (!scale) throw fail(`tensor 'weight_scale' is missing: a packed BitLinear needs its weight scale (transformers stores it as 'weight_scale', shape [1])`);
+    if (!weight) c.fail(`tensor 'weight' (the packed ternary weight) is missing`);
+    if (!scale) c.fail(`tensor 'weight_scale' is missing: a packed BitLinear needs its weight scale (transformers stores it as 'weight_scale', shape [1])`);
     const ws = shapeOf(weight);
-    if (ws.length !== 2) throw fail(`tensor 'weight' must be 2-D [ceil(out/4), in], got shape [${ws.join(', ')}]`);
+    if (ws.length !== 2) c.fail(`tensor 'weight' must be 2-D [ceil(out/4), in], got shape ${c.shape(ws)}`);
     const [rows, k] = ws;
     const scaleValues = await floatValues(scale);
-    if (scaleValues.length !== 1) throw fail(`tensor 'weight_scale' must hold one value (shape [1]), got shape [${shapeOf(scale).join(', ')}]`);
+    if (scaleValues.length !== 1) c.fail(`tensor 'weight_scale' must hold one value (shape [1]), got shape ${c.shape(shapeOf(scale))}`);
     const biasValues = bias ? await floatValues(bias) : undefined;
     const n = options.outFeatures ?? biasValues?.length ?? rows * 4;
-    if (packedRows(n) !== rows) throw fail(`tensor 'weight' has ${rows} rows, but outFeatures ${n} packs into ceil(${n}/4) = ${packedRows(n)}`);
+    if (packedRows(n) !== rows) c.fail(`tensor 'weight' has ${rows} rows, but outFeatures ${n} packs into ceil(${n}/4) = ${packedRows(n)}`);
     return new PackedBitLinear({
       inFeatures: k,
       outFeatures: n,
-      packed: await byteValues(weight, `PackedBitLinear.fromTensors: tensor 'weight'`),
+      packed: await byteValues(weight, c, `tensor 'weight'`),
       weightScale: scaleValues[0],
       bias: biasValues,
       rmsNormWeight: norm ? await floatValues(norm) : undefined,

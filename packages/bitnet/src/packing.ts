@@ -9,15 +9,16 @@
  * Ops take the packed bytes as an int32 tensor of little-endian 32-bit words (`packedWeightTensor`),
  * so the GPU and CPU kernels read 2 bits per weight.
  */
-import { tf } from '@falcon/tensor';
+import { opCheck, tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
 
 /** Ternary values per packed byte (2 bits each). */
 export const VALUES_PER_BYTE = 4;
 
 function checkDims(fn: string, outFeatures: number, inFeatures: number): void {
-  if (!Number.isInteger(outFeatures) || outFeatures <= 0) throw new Error(`${fn}: argument 'outFeatures' must be a positive integer, got ${outFeatures}`);
-  if (!Number.isInteger(inFeatures) || inFeatures <= 0) throw new Error(`${fn}: argument 'inFeatures' must be a positive integer, got ${inFeatures}`);
+  const c = opCheck(fn);
+  c.arg('outFeatures').positiveInt(outFeatures);
+  c.arg('inFeatures').positiveInt(inFeatures);
 }
 
 /**
@@ -47,7 +48,7 @@ export function packedWordCount(outFeatures: number, inFeatures: number): number
 export function packTernary(values: ArrayLike<number>, outFeatures: number, inFeatures: number): Uint8Array {
   checkDims('packTernary', outFeatures, inFeatures);
   if (values.length !== outFeatures * inFeatures) {
-    throw new Error(`packTernary: argument 'values' has ${values.length} elements, expected outFeatures·inFeatures = ${outFeatures}·${inFeatures} = ${outFeatures * inFeatures}`);
+    opCheck('packTernary').arg('values').fail(`has ${values.length} elements, expected outFeatures·inFeatures = ${outFeatures}·${inFeatures} = ${outFeatures * inFeatures}`);
   }
   const rows = packedRows(outFeatures);
   const out = new Uint8Array(rows * inFeatures);
@@ -58,7 +59,7 @@ export function packTernary(values: ArrayLike<number>, outFeatures: number, inFe
     for (let k = 0; k < inFeatures; k++) {
       const v = values[src + k];
       if (v !== -1 && v !== 0 && v !== 1) {
-        throw new Error(`packTernary: argument 'values' is not ternary: value ${v} at [${r}, ${k}] (only −1, 0 and 1 can be packed)`);
+        opCheck('packTernary').arg('values').fail(`is not ternary: value ${v} at [${r}, ${k}] (only −1, 0 and 1 can be packed)`);
       }
       out[dst + k] |= (v + 1) << shift;
     }
@@ -77,9 +78,7 @@ export function unpackTernary(packed: Uint8Array, outFeatures: number, inFeature
   checkDims('unpackTernary', outFeatures, inFeatures);
   const rows = packedRows(outFeatures);
   if (packed.length !== rows * inFeatures) {
-    throw new Error(
-      `unpackTernary: argument 'packed' has ${packed.length} bytes, expected ceil(outFeatures/4)·inFeatures = ${rows}·${inFeatures} = ${rows * inFeatures}`,
-    );
+    opCheck('unpackTernary').arg('packed').fail(`has ${packed.length} bytes, expected ceil(outFeatures/4)·inFeatures = ${rows}·${inFeatures} = ${rows * inFeatures}`);
   }
   const out = new Int8Array(outFeatures * inFeatures);
   for (let r = 0; r < outFeatures; r++) {
@@ -88,7 +87,7 @@ export function unpackTernary(packed: Uint8Array, outFeatures: number, inFeature
     const dst = r * inFeatures;
     for (let k = 0; k < inFeatures; k++) {
       const code = (packed[src + k] >> shift) & 3;
-      if (code === 3) throw new Error(`unpackTernary: argument 'packed' holds code 3 (not a ternary value) for weight [${r}, ${k}] in byte [${r % rows}, ${k}]`);
+      if (code === 3) opCheck('unpackTernary').arg('packed').fail(`holds code 3 (not a ternary value) for weight [${r}, ${k}] in byte [${r % rows}, ${k}]`);
       out[dst + k] = code - 1;
     }
   }
@@ -114,7 +113,7 @@ export function packedBytesToWords(packed: Uint8Array): Int32Array {
  * @param words - little-endian words @param byteLength - `rows · in`
  */
 export function packedWordsToBytes(words: Int32Array, byteLength: number): Uint8Array {
-  if (byteLength > words.length * 4) throw new Error(`packedWordsToBytes: argument 'byteLength' (${byteLength}) exceeds the ${words.length * 4} bytes of 'words'`);
+  if (byteLength > words.length * 4) opCheck('packedWordsToBytes').arg('byteLength').fail(`(${byteLength}) exceeds the ${words.length * 4} bytes of 'words'`);
   return new Uint8Array(words.buffer, words.byteOffset, byteLength).slice();
 }
 

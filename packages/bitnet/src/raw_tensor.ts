@@ -4,7 +4,7 @@
  * the same as `@falcon/checkpoint`'s raw tensors, so they can be written to a checkpoint as they are.
  */
 import { bf16ToF32, f16ToF32, tf } from '@falcon/tensor';
-import type { Tensor } from '@falcon/tensor';
+import type { OpCheck, Tensor } from '@falcon/tensor';
 
 /** A host tensor: safetensors dtype, shape, data (`Uint8Array` for U8, `Float32Array` for F32, `Uint16Array` bit patterns for BF16/F16). */
 export interface RawTensorData {
@@ -33,19 +33,19 @@ export async function floatValues(t: TensorLike): Promise<Float32Array> {
 
 /**
  * Byte values of a tensor-like (U8 raw data, or an int32/float32 tfjs tensor of values in 0..255).
- * @param t - the tensor-like @param what - name for error messages
+ * @param t - the tensor-like @param c - the caller's checker @param what - name for error messages
  * @internal
  */
-export async function byteValues(t: TensorLike, what: string): Promise<Uint8Array> {
+export async function byteValues(t: TensorLike, c: OpCheck, what: string): Promise<Uint8Array> {
   if (!(t instanceof tf.Tensor)) {
-    if (t.dtype !== 'U8' || !(t.data instanceof Uint8Array)) throw new Error(`${what} must be U8 data (packed bytes), got ${t.dtype}`);
+    if (t.dtype !== 'U8' || !(t.data instanceof Uint8Array)) c.fail(`${what} must be U8 data (packed bytes), got ${t.dtype}`);
     return t.data;
   }
   const v = await t.data();
   const out = new Uint8Array(v.length);
   for (let i = 0; i < v.length; i++) {
     const b = v[i];
-    if (!(Number.isInteger(b) && b >= 0 && b <= 255)) throw new Error(`${what} must hold bytes (0..255), got ${b} at flat index ${i}`);
+    if (!(Number.isInteger(b) && b >= 0 && b <= 255)) c.fail(`${what} must hold bytes (0..255), got ${b} at flat index ${i}`);
     out[i] = b;
   }
   return out;

@@ -4,46 +4,37 @@
  * floats. The caller applies the scales (see `PackedBitLinear`). Not differentiable (inference only).
  * Kernels: cpu, webgpu and cuda (csrc/ternary_matmul.cu: dp4a over codes decoded in registers).
  */
-import { defineOp } from '@falcon/tensor';
+import { defineOp, opCheck } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
 import { ternaryMatmulWebgpu } from './kernels/webgpu/ternary_matmul.js';
 import { ternaryMatmulCpu } from './kernels/cpu/ternary_matmul.js';
 import { packedRows, packedWordCount } from './packing.js';
 import { ternaryMatmulCuda } from './kernels/cuda/ternary_matmul.js';
+import { ternaryMatmulSignature } from './ternary_matmul_signature.js';
+import type { TernaryMatmulAttrs, TernaryMatmulInputName, TernaryMatmulOutputName } from './ternary_matmul_signature.js';
+
+export type { TernaryMatmulAttrs } from './ternary_matmul_signature.js';
 
 /** Kernel name of {@link ternaryMatmul}. */
-export const TERNARY_MATMUL_OP = 'FalconTernaryMatmul';
+export const TERNARY_MATMUL_OP = ternaryMatmulSignature.name;
 
 /** Largest inFeatures: keeps every partial sum (|x| ≤ 128, |w| ≤ 2 for code 3) exact in the kernels' lanes. */
 export const TERNARY_MATMUL_MAX_IN_FEATURES = 65536;
 
-/** Attributes of {@link ternaryMatmul}. */
-export interface TernaryMatmulAttrs {
-  /** Output features N (rows of the unpacked weight `[N, K]`). */
-  outFeatures: number;
-}
-
-const op = defineOp<'x' | 'packed', never, TernaryMatmulAttrs, 'y'>({
-  name: TERNARY_MATMUL_OP,
-  inputs: ['x', 'packed'],
-  outputs: ['y'],
+const op = defineOp<TernaryMatmulInputName, never, TernaryMatmulAttrs, TernaryMatmulOutputName>({
+  ...ternaryMatmulSignature,
   validate: ({ x, packed }, { outFeatures }) => {
-    if (!Number.isInteger(outFeatures) || outFeatures <= 0) throw new Error(`ternaryMatmul: attribute 'outFeatures' must be a positive integer, got ${outFeatures}`);
-    if (x.dtype !== 'int32') throw new Error(`ternaryMatmul: argument 'x' must be int32 (int8 values, see activationQuantInt8), got ${x.dtype}`);
-    if (x.rank < 1) throw new Error(`ternaryMatmul: argument 'x' must have rank ≥ 1 ([..., inFeatures]), got a scalar`);
-    const k = x.shape[x.rank - 1];
-    if (k === 0 || k > TERNARY_MATMUL_MAX_IN_FEATURES) {
-      throw new Error(`ternaryMatmul: argument 'x' has inFeatures ${k}; it must be in [1, ${TERNARY_MATMUL_MAX_IN_FEATURES}]`);
-    }
+    const c = opCheck('ternaryMatmul');
+    c.attr('outFeatures').positiveInt(outFeatures);
+    const shape = c.arg('x').tensor(x, { dims: ['...', 'inFeatures'], dtype: 'int32' });
+    const k = shape[shape.length - 1];
+    if (k === 0 || k > TERNARY_MATMUL_MAX_IN_FEATURES) c.arg('x').fail(`has inFeatures ${k}; it must be in [1, ${TERNARY_MATMUL_MAX_IN_FEATURES}]`);
     if (packed.dtype !== 'int32' || packed.rank !== 1) {
-      throw new Error(`ternaryMatmul: argument 'packed' must be a 1-D int32 tensor of packed words (see packedWeightTensor), got ${packed.dtype} of shape [${packed.shape.join(', ')}]`);
+      c.arg('packed').fail(`must be a 1-D int32 tensor of packed words (see packedWeightTensor), got ${packed.dtype} of shape ${c.shape(packed.shape)}`);
     }
     const need = packedWordCount(outFeatures, k);
     if (packed.size !== need) {
-      throw new Error(
-        `ternaryMatmul: argument 'packed' has ${packed.size} words, but outFeatures=${outFeatures}, inFeatures=${k} needs ${need} ` +
-          `(${packedRows(outFeatures)}·${k} bytes in 4-byte words)`,
-      );
+      c.arg('packed').fail(`has ${packed.size} words, but outFeatures=${outFeatures}, inFeatures=${k} needs ${need} (${packedRows(outFeatures)}·${k} bytes in 4-byte words)`);
     }
   },
   kernels: {

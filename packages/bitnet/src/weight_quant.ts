@@ -6,26 +6,26 @@
  * the whole weight. Kernels: cpu, webgpu and cuda (csrc/weight_quant.cu: device reduction of
  * mean|W|, then an element-wise pass; bit-exact with the cpu kernel up to the order of the |W| sum).
  */
-import { defineOp, tf } from '@falcon/tensor';
+import { defineOp, opCheck, tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
 import { weightQuantWebgpu } from './kernels/webgpu/weight_quant.js';
 import { weightQuantCpu } from './kernels/cpu/weight_quant.js';
 import { weightQuantCuda } from './kernels/cuda/weight_quant.js';
+import { weightQuantSignature } from './weight_quant_signature.js';
+import type { WeightQuantAttrs, WeightQuantInputName, WeightQuantOptionalName, WeightQuantOutputName } from './weight_quant_signature.js';
 
 /** Kernel name of {@link weightQuant}. */
-export const WEIGHT_QUANT_OP = 'FalconWeightQuant';
+export const WEIGHT_QUANT_OP = weightQuantSignature.name;
 
-const op = defineOp<'w', 'meanAbs', Record<string, never>, 'y' | 'scale'>({
-  name: WEIGHT_QUANT_OP,
-  inputs: ['w'],
-  optionalInputs: ['meanAbs'],
-  outputs: ['y', 'scale'],
+const op = defineOp<WeightQuantInputName, WeightQuantOptionalName, WeightQuantAttrs, WeightQuantOutputName>({
+  ...weightQuantSignature,
   validate: ({ w, meanAbs }) => {
-    if (w.dtype !== 'float32') throw new Error(`weightQuant: argument 'w' must be float32, got ${w.dtype}`);
-    if (w.size === 0) throw new Error(`weightQuant: argument 'w' is empty (shape [${w.shape.join(', ')}]); the absmean scale needs at least one element`);
+    const c = opCheck('weightQuant');
+    const shape = c.arg('w').tensor(w, { dims: ['...'] });
+    if (w.size === 0) c.arg('w').fail(`is empty (shape ${c.shape(shape)}); the absmean scale needs at least one element`);
     if (meanAbs) {
-      if (meanAbs.dtype !== 'float32') throw new Error(`weightQuant: argument 'meanAbs' must be float32, got ${meanAbs.dtype}`);
-      if (meanAbs.size !== 1) throw new Error(`weightQuant: argument 'meanAbs' must hold one value (shape [] or [1]), got shape [${meanAbs.shape.join(', ')}]`);
+      const s = c.arg('meanAbs').tensor(meanAbs, { dims: ['...'] });
+      if (meanAbs.size !== 1) c.arg('meanAbs').fail(`must hold one value (shape [] or [1]), got shape ${c.shape(s)}`);
     }
   },
   kernels: {

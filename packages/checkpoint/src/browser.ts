@@ -21,7 +21,7 @@ export { INDEX_SUFFIX, shardFileName, parseIndex, encodeIndex } from './safetens
 export type { SafetensorsIndex } from './safetensors/index_file.js';
 export { parseConfig, configToJson, headDim, SUPPORTED_MODEL_TYPES } from './config/parse.js';
 export type { HFConfig, ParseConfigOptions } from './config/parse.js';
-export { falconH1Dims, mambaDSsm } from './config/falcon_h1.js';
+export { falconH1Dims, mambaDSsm, FALCON_H1_MAMBA_CHUNK_SIZE } from './config/falcon_h1.js';
 export type { FalconH1Config, FalconH1Dims } from './config/falcon_h1.js';
 export type { LlamaConfig } from './config/llama.js';
 export type { ConfigCommon } from './config/common.js';

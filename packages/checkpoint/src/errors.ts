@@ -4,7 +4,20 @@
  * for a `config.json` that does not parse or validate (it lists every problem), and
  * {@link CheckpointMismatchError} for a checkpoint whose tensors do not match its config.
  */
-import type { CheckpointMismatch } from './checkpoint/expected.js';
+
+/** One difference between a checkpoint and its config. */
+export interface CheckpointMismatch {
+  /** `missing`: the config needs it and the checkpoint lacks it; `unexpected`: the reverse; `shape`: both have it, shapes differ. */
+  kind: 'missing' | 'unexpected' | 'shape';
+  /** Tensor name. */
+  name: string;
+  /** Shape the config implies (missing, shape). */
+  expected?: readonly number[];
+  /** Shape in the checkpoint (unexpected, shape). */
+  actual?: readonly number[];
+  /** A sentence saying what is wrong and why, e.g. `missing tensor 'model.layers.0.mamba.norm.weight' [64] (mamba_rms_norm is true)`. */
+  message: string;
+}
 
 /** Where a {@link SafetensorsError} happened: the file (or buffer name) and the tensor, when known. */
 export interface SafetensorsErrorLocation {

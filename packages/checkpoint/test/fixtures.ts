@@ -1,4 +1,4 @@
-// Test helpers: where the shared fixtures are (../shared/fixtures beside the repository), and
+// Test helpers: where the transformers fixtures are (the repository's fixtures/ folder), and
 // throwaway temporary directories under os.tmpdir().
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,14 +6,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
 
-/** packages/checkpoint/test → ../../../../shared/fixtures (the repo's sibling `shared/`). */
-const FIXTURES = fileURLToPath(new URL('../../../../shared/fixtures/', import.meta.url));
+/** packages/checkpoint/test → ../../../fixtures (the repository's top-level `fixtures/`). */
+const FIXTURES = fileURLToPath(new URL('../../../fixtures/', import.meta.url));
 
 /** Absolute path of a fixture file, e.g. `fixture('falcon-h1-tiny', 'model.safetensors')`; throws clearly if absent. */
 export function fixture(...parts: string[]): string {
   const p = join(FIXTURES, ...parts);
   if (!existsSync(p)) {
-    throw new Error(`fixture ${parts.join('/')} not found at ${p}: the tests expect the shared fixtures in ../shared/fixtures beside the repository`);
+    throw new Error(`fixture ${parts.join('/')} not found at ${p}: the tests expect the transformers fixtures in the repository's fixtures/ folder`);
   }
   return p;
 }

@@ -5,6 +5,7 @@
  */
 import type { FalconH1Config } from '@falcon/checkpoint';
 import { falconH1Dims, parseConfig } from '@falcon/checkpoint';
+import { checkModelSize } from './checks.js';
 
 /** Head counts of one layer. */
 export interface LayerHeads {
@@ -45,13 +46,14 @@ export const EXTRA_FIELDS = { layers: 'falcon_layer_heads', bitnet: 'falcon_bitn
  * Build a {@link HybridConfig} from a `config.json` object or text (model_type `falcon_h1`), reading
  * the optional `falcon_layer_heads` and `falcon_bitnet` fields this library adds.
  * @param json - the parsed JSON or its text
- * @param overrides - per-layer heads / bitnet settings that replace the file's
- * @throws on an invalid config (unknown model_type, heads that do not divide, ...)
+ * @param overrides - per-layer heads / bitnet settings that replace the file's; `source` names the file in errors
+ * @throws on an invalid config (unknown model_type, heads that do not divide, a model too large for this machine, ...)
  */
-export function hybridConfig(json: string | object, overrides: { layers?: LayerHeads[]; bitnet?: Partial<BitNetLayers> } = {}): HybridConfig {
-  const base = parseConfig(json);
+export function hybridConfig(json: string | object, overrides: { layers?: LayerHeads[]; bitnet?: Partial<BitNetLayers>; source?: string } = {}): HybridConfig {
+  const base = parseConfig(json, { source: overrides.source });
   const obj = (typeof json === 'string' ? JSON.parse(json.replace(/\bNaN\b|-?\bInfinity\b/g, 'null')) : json) as Record<string, unknown>;
   if (base.model_type !== 'falcon_h1') throw new Error(`HybridConfig: model_type must be 'falcon_h1', got '${base.model_type}'`);
+  checkModelSize(base, overrides.source ?? 'config');
   const fileLayers = obj[EXTRA_FIELDS.layers] as LayerHeads[] | undefined;
   const layers =
     overrides.layers ??

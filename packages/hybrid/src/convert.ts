@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LlamaConfig } from '@falcon/checkpoint';
-import { openCheckpoint, parseConfig, validateCheckpoint } from '@falcon/checkpoint';
+import { FALCON_H1_MAMBA_CHUNK_SIZE, openCheckpoint, parseConfig, validateCheckpoint } from '@falcon/checkpoint';
 import { tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
 import { hybridConfig } from './config.js';
@@ -24,7 +24,7 @@ export interface ConvertOptions {
   mambaDState?: number;
   /** Mamba-2 groups (default 1). */
   mambaGroups?: number;
-  /** SSD chunk size (default 128). */
+  /** SSD chunk size (default `FALCON_H1_MAMBA_CHUNK_SIZE` of `@falcon/checkpoint`: transformers' 256). */
   mambaChunkSize?: number;
   /** Start with Mamba-2's output projection at zero (default true): the model then equals the Llama model. */
   zeroMambaOut?: boolean;
@@ -78,7 +78,7 @@ export async function convertFromLlama(dir: string, options: ConvertOptions = {}
     mamba_d_ssm: mambaHeads * mambaHeadDim,
     mamba_n_groups: options.mambaGroups ?? 1,
     mamba_d_state: options.mambaDState ?? 64,
-    mamba_chunk_size: options.mambaChunkSize ?? 128,
+    mamba_chunk_size: options.mambaChunkSize ?? FALCON_H1_MAMBA_CHUNK_SIZE,
     mamba_rms_norm: true,
   });
   const reader = await openCheckpoint(dir);

@@ -5,9 +5,10 @@
  */
 import { Rng, tf } from '@falcon/tensor';
 import type { Tensor2D } from '@falcon/tensor';
-import type { FalconH1ForCausalLM } from './model.js';
+import type { CausalLm } from './causal_lm.js';
 import type { SamplingOptions } from './sampling.js';
-import { nextToken } from './sampling.js';
+import { checkSamplingOptions, nextToken } from './sampling.js';
+import { checkInputIds, checkSequenceLength } from './checks.js';
 
 /** Options of {@link generate}. */
 export interface GenerateOptions extends SamplingOptions {
@@ -29,13 +30,16 @@ export interface GenerateOptions extends SamplingOptions {
  * @param promptIds - int32 `[batch, promptLen]` (left-padded when lengths differ, with attentionMask)
  * @returns int32 `[batch, promptLen + maxNewTokens]`: prompt then new tokens (pad after an EOS)
  */
-export async function generate(model: FalconH1ForCausalLM, promptIds: Tensor2D, o: GenerateOptions): Promise<Tensor2D> {
+export async function generate(model: CausalLm, promptIds: Tensor2D, o: GenerateOptions): Promise<Tensor2D> {
   const b = model.config.base;
   if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 0) throw new Error(`generate: maxNewTokens must be a non-negative integer, got ${o.maxNewTokens}`);
   if (promptIds.rank !== 2 || promptIds.dtype !== 'int32') throw new Error(`generate: prompt ids must be int32 [batch, seqlen], got ${promptIds.dtype} [${promptIds.shape}]`);
   const [batch, plen] = promptIds.shape;
   const mask = o.attentionMask;
   if (mask && !tf.util.arraysEqual(mask.shape, promptIds.shape)) throw new Error(`generate: attentionMask has shape [${mask.shape}], expected [${promptIds.shape}]`);
+  checkSamplingOptions(o, 'generate');
+  checkInputIds('generate', promptIds, b, mask);
+  checkSequenceLength('generate: prompt + maxNewTokens', plen + o.maxNewTokens, b);
   const eosCfg = Array.isArray(b.eos_token_id) ? b.eos_token_id[0] : b.eos_token_id;
   const eos = o.eosTokenId === undefined ? eosCfg : o.eosTokenId;
   const pad = b.pad_token_id ?? eos ?? 0;

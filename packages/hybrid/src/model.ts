@@ -7,6 +7,8 @@
 import { rmsNorm, tf } from '@falcon/tensor';
 import type { Scalar, Tensor, Tensor2D, Tensor3D, Variable } from '@falcon/tensor';
 import { init } from '@falcon/tensor';
+import { checkInputIds, checkTokenIds } from './checks.js';
+import type { CausalLm } from './causal_lm.js';
 import type { HybridConfig } from './config.js';
 import { causalLmLoss, lmHeadCrossEntropy } from './loss.js';
 import type { LayerCache } from './parallel_hybrid_layer.js';
@@ -14,8 +16,8 @@ import { ParallelHybridLayer } from './parallel_hybrid_layer.js';
 import type { RecomputePolicy } from './recompute.js';
 import type { GenerateOptions } from './generate.js';
 import { generate } from './generate.js';
-import type { FromPretrainedOptions } from './pretrained.js';
-import { loadPretrained, savePretrained } from './pretrained.js';
+import type { FromPretrainedOptions, SavePretrainedOptions } from './pretrained.js';
+import { readPretrained, savePretrained } from './pretrained.js';
 
 /** Options of {@link FalconH1ForCausalLM.forward}. */
 export interface ForwardOptions {
@@ -57,7 +59,7 @@ export function positionIds(batch: number, seqlen: number, mask?: Tensor, offset
 }
 
 /** The Falcon-H1 causal language model. */
-export class FalconH1ForCausalLM {
+export class FalconH1ForCausalLM implements CausalLm {
   /** The decoder layers. */
   readonly layers: ParallelHybridLayer[];
   /** Embeddings, final norm and (unless tied) lm_head, by transformers name. */
@@ -131,8 +133,20 @@ export class FalconH1ForCausalLM {
     });
   }
 
+  /**
+   * Embeddings of `[batch, seqlen]` ids, computed on the device without reading the ids back: an
+   * id outside `[0, vocab_size)` gathers row 0 (never memory past the table) and its embedding is
+   * NaN, so the logits of its sequence and the loss are NaN instead of plausible numbers
+   * ({@link FalconH1ForCausalLM.checkInputIds} names the bad id, asynchronously).
+   */
   private embed(ids: Tensor): Tensor {
-    return tf.mul(tf.gather(this.top['model.embed_tokens.weight'], tf.cast(ids, 'int32')), this.config.base.embedding_multiplier);
+    const v = this.config.base.vocab_size;
+    const i = tf.cast(ids, 'int32');
+    const inRange = tf.logicalAnd(tf.greaterEqual(i, 0), tf.less(i, v));
+    const rows = tf.gather(this.top['model.embed_tokens.weight'], tf.where(inRange, i, tf.zerosLike(i)));
+    // + 0 for valid ids (exact), + NaN for the others
+    const poison = tf.expandDims(tf.where(inRange, tf.zeros(i.shape), tf.fill(i.shape, NaN)), -1);
+    return tf.mul(tf.add(rows, poison), this.config.base.embedding_multiplier);
   }
 
   private head(h: Tensor): Tensor3D {
@@ -143,18 +157,20 @@ export class FalconH1ForCausalLM {
   }
 
   private checkIds(where: string, ids: Tensor, mask?: Tensor): void {
-    if (!(ids instanceof tf.Tensor) || ids.rank !== 2 || ids.dtype !== 'int32') throw new Error(`${where}: input ids must be an int32 tensor [batch, seqlen], got ${ids?.dtype} [${ids?.shape}]`);
-    if ((ids.shape[1] ?? 0) < 1) throw new Error(`${where}: input ids are empty`);
-    if (mask && !tf.util.arraysEqual(mask.shape, ids.shape)) throw new Error(`${where}: attention mask has shape [${mask.shape}], expected [${ids.shape}]`);
-    const { vocab_size } = this.config.base;
-    const v = ids.dataSync();
-    let min = Infinity;
-    let max = -Infinity;
-    for (let i = 0; i < v.length; i++) {
-      if (v[i] < min) min = v[i];
-      if (v[i] > max) max = v[i];
-    }
-    if (min < 0 || max >= vocab_size) throw new Error(`${where}: token ids must be in [0, ${vocab_size}), found ${min < 0 ? min : max}`);
+    checkInputIds(where, ids, this.config.base, mask);
+  }
+
+  /**
+   * Check that every token id is in `[0, vocab_size)`, reading the ids back asynchronously (on a
+   * GPU backend the forward never reads them, since that would stall every step, and an
+   * out-of-range id there gives NaN logits; on cpu the forward checks them itself).
+   * {@link FalconH1ForCausalLM.generate} awaits it for the prompt.
+   * @param ids - int32 `[batch, seqlen]`
+   * @throws naming the first offending id
+   */
+  async checkInputIds(ids: Tensor, where = 'checkInputIds'): Promise<void> {
+    this.checkIds(where, ids);
+    checkTokenIds(where, await ids.data(), this.config.base.vocab_size);
   }
 
   /**
@@ -167,15 +183,15 @@ export class FalconH1ForCausalLM {
   forward(inputIds: Tensor2D, options: ForwardOptions = {}): Omit<ForwardOutput, 'logits'> & { logits?: Tensor3D } {
     this.checkIds('forward', inputIds, options.attentionMask);
     const [batch, seqlen] = inputIds.shape;
+    // a given mask is applied as it is (an all-ones mask masks nothing; no host read to find out)
     const mask = options.attentionMask;
-    const hasPadding = mask ? tf.tidy(() => tf.min(mask).dataSync()[0] === 0) : false;
     const hiddenStates: Tensor3D[] = [];
     const out = tf.tidy(() => {
-      const positions = positionIds(batch, seqlen, hasPadding ? mask : undefined);
+      const positions = positionIds(batch, seqlen, mask);
       let x = this.embed(inputIds);
       for (const layer of this.layers) {
         if (options.outputHiddenStates) hiddenStates.push(tf.keep(x) as Tensor3D);
-        x = layer.forward(x, { positions, mask: hasPadding ? mask : undefined, recompute: options.recompute }).y;
+        x = layer.forward(x, { positions, mask, recompute: options.recompute }).y;
       }
       x = rmsNorm(x, this.top['model.final_layernorm.weight'], this.config.base.rms_norm_eps);
       if (options.outputHiddenStates) hiddenStates.push(tf.keep(x) as Tensor3D);
@@ -281,7 +297,7 @@ export class FalconH1ForCausalLM {
   }
 
   /** Write `config.json` and `model.safetensors` into `dir` (transformers loads them). @param dir - target directory */
-  async savePretrained(dir: string, options: { maxShardBytes?: number } = {}): Promise<void> {
+  async savePretrained(dir: string, options: SavePretrainedOptions = {}): Promise<void> {
     await savePretrained(this, dir, options);
   }
 
@@ -291,6 +307,8 @@ export class FalconH1ForCausalLM {
    * @returns int32 `[batch, promptLen + new tokens]`
    */
   async generate(promptIds: Tensor2D, options: GenerateOptions): Promise<Tensor2D> {
+    // generate's own checks name a prompt of the wrong dtype or rank; here the id range, read asynchronously
+    if (promptIds instanceof tf.Tensor && promptIds.rank === 2 && promptIds.dtype === 'int32' && promptIds.size > 0) await this.checkInputIds(promptIds, 'generate');
     return generate(this, promptIds, options);
   }
 
@@ -299,4 +317,13 @@ export class FalconH1ForCausalLM {
     for (const v of Object.values(this.top)) v.dispose();
     for (const l of this.layers) l.dispose();
   }
+}
+
+/**
+ * Read a model saved in the Hugging Face layout (`config.json` + `model.safetensors` or a sharded index).
+ * @param dir - the model directory
+ * @throws when the config is invalid or a tensor is missing, unexpected or misshapen (all listed)
+ */
+export async function loadPretrained(dir: string, options: FromPretrainedOptions = {}): Promise<FalconH1ForCausalLM> {
+  return readPretrained(dir, options, (config) => new FalconH1ForCausalLM(config));
 }

@@ -6,10 +6,16 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { configToJson, openCheckpoint, validateCheckpoint, writeShardedSafetensors } from '@falcon/checkpoint';
+import type { LazyTensor } from '@falcon/checkpoint';
+import { tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
 import type { BitNetLayers, HybridConfig, LayerHeads } from './config.js';
 import { EXTRA_FIELDS, hybridConfig, isUniform } from './config.js';
-import { FalconH1ForCausalLM } from './model.js';
+import type { CausalLm } from './causal_lm.js';
+import { resolveModelDir } from './train/latest.js';
+
+/** Stored dtypes a weight may have (read as float32). */
+const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16', 'F64']);
 
 /** Options of {@link loadPretrained}. */
 export interface FromPretrainedOptions {
@@ -20,21 +26,29 @@ export interface FromPretrainedOptions {
 }
 
 /**
- * Read `config.json` and the weights of `dir` into a model.
+ * Read `config.json` and the weights of `dir` into a model made by `create` (`loadPretrained` and
+ * `FalconH1ForCausalLM.fromPretrained` pass the model's constructor). For a training run directory
+ * (one with `latest.json`), its latest committed checkpoint is read.
  * @throws when the config is invalid or a tensor is missing, unexpected or misshapen (all listed)
+ * @internal
  */
-export async function loadPretrained(dir: string, options: FromPretrainedOptions = {}): Promise<FalconH1ForCausalLM> {
+export async function readPretrained<M extends CausalLm>(dir: string, options: FromPretrainedOptions, create: (config: HybridConfig) => M): Promise<M> {
+  dir = await resolveModelDir(dir); // a training run: its latest committed checkpoint
   let text: string;
   try {
     text = await readFile(join(dir, 'config.json'), 'utf8');
   } catch (e) {
     throw new Error(`cannot read ${join(dir, 'config.json')}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const config = hybridConfig(text, options);
+  const config = hybridConfig(text, { ...options, source: join(dir, 'config.json') });
   const reader = await openCheckpoint(dir);
   try {
     if (isUniform(config)) validateCheckpoint(config.base, reader.shapes(), { what: `checkpoint in ${dir}` });
-    const model = new FalconH1ForCausalLM(config);
+    for (const name of reader.names) {
+      const { dtype } = reader.info(name);
+      if (!FLOAT_DTYPES.has(dtype)) throw new Error(`checkpoint in ${dir}: tensor '${name}' is stored as ${dtype}, but the model's weights are floats (${[...FLOAT_DTYPES].join(', ')})`);
+    }
+    const model = create(config);
     const tensors = await reader.readTensors();
     const expected = model.stateDictShapes();
     // With per-layer head counts given here, weights of heads the layers no longer have are dropped.
@@ -59,16 +73,31 @@ export function configJson(config: HybridConfig): string {
   return isUniform(config) && !json[EXTRA_FIELDS.bitnet] ? configToJson(config.base) : JSON.stringify(json, null, 2) + '\n';
 }
 
+/** Options of {@link savePretrained}. */
+export interface SavePretrainedOptions {
+  /** Shard past this many bytes of tensor data (default 5·10⁹). */
+  maxShardBytes?: number;
+  /** Called before each weight is written, with the count written so far and the total (progress). */
+  onTensor?: (written: number, total: number) => void;
+}
+
 /**
  * Write `config.json` and `model.safetensors` (sharded past `maxShardBytes`) into `dir`.
  * Each file is written under a temporary name and renamed when complete.
  */
-export async function savePretrained(model: FalconH1ForCausalLM, dir: string, options: { maxShardBytes?: number } = {}): Promise<void> {
+export async function savePretrained(model: CausalLm, dir: string, options: SavePretrainedOptions = {}): Promise<void> {
   const { mkdir, writeFile, rename } = await import('node:fs/promises');
   await mkdir(dir, { recursive: true });
   const weights = model.stateDict();
+  const { onTensor } = options;
+  const names = Object.keys(weights);
+  let written = 0;
+  // with onTensor, each weight is handed to the writer when its turn comes (a copy the writer disposes)
+  const entries: Record<string, Tensor | LazyTensor> = onTensor
+    ? Object.fromEntries(names.map((k) => [k, { dtype: 'F32', shape: weights[k].shape, load: () => (onTensor(written++, names.length), tf.clone(weights[k])) } satisfies LazyTensor]))
+    : weights;
   try {
-    await writeShardedSafetensors(dir, weights, { maxShardBytes: options.maxShardBytes, metadata: { format: 'pt' } });
+    await writeShardedSafetensors(dir, entries, { maxShardBytes: options.maxShardBytes, metadata: { format: 'pt' } });
   } finally {
     for (const [k, t] of Object.entries(weights)) if (/o_proj\.weight$|out_proj\.weight$/.test(k)) t.dispose();
   }

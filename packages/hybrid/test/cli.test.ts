@@ -29,7 +29,7 @@ describe('falcon CLI', () => {
     expect((await run(['info', '--help'])).out).toMatch(/Usage: falcon info/);
     const bad = await run(['infoo']);
     expect(bad.code).toBe(2);
-    expect(bad.err).toBe("falcon: unknown command 'infoo' (commands: train, generate, convert, info; see 'falcon --help')");
+    expect(bad.err).toBe("falcon: unknown command 'infoo' (commands: train, generate, convert, info, launch, build-cuda; see 'falcon --help')");
     const badOpt = await run(['info', '--jsn']);
     expect(badOpt.code).toBe(2);
     expect(badOpt.err.split('\n')).toHaveLength(1);
@@ -41,7 +41,7 @@ describe('falcon CLI', () => {
       [['train', '--recompute', 'all'], 2, /--recompute must be none, attention, mamba or both/],
       [['train', '--config', 'nope'], 2, /--config: 'nope' is neither a preset \(tiny, small\) nor a file/],
       [['train', '--data', '/nonexistent/corpus.txt'], 1, /^falcon train: data file not found: \/nonexistent\/corpus.txt$/],
-      [['train', '--resume', '/nonexistent/run'], 1, /trainer_state.json not found/],
+      [['train', '--resume', '/nonexistent/run'], 1, /^falcon train: --resume \/nonexistent\/run: no training run there \(no \/nonexistent\/run\/latest.json\)$/],
       [['generate', '--prompt', 'x'], 2, /--model DIR is required/],
       [['generate', '--model', '/nonexistent', '--prompt', 'x'], 1, /^falcon generate: cannot read \/nonexistent\/config.json: ENOENT$/],
       [['generate', '--model', 'm', '--prompt', 'x', '--prompt-ids', '1'], 2, /exactly one of --prompt and --prompt-ids/],

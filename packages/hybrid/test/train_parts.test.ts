@@ -3,7 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { tf } from '@falcon/tensor';
 import { expectClose } from '@falcon/tensor/testing';
+import { FalconH1ForCausalLM, hybridConfig } from '../src/index.js';
 import { AdamW } from '../src/train/adamw.js';
+import { Trainer } from '../src/train/trainer.js';
 import { clipByGlobalNorm } from '../src/train/clip.js';
 import { TokenBatches } from '../src/train/data.js';
 import { warmupCosine } from '../src/train/schedule.js';
@@ -37,6 +39,51 @@ describe('AdamW', () => {
     opt2.loadState(st.tensors, st.step);
     expect(opt2.stepCount).toBe(3);
     expect(() => opt.step({ nope: tf.ones([3]) }, lr)).toThrow(/unknown parameter 'nope'/);
+  });
+});
+
+describe('AdamW: ε placement and weight decay groups', () => {
+  it('adds ε to √v̂ (torch semantics), not inside the root nor before bias correction', () => {
+    // one step, no decay, lr 1: m̂ = g, v̂ = g², so the update is g / (|g| + ε). With ε ≫ |g| the
+    // placements differ by factors of 3 or more: √(v̂ + ε) gives 0.0316, ε on the uncorrected √v
+    // (Adam's "efficient" form) gives 0.0219, torch's m̂ / (√v̂ + ε) gives 0.0909.
+    const g = [0.01, -0.002, 0.5];
+    const eps = 0.1;
+    const w = tf.variable(tf.zeros([3]));
+    new AdamW({ w }, { eps, weightDecay: 0, betas: [0.9, 0.95] }).step({ w: tf.tensor1d(g) }, 1);
+    const want = g.map((x) => -x / (Math.abs(x) + eps));
+    expectClose(w, want, { rtol: 1e-6, atol: 0, name: 'update' }); // f32 of one division
+    const dw = Array.from(w.dataSync());
+    expect(Math.abs(dw[0] - -0.01 / Math.sqrt(1e-4 + eps))).toBeGreaterThan(0.05); // not ε inside the root
+    expect(Math.abs(dw[0] - (-Math.sqrt(0.05) / 0.1) * (0.001 / (Math.sqrt(0.05) * 0.01 + eps)))).toBeGreaterThan(0.05); // nor before bias correction
+  });
+
+  it('the Trainer decays every 2-D weight and no 1-D parameter (norms, biases, A_log, D, dt_bias)', () => {
+    const config = hybridConfig({
+      model_type: 'falcon_h1', vocab_size: 20, hidden_size: 8, intermediate_size: 12, num_hidden_layers: 1, num_attention_heads: 2,
+      num_key_value_heads: 1, head_dim: 4, mamba_d_ssm: 8, mamba_n_heads: 2, mamba_d_head: 4, mamba_d_state: 4, mamba_chunk_size: 4,
+      mamba_rms_norm: true, attention_bias: true, mlp_bias: true, projectors_bias: true,
+    });
+    const model = new FalconH1ForCausalLM(config, 0);
+    const wd = 0.5;
+    const lr = 0.1;
+    const trainer = new Trainer(model, new TokenBatches(Int32Array.from({ length: 50 }, (_, i) => i % 20), 1, 4, 0), { steps: 1, lr, weightDecay: wd }, '/nonexistent');
+    const vars = model.variables();
+    const before = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, Float32Array.from(v.dataSync())]));
+    // zero gradients: the moments stay 0, so the Adam update is 0/(0 + ε) = 0 and only decay moves a weight
+    const zero = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, tf.zerosLike(v)]));
+    (trainer as unknown as { optimizer: AdamW }).optimizer.step(zero, lr);
+    const oneD = Object.keys(vars).filter((k) => vars[k].rank <= 1);
+    for (const k of ['model.final_layernorm.weight', 'model.layers.0.mamba.A_log', 'model.layers.0.mamba.D', 'model.layers.0.mamba.dt_bias', 'model.layers.0.mamba.norm.weight', 'model.layers.0.input_layernorm.weight', 'model.layers.0.self_attn.q_proj.bias', 'model.layers.0.feed_forward.up_proj.bias']) {
+      expect(oneD, k).toContain(k);
+    }
+    for (const [k, v] of Object.entries(vars)) {
+      const got = v.dataSync();
+      const factor = Math.fround(1 - lr * wd);
+      const want = v.rank <= 1 ? before[k] : before[k].map((x) => Math.fround(x * factor));
+      expect(Array.from(got), `${k} (rank ${v.rank})`).toEqual(Array.from(want)); // exact: one f32 multiply, or none
+    }
+    expect(Object.keys(vars).filter((k) => vars[k].rank === 2).length).toBeGreaterThan(5);
   });
 });
 

@@ -11,17 +11,9 @@ import { causalConv1dBackwardOp } from './causal_conv1d_backward.js';
 import { causalConv1dCpu } from './kernels/cpu/causal_conv1d.js';
 import { causalConv1dCuda } from './kernels/cuda/causal_conv1d.js';
 import { causalConv1dWebgpu } from './kernels/webgpu/causal_conv1d.js';
-import { checkArg, fail } from './validate.js';
-
-/** Required inputs of the op. @internal */
-export type CausalConv1dInputName = 'x' | 'weight';
-/** Optional inputs of the op. @internal */
-export type CausalConv1dOptionalName = 'bias' | 'initialState' | 'seqIdx';
-/** Attributes of the op. @internal */
-export interface CausalConv1dAttrs {
-  /** Apply SiLU to the output. */
-  silu: boolean;
-}
+import { causalConv1dSignature } from './causal_conv1d_signature.js';
+import type { CausalConv1dAttrs, CausalConv1dInputName, CausalConv1dOptionalName, CausalConv1dOutputName } from './causal_conv1d_signature.js';
+import { check } from './validate.js';
 
 /** Options of {@link causalConv1d}. */
 export interface CausalConv1dOptions {
@@ -48,21 +40,16 @@ export interface CausalConv1dResult {
 const OP = 'causalConv1d';
 
 /** The op `FalconCausalConv1d`. @internal */
-export const causalConv1dOp = defineOp<CausalConv1dInputName, CausalConv1dOptionalName, CausalConv1dAttrs, 'y' | 'finalState'>({
-  name: 'FalconCausalConv1d',
-  inputs: ['x', 'weight'],
-  optionalInputs: ['bias', 'initialState', 'seqIdx'],
-  outputs: ['y', 'finalState'],
+export const causalConv1dOp = defineOp<CausalConv1dInputName, CausalConv1dOptionalName, CausalConv1dAttrs, CausalConv1dOutputName>({
+  ...causalConv1dSignature,
   validate: ({ x, weight, bias, initialState, seqIdx }) => {
-    checkArg(OP, 'x', x, ['batch', 'seqlen', 'dim']);
-    const [b, l, d] = x.shape;
-    if (b < 1 || l < 1 || d < 1) fail(OP, `x must have batch, seqlen and dim of at least 1, got [${x.shape.join(', ')}]`);
-    checkArg(OP, 'weight', weight, ['dim', 'dconv'], [d]);
-    const k = weight.shape[1] as number;
-    if (k < 2) fail(OP, `dconv (weight.shape[1]) must be at least 2, got ${k}`);
-    if (bias) checkArg(OP, 'bias', bias, ['dim'], [d]);
-    if (initialState) checkArg(OP, 'initialState', initialState, ['batch', 'dconv - 1', 'dim'], [b, k - 1, d]);
-    if (seqIdx) checkArg(OP, 'seqIdx', seqIdx, ['batch', 'seqlen'], [b, l], 'int32');
+    const c = check(OP);
+    const [b, l, d] = c.arg('x').tensor(x, { dims: ['batch', 'seqlen', 'dim'], nonEmpty: true });
+    const k = c.arg('weight').tensor(weight, { dims: ['dim', 'dconv'], shape: [d] })[1];
+    c.require(k >= 2, () => `dconv (weight.shape[1]) must be at least 2, got ${k}`);
+    c.arg('bias').tensor(bias, { dims: ['dim'], shape: [d], optional: true });
+    c.arg('initialState').tensor(initialState, { dims: ['batch', 'dconv - 1', 'dim'], shape: [b, k - 1, d], optional: true });
+    c.arg('seqIdx').tensor(seqIdx, { dims: ['batch', 'seqlen'], shape: [b, l], dtype: 'int32', optional: true });
   },
   kernels: { cpu: causalConv1dCpu, webgpu: causalConv1dWebgpu, cuda: causalConv1dCuda },
   grad: ({ dy, inputs, attrs }) => {

@@ -9,17 +9,9 @@ import { gatedRmsNormBackwardOp } from './gated_rms_norm_backward.js';
 import { gatedRmsNormCpu } from './kernels/cpu/gated_rms_norm.js';
 import { gatedRmsNormCuda } from './kernels/cuda/gated_rms_norm.js';
 import { gatedRmsNormWebgpu } from './kernels/webgpu/gated_rms_norm.js';
-import { checkArg, checkPositiveInt, fail } from './validate.js';
-
-/** Attributes of the op. @internal */
-export interface GatedRmsNormAttrs {
-  /** Added to the mean square. */
-  eps: number;
-  /** Number of groups the last axis is split into, each normalised on its own. */
-  ngroups: number;
-  /** Normalise first, then multiply by silu(z) (else gate first). */
-  normBeforeGate: boolean;
-}
+import { gatedRmsNormSignature } from './gated_rms_norm_signature.js';
+import type { GatedRmsNormAttrs, GatedRmsNormInputName, GatedRmsNormOptionalName, GatedRmsNormOutputName } from './gated_rms_norm_signature.js';
+import { check } from './validate.js';
 
 /** Options of {@link gatedRmsNorm}. */
 export interface GatedRmsNormOptions {
@@ -36,20 +28,17 @@ export interface GatedRmsNormOptions {
 const OP = 'gatedRmsNorm';
 
 /** The op `FalconGatedRmsNorm`. @internal */
-export const gatedRmsNormOp = defineOp<'x' | 'weight', 'z', GatedRmsNormAttrs, 'y'>({
-  name: 'FalconGatedRmsNorm',
-  inputs: ['x', 'weight'],
-  optionalInputs: ['z'],
-  outputs: ['y'],
+export const gatedRmsNormOp = defineOp<GatedRmsNormInputName, GatedRmsNormOptionalName, GatedRmsNormAttrs, GatedRmsNormOutputName>({
+  ...gatedRmsNormSignature,
   validate: ({ x, weight, z }, { eps, ngroups }) => {
-    if (x.dtype !== 'float32') fail(OP, `argument 'x' must be float32, got ${x.dtype}`);
-    if (x.rank < 1) fail(OP, `argument 'x' must have rank at least 1 [..., dim], got a scalar`);
-    const dim = x.shape[x.rank - 1];
-    checkArg(OP, 'weight', weight, ['dim'], [dim]);
-    if (z) checkArg(OP, 'z', z, x.shape.map((_, i) => (i === x.rank - 1 ? 'dim' : `x.shape[${i}]`)), x.shape);
-    checkPositiveInt(OP, 'ngroups', ngroups);
-    if (dim % ngroups !== 0) fail(OP, `dim (${dim}) must be divisible by ngroups (${ngroups})`);
-    if (typeof eps !== 'number' || !(eps >= 0)) fail(OP, `eps must be a non-negative number, got ${String(eps)}`);
+    const c = check(OP);
+    const shape = c.arg('x').tensor(x, { dims: ['...', 'dim'] });
+    const dim = shape[shape.length - 1];
+    c.arg('weight').tensor(weight, { dims: ['dim'], shape: [dim] });
+    c.arg('z').tensor(z, { dims: shape.map((_, i) => (i === shape.length - 1 ? 'dim' : `x.shape[${i}]`)), shape, optional: true });
+    c.attr('ngroups').positiveInt(ngroups);
+    c.require(dim % ngroups === 0, () => `dim (${dim}) must be divisible by ngroups (${ngroups})`);
+    c.attr('eps').number(eps, { min: 0 });
   },
   kernels: { cpu: gatedRmsNormCpu, webgpu: gatedRmsNormWebgpu, cuda: gatedRmsNormCuda },
   grad: ({ dy, inputs, attrs }) => {

@@ -5,12 +5,13 @@
  * (training, prefill) or one token at a time from a cache (decoding).
  */
 import { init, tf } from '@falcon/tensor';
-import type { Tensor, Tensor3D, Tensor4D, Variable } from '@falcon/tensor';
+import type { OpCheck, Tensor, Tensor3D, Tensor4D, Variable } from '@falcon/tensor';
 import { causalConv1d } from './causal_conv1d.js';
 import { gatedRmsNorm } from './gated_rms_norm.js';
 import { selectiveStateUpdate } from './selective_state_update.js';
 import { DEFAULT_CHUNK_SIZE, ssdChunkScan } from './ssd_chunk_scan.js';
-import { checkArg, checkPositiveInt, checkDtLimit, fail } from './validate.js';
+import { checkDtLimit } from './time_step.js';
+import { check } from './validate.js';
 
 /**
  * Construction options, from plain numbers (the transformers `FalconH1Config` name of each is
@@ -158,9 +159,10 @@ export class Mamba2Mixer {
   /** @param options - sizes, multipliers, biases and initialisation (see {@link Mamba2MixerOptions}) */
   constructor(options: Mamba2MixerOptions) {
     const where = 'Mamba2Mixer';
+    const c = check(where);
     const o = options;
     this.project = o.projection ?? ((x, w) => tf.matMul(x, w, false, true));
-    for (const k of ['dModel', 'nHeads', 'headDim', 'dState'] as const) checkPositiveInt(where, k, o[k]);
+    for (const k of ['dModel', 'nHeads', 'headDim', 'dState'] as const) c.option(k).positiveInt(o[k]);
     this.dModel = o.dModel;
     this.nHeads = o.nHeads;
     this.headDim = o.headDim;
@@ -168,15 +170,13 @@ export class Mamba2Mixer {
     this.nGroups = o.nGroups ?? 1;
     this.dConv = o.dConv ?? 4;
     this.chunkSize = o.chunkSize ?? DEFAULT_CHUNK_SIZE;
-    checkPositiveInt(where, 'nGroups', this.nGroups);
-    checkPositiveInt(where, 'dConv', this.dConv);
-    checkPositiveInt(where, 'chunkSize', this.chunkSize);
-    if (this.dConv < 2) fail(where, `dConv must be at least 2, got ${this.dConv}`);
-    if (this.nHeads % this.nGroups !== 0) fail(where, `nHeads (${this.nHeads}) must be divisible by nGroups (${this.nGroups})`);
+    c.option('nGroups').positiveInt(this.nGroups);
+    c.option('dConv').positiveInt(this.dConv);
+    c.option('chunkSize').positiveInt(this.chunkSize);
+    c.require(this.dConv >= 2, () => `dConv must be at least 2, got ${this.dConv}`);
+    c.require(this.nHeads % this.nGroups === 0, () => `nHeads (${this.nHeads}) must be divisible by nGroups (${this.nGroups})`);
     this.dSsm = o.dSsm ?? (o.expand !== undefined ? Math.round(o.expand * o.dModel) : o.nHeads * o.headDim);
-    if (this.dSsm !== this.nHeads * this.headDim) {
-      fail(where, `d_ssm (${this.dSsm}) must equal nHeads·headDim (${this.nHeads}·${this.headDim} = ${this.nHeads * this.headDim})`);
-    }
+    c.require(this.dSsm === this.nHeads * this.headDim, () => `d_ssm (${this.dSsm}) must equal nHeads·headDim (${this.nHeads}·${this.headDim} = ${this.nHeads * this.headDim})`);
     this.convDim = this.dSsm + 2 * this.nGroups * this.dState;
     this.projSize = this.dSsm + this.convDim + this.nHeads;
     this.rmsNorm = o.rmsNorm ?? false;
@@ -184,7 +184,7 @@ export class Mamba2Mixer {
     this.rmsNormEps = o.rmsNormEps ?? 1e-5;
     this.ssmInMultiplier = o.ssmInMultiplier ?? 1;
     this.ssmMultipliers = o.ssmMultipliers ?? [1, 1, 1, 1, 1];
-    if (this.ssmMultipliers.length !== 5) fail(where, `ssmMultipliers must have 5 entries (z, x, B, C, dt), got ${this.ssmMultipliers.length}`);
+    c.require(this.ssmMultipliers.length === 5, () => `ssmMultipliers must have 5 entries (z, x, B, C, dt), got ${this.ssmMultipliers.length}`);
     this.timeStepLimit = o.timeStepLimit ?? [0, Infinity];
     checkDtLimit(where, this.timeStepLimit[0], this.timeStepLimit[1]);
 
@@ -249,19 +249,19 @@ export class Mamba2Mixer {
    */
   loadWeights(tensors: Record<string, Tensor>, options: { strict?: boolean } = {}): void {
     const strict = options.strict ?? true;
-    const where = 'Mamba2Mixer.loadWeights';
+    const c = check('Mamba2Mixer.loadWeights');
     for (const [k, t] of Object.entries(tensors)) {
       const v = this.params[k];
       if (!v) {
-        if (strict) fail(where, `unknown parameter '${k}' (expected: ${Object.keys(this.params).join(', ')})`);
+        if (strict) c.fail(`unknown parameter '${k}' (expected: ${Object.keys(this.params).join(', ')})`);
         continue;
       }
-      if (!tf.util.arraysEqual(t.shape, v.shape)) fail(where, `parameter '${k}' has shape [${t.shape.join(', ')}], expected [${v.shape.join(', ')}]`);
-      if (t.dtype !== 'float32') fail(where, `parameter '${k}' must be float32, got ${t.dtype}`);
+      c.require(tf.util.arraysEqual(t.shape, v.shape), () => `parameter '${k}' has shape ${c.shape(t.shape)}, expected ${c.shape(v.shape)}`);
+      c.require(t.dtype === 'float32', () => `parameter '${k}' must be float32, got ${t.dtype}`);
     }
     if (strict) {
       const missing = Object.keys(this.params).filter((k) => !(k in tensors));
-      if (missing.length) fail(where, `missing parameter(s): ${missing.join(', ')}`);
+      c.require(missing.length === 0, () => `missing parameter(s): ${missing.join(', ')}`);
     }
     for (const [k, t] of Object.entries(tensors)) this.params[k]?.assign(t);
   }
@@ -295,14 +295,11 @@ export class Mamba2Mixer {
    * @returns y `[batch, seqlen, d_ssm]` (gated and normed) and, when asked, the cache
    */
   forwardPreProjection(u: Tensor, options: Mamba2ForwardOptions = {}): Mamba2PreProjection {
-    const where = 'Mamba2Mixer.forward';
-    checkArg(where, 'u', u, ['batch', 'seqlen', 'd_model'], [undefined, undefined, this.dModel]);
-    const [b, l] = u.shape as number[];
+    const c = check('Mamba2Mixer.forward');
+    const [b, l] = c.arg('u').tensor(u, { dims: ['batch', 'seqlen', 'd_model'], shape: [undefined, undefined, this.dModel] });
     const { attentionMask, cache, seqIdx, returnCache = false } = options;
-    if (attentionMask && !(attentionMask.rank === 2 && attentionMask.shape[0] === b && attentionMask.shape[1] === l)) {
-      fail(where, `argument 'attentionMask' must have shape [batch, seqlen] = [${b}, ${l}], got [${attentionMask.shape.join(', ')}]`);
-    }
-    if (cache) this.checkCache(where, cache, b);
+    c.arg('attentionMask').tensor(attentionMask, { dims: ['batch', 'seqlen'], shape: [b, l], dtype: ['float32', 'int32', 'bool'], optional: true });
+    if (cache) this.checkCache(c, cache, b);
     return this.tidyKeep(() => {
       const mask = attentionMask && tf.expandDims(tf.cast(attentionMask, 'float32'), 2);
       const hs = mask ? tf.mul(u, mask) : u;
@@ -357,13 +354,13 @@ export class Mamba2Mixer {
    * @returns y `[batch, d_ssm]` (or `[batch, 1, d_ssm]`, as u) and the new cache
    */
   stepPreProjection(u: Tensor, cache: Mamba2Cache): Required<Mamba2PreProjection> {
-    const where = 'Mamba2Mixer.step';
+    const c = check('Mamba2Mixer.step');
     const rank3 = u.rank === 3;
-    if (rank3) checkArg(where, 'u', u, ['batch', '1', 'd_model'], [undefined, 1, this.dModel]);
-    else checkArg(where, 'u', u, ['batch', 'd_model'], [undefined, this.dModel]);
+    if (rank3) c.arg('u').tensor(u, { dims: ['batch', '1', 'd_model'], shape: [undefined, 1, this.dModel] });
+    else c.arg('u').tensor(u, { dims: ['batch', 'd_model'], shape: [undefined, this.dModel] });
     const b = u.shape[0] as number;
-    if (!cache) fail(where, 'a cache is required (from forward with returnCache, or emptyCache)');
-    this.checkCache(where, cache, b);
+    c.require(!!cache, 'a cache is required (from forward with returnCache, or emptyCache)');
+    this.checkCache(c, cache, b);
     return this.tidyKeep(() => {
       const zxbcdt = this.inProj(tf.reshape(u, [b, this.dModel]));
       const [z, xBC, dt] = tf.split(zxbcdt, [this.dSsm, this.convDim, this.nHeads], -1);
@@ -394,9 +391,9 @@ export class Mamba2Mixer {
     this.mup?.dispose();
   }
 
-  private checkCache(where: string, cache: Mamba2Cache, b: number): void {
-    checkArg(where, 'cache.convState', cache.convState, ['batch', 'd_conv - 1', 'conv_dim'], [b, this.dConv - 1, this.convDim]);
-    checkArg(where, 'cache.ssmState', cache.ssmState, ['batch', 'nheads', 'headdim', 'dstate'], [b, this.nHeads, this.headDim, this.dState]);
+  private checkCache(c: OpCheck, cache: Mamba2Cache, b: number): void {
+    c.arg('cache.convState').tensor(cache.convState, { dims: ['batch', 'd_conv - 1', 'conv_dim'], shape: [b, this.dConv - 1, this.convDim] });
+    c.arg('cache.ssmState').tensor(cache.ssmState, { dims: ['batch', 'nheads', 'headdim', 'dstate'], shape: [b, this.nHeads, this.headDim, this.dState] });
   }
 
   /** Run fn in a tidy; the tensors it returns (nested in objects) move to the caller's scope. */
@@ -414,7 +411,7 @@ export class Mamba2Mixer {
   }
 
   private outProj(y: Tensor): Tensor {
-    if (!this.params['out_proj.weight']) fail('Mamba2Mixer', 'this mixer was built with outputProjection: false; use forwardPreProjection / stepPreProjection');
+    if (!this.params['out_proj.weight']) check('Mamba2Mixer').fail('this mixer was built with outputProjection: false; use forwardPreProjection / stepPreProjection');
     return tf.tidy(() => {
       const shape = y.shape as number[];
       let o = this.project(tf.reshape(y, [-1, this.dSsm]), this.params['out_proj.weight']);

@@ -10,13 +10,15 @@ import { selectiveStateUpdateCuda } from './kernels/cuda/selective_state_update.
 import { selectiveStateUpdateWebgpu } from './kernels/webgpu/selective_state_update.js';
 import { validateSsd } from './ssd_chunk_scan.js';
 import { ssdChunkScanBackwardOp } from './ssd_chunk_scan_backward.js';
-import type { TimeStepAttrs, TimeStepOptions } from './time_step.js';
+import { selectiveStateUpdateSignature } from './selective_state_update_signature.js';
+import type {
+  SelectiveStateUpdateAttrs,
+  SelectiveStateUpdateInputName,
+  SelectiveStateUpdateOptionalName,
+  SelectiveStateUpdateOutputName,
+} from './selective_state_update_signature.js';
+import type { TimeStepOptions } from './time_step.js';
 import { timeStepAttrs } from './time_step.js';
-
-/** Required inputs of the op. @internal */
-export type SelectiveStateUpdateInputName = 'state' | 'x' | 'dt' | 'A' | 'B' | 'C';
-/** Optional inputs of the op. @internal */
-export type SelectiveStateUpdateOptionalName = 'D' | 'z' | 'dtBias';
 
 /** Options of {@link selectiveStateUpdate}. */
 export interface SelectiveStateUpdateOptions extends TimeStepOptions {
@@ -39,11 +41,8 @@ export interface SelectiveStateUpdateResult {
 const OP = 'selectiveStateUpdate';
 
 /** The op `FalconSelectiveStateUpdate`. @internal */
-export const selectiveStateUpdateOp = defineOp<SelectiveStateUpdateInputName, SelectiveStateUpdateOptionalName, TimeStepAttrs, 'y' | 'newState'>({
-  name: 'FalconSelectiveStateUpdate',
-  inputs: ['state', 'x', 'dt', 'A', 'B', 'C'],
-  optionalInputs: ['D', 'z', 'dtBias'],
-  outputs: ['y', 'newState'],
+export const selectiveStateUpdateOp = defineOp<SelectiveStateUpdateInputName, SelectiveStateUpdateOptionalName, SelectiveStateUpdateAttrs, SelectiveStateUpdateOutputName>({
+  ...selectiveStateUpdateSignature,
   validate: ({ state, ...rest }) => validateSsd(OP, { ...rest, initialStates: state }, true),
   kernels: { cpu: selectiveStateUpdateCpu, webgpu: selectiveStateUpdateWebgpu, cuda: selectiveStateUpdateCuda },
   grad: ({ dy, inputs, attrs }) => {

@@ -2,32 +2,24 @@
  * `ssdChunkScan`: the Mamba-2 selective state-space scan (SSD) over a whole sequence, declared as
  * the op `FalconSsdChunkScan`. The reference (`reference/ssd_chunk_scan.ts`) is the sequential
  * recurrence of the spec; the CPU and WebGPU kernels compute the chunked form, the CUDA kernel the
- * recurrence position by position with the state in registers (`csrc/ssd_chunk_scan.cu`); the
+ * recurrence position by position with the state in registers (`csrc/ssd_sequential_scan.cu`); the
  * gradient is the op `FalconSsdChunkScanBackward` (`ssd_chunk_scan_backward.ts`).
  */
+import { FALCON_H1_MAMBA_CHUNK_SIZE } from '@falcon/checkpoint';
 import { defineOp } from '@falcon/tensor';
 import type { Tensor, Tensor4D } from '@falcon/tensor';
 import { ssdChunkScanCpu } from './kernels/cpu/ssd_chunk_scan.js';
 import { ssdChunkScanCuda } from './kernels/cuda/ssd_chunk_scan.js';
 import { ssdChunkScanWebgpu } from './kernels/webgpu/ssd_chunk_scan.js';
 import { ssdChunkScanBackwardOp } from './ssd_chunk_scan_backward.js';
-import type { TimeStepAttrs, TimeStepOptions } from './time_step.js';
+import type { TimeStepOptions } from './time_step.js';
 import { timeStepAttrs } from './time_step.js';
-import { checkArg, checkPositiveInt, fail } from './validate.js';
+import { ssdChunkScanSignature } from './ssd_chunk_scan_signature.js';
+import type { SsdAttrs, SsdChunkScanInputName, SsdChunkScanOptionalName, SsdChunkScanOutputName } from './ssd_chunk_scan_signature.js';
+import { check } from './validate.js';
 
-/** Required inputs of the op. @internal */
-export type SsdChunkScanInputName = 'x' | 'dt' | 'A' | 'B' | 'C';
-/** Optional inputs of the op. @internal */
-export type SsdChunkScanOptionalName = 'D' | 'z' | 'dtBias' | 'initialStates' | 'seqIdx';
-
-/** Attributes of the SSD ops. @internal */
-export interface SsdAttrs extends TimeStepAttrs {
-  /** Chunk length Q of the chunked form. */
-  chunkSize: number;
-}
-
-/** Default chunk size (transformers' `mamba_chunk_size` default). */
-export const DEFAULT_CHUNK_SIZE = 256;
+/** Default chunk size: transformers' `mamba_chunk_size` default, `@falcon/checkpoint`'s `FALCON_H1_MAMBA_CHUNK_SIZE` (256). */
+export const DEFAULT_CHUNK_SIZE: number = FALCON_H1_MAMBA_CHUNK_SIZE;
 
 /** Options of {@link ssdChunkScan}. */
 export interface SsdChunkScanOptions extends TimeStepOptions {
@@ -63,38 +55,35 @@ const OP = 'ssdChunkScan';
 
 /** Check the shapes and dtypes of an SSD call. @internal */
 export function validateSsd(op: string, t: Partial<Record<SsdChunkScanInputName | SsdChunkScanOptionalName, Tensor>>, step: boolean): void {
-  const { x, dt, A, B, C, D, z, dtBias, initialStates, seqIdx } = t as Record<string, Tensor | undefined>;
+  const { x, dt, A, B, C, D, z, dtBias, initialStates, seqIdx } = t;
+  const c = check(op);
   const xNames = step ? ['batch', 'nheads', 'headdim'] : ['batch', 'seqlen', 'nheads', 'headdim'];
-  checkArg(op, 'x', x!, xNames);
-  const xs = x!.shape as number[];
+  const xs = c.arg('x').tensor(x, { dims: xNames });
   const [b, l, h, p] = step ? [xs[0], undefined, xs[1], xs[2]] : xs;
   const lead = step ? [b] : [b, l];
   const leadNames = step ? ['batch'] : ['batch', 'seqlen'];
-  checkArg(op, 'dt', dt!, [...leadNames, 'nheads'], [...lead, h]);
-  checkArg(op, 'A', A!, ['nheads'], [h]);
-  checkArg(op, 'B', B!, [...leadNames, 'ngroups', 'dstate'], lead);
-  const g = B!.shape[B!.rank - 2] as number;
-  const n = B!.shape[B!.rank - 1] as number;
-  checkArg(op, 'C', C!, [...leadNames, 'ngroups', 'dstate'], [...lead, g, n]);
-  if (g < 1 || (h as number) % g !== 0) fail(op, `nheads (${h}) must be divisible by ngroups (${g})`);
-  if (D) checkArg(op, 'D', D, ['nheads'], [h]);
-  if (z) checkArg(op, 'z', z, xNames, x!.shape);
-  if (dtBias) checkArg(op, 'dtBias', dtBias, ['nheads'], [h]);
-  if (initialStates) checkArg(op, step ? 'state' : 'initialStates', initialStates, ['batch', 'nheads', 'headdim', 'dstate'], [b, h, p, n]);
-  if (seqIdx) checkArg(op, 'seqIdx', seqIdx, ['batch', 'seqlen'], [b, l], 'int32');
+  c.arg('dt').tensor(dt, { dims: [...leadNames, 'nheads'], shape: [...lead, h] });
+  c.arg('A').tensor(A, { dims: ['nheads'], shape: [h] });
+  const bs = c.arg('B').tensor(B, { dims: [...leadNames, 'ngroups', 'dstate'], shape: lead });
+  const [g, n] = bs.slice(-2);
+  c.arg('C').tensor(C, { dims: [...leadNames, 'ngroups', 'dstate'], shape: [...lead, g, n] });
+  c.require(g >= 1 && h % g === 0, () => `nheads (${h}) must be divisible by ngroups (${g})`);
+  c.arg('D').tensor(D, { dims: ['nheads'], shape: [h], optional: true });
+  c.arg('z').tensor(z, { dims: xNames, shape: xs, optional: true });
+  c.arg('dtBias').tensor(dtBias, { dims: ['nheads'], shape: [h], optional: true });
+  const stateDims = { dims: ['batch', 'nheads', 'headdim', 'dstate'], shape: [b, h, p, n], optional: true };
+  c.arg(step ? 'state' : 'initialStates').tensor(initialStates, stateDims);
+  c.arg('seqIdx').tensor(seqIdx, { dims: ['batch', 'seqlen'], shape: [b, l], dtype: 'int32', optional: true });
   for (const [name, v] of [['batch', b], ['nheads', h], ['headdim', p], ['dstate', n], ...(step ? [] : [['seqlen', l]])] as const) {
-    if (v === 0) fail(op, `${name} must be at least 1`);
+    c.require(v !== 0, () => `${name} must be at least 1`);
   }
 }
 
 /** The op `FalconSsdChunkScan`. @internal */
-export const ssdChunkScanOp = defineOp<SsdChunkScanInputName, SsdChunkScanOptionalName, SsdAttrs, 'y' | 'finalStates'>({
-  name: 'FalconSsdChunkScan',
-  inputs: ['x', 'dt', 'A', 'B', 'C'],
-  optionalInputs: ['D', 'z', 'dtBias', 'initialStates', 'seqIdx'],
-  outputs: ['y', 'finalStates'],
+export const ssdChunkScanOp = defineOp<SsdChunkScanInputName, SsdChunkScanOptionalName, SsdAttrs, SsdChunkScanOutputName>({
+  ...ssdChunkScanSignature,
   validate: (t, attrs) => {
-    checkPositiveInt(OP, 'chunkSize', attrs.chunkSize);
+    check(OP).attr('chunkSize').positiveInt(attrs.chunkSize);
     validateSsd(OP, t, false);
   },
   kernels: { cpu: ssdChunkScanCpu, webgpu: ssdChunkScanWebgpu, cuda: ssdChunkScanCuda },

@@ -3,7 +3,7 @@
  * the attributes the ops carry for it and their conversion from the public options; the
  * reference is in `reference/time_step.ts`, the host version in `kernels/cpu/time_step.ts`.
  */
-import { checkDtLimit } from './validate.js';
+import { check } from './validate.js';
 
 /** Time-step options shared by {@link ssdChunkScan} and {@link selectiveStateUpdate}. */
 export interface TimeStepOptions {
@@ -24,6 +24,12 @@ export interface TimeStepAttrs {
   dtLimitMin: number;
   /** Upper clamp bound. */
   dtLimitMax: number;
+}
+
+/** Check a `[min, max]` time-step limit: `0 <= min <= max`, no NaN. @internal */
+export function checkDtLimit(op: string, lo: number, hi: number): void {
+  const ok = typeof lo === 'number' && typeof hi === 'number' && !Number.isNaN(lo) && !Number.isNaN(hi) && lo <= hi && lo >= 0;
+  check(op).require(ok, () => `dtLimit must be [min, max] with 0 <= min <= max, got [${lo}, ${hi}]`);
 }
 
 /** Convert public options to op attributes, validating the limit. @internal */

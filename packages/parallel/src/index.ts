@@ -1,6 +1,44 @@
 /**
- * `@falcon/parallel`: Process groups, collectives, tensor/sequence/context/pipeline parallelism for `@falcon` models.
+ * `@falcon/parallel`: process groups and collectives on Gloo (cpu tensors) and NCCL (cuda
+ * tensors), the TCP store their rendezvous goes through, Megatron's model-parallel groups and the
+ * differentiable communication mappings of tensor/sequence/context parallelism.
  *
  * @packageDocumentation
  */
 export { VERSION } from './version.js';
+// the launcher and data parallelism (the dp side of issue 14)
+export * from './launch/index.js';
+export * from './data_parallel/index.js';
+export { initProcessGroup, getWorld, newGroup, destroyProcessGroup, isInitialized, ProcessGroup } from './process_group.js';
+export type { Backend, InitProcessGroupOptions, NewGroupOptions } from './process_group.js';
+export { CollectiveError } from './errors.js';
+export type { Work } from './work.js';
+export type { ReduceOp } from './engine.js';
+export { allReduce, allReduceSync, allReduceBuffer } from './collectives/all_reduce.js';
+export type { AllReduceOptions } from './collectives/all_reduce.js';
+export { allGather, allGatherSync, allGatherList, allGatherBuffer } from './collectives/all_gather.js';
+export type { AllGatherOptions } from './collectives/all_gather.js';
+export { reduceScatter, reduceScatterSync, reduceScatterBuffer } from './collectives/reduce_scatter.js';
+export type { ReduceScatterOptions } from './collectives/reduce_scatter.js';
+export { broadcast } from './collectives/broadcast.js';
+export type { BroadcastOptions } from './collectives/broadcast.js';
+export { send, recv } from './collectives/send_recv.js';
+export type { SendOptions, RecvOptions } from './collectives/send_recv.js';
+export { allToAll, allToAllSync } from './collectives/all_to_all.js';
+export type { AllToAllOptions } from './collectives/all_to_all.js';
+export { barrier } from './collectives/barrier.js';
+export type { GroupOption } from './collectives/common.js';
+export { TcpStore, StoreTimeoutError } from './store/client.js';
+export type { TcpStoreOptions } from './store/client.js';
+export { serveStore } from './store/server.js';
+export type { StoreServerOptions, StoreServerHandle } from './store/server.js';
+export { hostStoreInWorker } from './store/host.js';
+export { initializeModelParallel, rankLayout, rankCoords, rankAt } from './model_parallel.js';
+export type { ModelParallelSizes, ModelParallelCoords, ModelParallelGroups, RankLayout } from './model_parallel.js';
+export { copyToRegion } from './mappings/copy_to_region.js';
+export { reduceFromRegion } from './mappings/reduce_from_region.js';
+export { scatterToSequence } from './mappings/scatter_to_sequence.js';
+export { gatherFromSequence } from './mappings/gather_from_sequence.js';
+export { reduceScatterToSequence } from './mappings/reduce_scatter_to_sequence.js';
+export { allToAllMapping } from './mappings/all_to_all.js';
+export type { SequenceMappingOptions } from './mappings/common.js';

@@ -36,6 +36,7 @@ export { adamwStep } from './adamw_step.js';
 export type { AdamwStepTensors } from './adamw_step.js';
 export type { AdamwStepAttrs } from './adamw_step_signature.js';
 export { adamwStepReference } from './reference/adamw_step.js';
+export { clipCoefficient } from './clip_coefficient.js';
 export { f32ToBf16, bf16ToF32, f32ToF16, f16ToF32, fp8ToF32, f32ToFp8 } from './dtype.js';
 export type { Float8Format } from './dtype.js';
 export { Rng } from './random.js';
@@ -50,4 +51,6 @@ export type { CudaExtensionAddon, CudaKernelContext } from './op/cuda/extension.
 export { nativeKernel, nativeQuery } from './op/cuda/native.js';
 export type { NativeKind, NativeFields, NativeValue, NativeParams, NativeReturn, NativeFunction, NativeDeclarations } from './op/cuda/native.js';
 export type { NativeAddon, NativeSignature, NativeSignatures } from './op/cuda/signature.js';
+export { cudaAddonFile, cudaAddonPackage, findCudaAddon, PREBUILT_CUDA_PLATFORMS } from './backends/cuda/addon_path.js';
+export type { CudaAddonLookup } from './backends/cuda/addon_path.js';
 export { cudaKernelNames } from './backends/cuda/kernels/index.js';

@@ -61,6 +61,9 @@ describe('opCheck tensors', () => {
       'flashAttention: q must have rank 4 [batch, seqlen, nHeads, headDim], got shape [2,5,8]',
     );
     expect(bare.shape([2, 3])).toBe('[2,3]');
+    expect(thrown(() => bare.arg('k').tensor(tf.zeros([2, 4]), { dims: ['batch', 'seqlenK'], shape: [2, 5] })).message).toBe(
+      'flashAttention: k must have shape [batch, seqlenK] = [2,5], got [2,4] (seqlenK is 4, expected 5)',
+    );
     const mixed = opCheck('m', { bare: ['attribute'] });
     expect(mixed.label('argument', 'x')).toBe("argument 'x'");
     expect(mixed.label('attribute', 'chunkSize')).toBe('chunkSize');

@@ -6,16 +6,7 @@
  */
 import { tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
-
-/** Attributes of the RoPE op. */
-export interface RopeAttrs {
-  /** Inverse frequencies `[rotaryDim / 2]`. */
-  invFreq: number[];
-  /** Multiplier of cos and sin. */
-  attentionScaling: number;
-  /** Rotate by −angle instead (the transpose). */
-  inverse: boolean;
-}
+import type { RopeAttrs } from '../apply_rope_signature.js';
 
 /** RoPE of x `[batch, seqlen, heads, headDim]` at int32 positions `[batch, seqlen]` or `[seqlen]`. */
 export function applyRopeReference(x: Tensor, positions: Tensor, attrs: RopeAttrs): Tensor {

@@ -9,19 +9,7 @@ import type { FalconH1Config } from '../config/falcon_h1.js';
 import type { LlamaConfig } from '../config/llama.js';
 import type { HFConfig } from '../config/parse.js';
 
-/** One difference between a checkpoint and its config. */
-export interface CheckpointMismatch {
-  /** `missing`: the config needs it and the checkpoint lacks it; `unexpected`: the reverse; `shape`: both have it, shapes differ. */
-  kind: 'missing' | 'unexpected' | 'shape';
-  /** Tensor name. */
-  name: string;
-  /** Shape the config implies (missing, shape). */
-  expected?: readonly number[];
-  /** Shape in the checkpoint (unexpected, shape). */
-  actual?: readonly number[];
-  /** A sentence saying what is wrong and why, e.g. `missing tensor 'model.layers.0.mamba.norm.weight' [64] (mamba_rms_norm is true)`. */
-  message: string;
-}
+export type { CheckpointMismatch } from '../errors.js';
 
 /** A tensor a config may imply. @internal */
 export interface ExpectedTensor {

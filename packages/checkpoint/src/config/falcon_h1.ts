@@ -72,7 +72,7 @@ export interface FalconH1Config extends ConfigCommon {
   mamba_d_conv: number;
   /** Expansion used when `mamba_d_ssm` is null (default 2). */
   mamba_expand: number;
-  /** Q, SSD chunk size (default 256). */
+  /** Q, SSD chunk size (default {@link FALCON_H1_MAMBA_CHUNK_SIZE}, 256). */
   mamba_chunk_size: number;
   /** conv1d has a bias (default true). */
   mamba_conv_bias: boolean;
@@ -118,6 +118,13 @@ const timeStepLimit: Check = (v) =>
   Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number' && !Number.isNaN(x)) ? undefined : 'a pair of numbers [min, max] (max may be Infinity)';
 const dHead: Check = (v) => (v === 'auto' || (typeof v === 'number' && Number.isSafeInteger(v) && v > 0) ? undefined : 'a positive integer or "auto"');
 
+/**
+ * The default SSD chunk size Q of a Falcon-H1 config (`mamba_chunk_size`), as transformers'
+ * `FalconH1Config`. The one default every package uses: `@falcon/mamba2`'s ops and mixer, and
+ * `@falcon/hybrid`'s converters.
+ */
+export const FALCON_H1_MAMBA_CHUNK_SIZE = 256;
+
 type Raw = Omit<FalconH1Config, keyof ConfigCommon | 'model_type' | 'rope_parameters' | 'num_key_value_heads' | 'mamba_d_head' | 'mlp_multipliers' | 'ssm_multipliers'> & {
   num_key_value_heads: number | null;
   mamba_d_head: number | 'auto';
@@ -151,7 +158,7 @@ const FIELDS: { [K in keyof Raw]: readonly [Check, Raw[K] | undefined] } = {
   mamba_d_state: [int(1), 256],
   mamba_d_conv: [int(1), 4],
   mamba_expand: [int(1), 2],
-  mamba_chunk_size: [int(1), 256],
+  mamba_chunk_size: [int(1), FALCON_H1_MAMBA_CHUNK_SIZE],
   mamba_conv_bias: [bool, true],
   mamba_proj_bias: [bool, false],
   mamba_norm_before_gate: [bool, true],

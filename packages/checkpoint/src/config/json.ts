@@ -29,7 +29,13 @@ function replaceBareNonFinite(text: string): string {
   return out;
 }
 
-function decodeFloats(x: unknown): unknown {
+/**
+ * Decode transformers 5's `{"__float__": "Infinity"}` (also `-Infinity`, `NaN`) to numbers, anywhere
+ * in an already JSON-decoded value, so a config read with plain `JSON.parse` parses like its text.
+ * @param x - a JSON-decoded value
+ * @returns the same value with every `{"__float__": ...}` object replaced by its number (a copy)
+ */
+export function decodeFloats(x: unknown): unknown {
   if (Array.isArray(x)) return x.map(decodeFloats);
   if (typeof x === 'object' && x !== null) {
     const o = x as Record<string, unknown>;

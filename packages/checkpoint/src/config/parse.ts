@@ -7,7 +7,7 @@ import { ConfigError } from '../errors.js';
 import { readFalconH1Config } from './falcon_h1.js';
 import type { FalconH1Config } from './falcon_h1.js';
 import { show } from './fields.js';
-import { parseConfigJson, stringifyConfig } from './json.js';
+import { decodeFloats, parseConfigJson, stringifyConfig } from './json.js';
 import { readLlamaConfig } from './llama.js';
 import type { LlamaConfig } from './llama.js';
 
@@ -26,7 +26,7 @@ export interface ParseConfigOptions {
 /**
  * Parse and validate a Hugging Face `config.json` of a supported model type. Absent fields get
  * transformers 5.17's defaults; legacy `rope_theta`/`rope_scaling` are moved into `rope_parameters`;
- * `Infinity` (bare or as `{"__float__": "Infinity"}`) is read as a number.
+ * `Infinity` (bare or as `{"__float__": "Infinity"}`, in the text or in an object) is read as a number.
  * @param input - the JSON text, or the already-parsed object (also a config this package parsed,
  *   e.g. `{ ...config, num_hidden_layers: 4 }` to re-validate an edit; its `extra` keys are kept)
  * @returns a {@link FalconH1Config} or {@link LlamaConfig}
@@ -35,7 +35,7 @@ export interface ParseConfigOptions {
  */
 export function parseConfig(input: string | object, options: ParseConfigOptions = {}): HFConfig {
   const { source } = options;
-  const json = typeof input === 'string' ? parseConfigJson(input, source) : input;
+  const json = typeof input === 'string' ? parseConfigJson(input, source) : decodeFloats(input);
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ConfigError([`expected a JSON object, got ${show(json)}`], source);
   const obj = json as Record<string, unknown>;
   const type = obj.model_type;

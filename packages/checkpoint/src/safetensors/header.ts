@@ -10,6 +10,7 @@
 import { SafetensorsError } from '../errors.js';
 import { SAFETENSORS_DTYPES, dtypeByteSize, isSafetensorsDtype, shapeSize } from './dtypes.js';
 import type { SafetensorsDtype } from './dtypes.js';
+import { findStrictJsonProblem } from './strict_json.js';
 
 /** Largest header accepted, in bytes (the Rust implementation's limit, 100 MB). */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -127,7 +128,8 @@ function parseEntry(name: string, raw: unknown, file: string | undefined): Safet
 
 /**
  * Parse and validate the JSON header. Checks: valid UTF-8 and JSON, a top-level object beginning with
- * `{`, `__metadata__` a string→string map, every entry a known dtype with a shape of non-negative
+ * `{`, no key twice in one object and no number with a fraction or exponent (`99456.0`), both refused
+ * as the Rust implementation refuses them, `__metadata__` a string→string map, every entry a known dtype with a shape of non-negative
  * integers and `data_offsets` whose length equals numel × element size, and offsets that tile the
  * data section from 0 with no gap or overlap (and end exactly at `dataByteLength` when given).
  * @param json - the N header bytes (after the 8-byte length)
@@ -195,6 +197,10 @@ export function parseHeader(json: Uint8Array, options: ParseHeaderOptions = {}):
       { file },
     );
   }
+  // what JSON.parse let through: a key twice, an integer written as a float (checked last, so the
+  // messages above keep describing what the values are)
+  const strict = findStrictJsonProblem(text);
+  if (strict) throw new SafetensorsError(`header is not strict JSON: ${strict.message}`, { file, tensor: strict.tensor });
   const byName = new Map<string, SafetensorsTensorInfo>();
   for (const t of entries) byName.set(t.name, t);
   return {

@@ -21,14 +21,27 @@ export class UsageError extends Error {
   }
 }
 
+/** A negative number as a value (`-1`, `-0.5`, `-.5`, `-3e-4`, `-Infinity`), which node:util would read as an option. */
+const NEGATIVE_NUMBER = /^-(\d|\.\d|Infinity$)/;
+
 /**
- * Parse options strictly (unknown options and stray positionals are usage errors).
+ * Parse options strictly (unknown options and stray positionals are usage errors). A negative
+ * number after an option that takes a value is that option's value (`--lr -1` is `--lr=-1`), so the
+ * command's own range check reports it, instead of node:util's "ambiguous" error.
  * @param argv - the command's arguments
  * @param options - node:util parseArgs option declarations
  */
 export function parseOptions(argv: string[], options: NonNullable<ParseArgsConfig['options']>): Record<string, string | boolean | (string | boolean)[] | undefined> {
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const name = a.startsWith('--') && !a.includes('=') ? a.slice(2) : undefined;
+    if (name !== undefined && options[name]?.type === 'string' && i + 1 < argv.length && NEGATIVE_NUMBER.test(argv[i + 1])) {
+      args.push(`${a}=${argv[++i]}`);
+    } else args.push(a);
+  }
   try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
   } catch (e) {
     throw new UsageError((e as Error).message.split('\n')[0]);
   }

@@ -1,13 +1,15 @@
 /** The `falcon` command dispatcher: parses the command name, prints help, maps errors to exit codes. */
+import { buildCudaCommand } from './build_cuda.js';
 import { convertCommand } from './convert.js';
 import { generateCommand } from './generate.js';
 import { infoCommand } from './info.js';
+import { launchCommand } from './launch.js';
 import { trainCommand } from './train.js';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 
 /** Every command of the `falcon` CLI, by name. */
-export const COMMANDS: Record<string, Command> = { train: trainCommand, generate: generateCommand, convert: convertCommand, info: infoCommand };
+export const COMMANDS: Record<string, Command> = { train: trainCommand, generate: generateCommand, convert: convertCommand, info: infoCommand, launch: launchCommand, 'build-cuda': buildCudaCommand };
 
 function help(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
@@ -49,7 +51,9 @@ export async function main(
     err(`falcon: unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(', ')}; see 'falcon --help')`);
     return 2;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
+  // options end at '--' (what follows belongs to the command `falcon launch` starts)
+  const own = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  if (own.includes('--help') || own.includes('-h')) {
     out(cmd.help);
     return 0;
   }
@@ -57,11 +61,19 @@ export async function main(
     return await cmd.run(rest, out);
   } catch (e) {
     if (process.env.FALCON_DEBUG) err((e as Error).stack ?? String(e));
+    // one line: an error listing several problems (a config's) has them on lines of their own
+    const message = String((e as Error).message ?? e)
+      .split('\n')
+      .map((l) => l.trim().replace(/^- /, ''))
+      .filter(Boolean)
+      .join(' ');
     if (e instanceof UsageError) {
-      err(`falcon ${name}: ${e.message} (see 'falcon ${name} --help')`);
+      err(`falcon ${name}: ${message} (see 'falcon ${name} --help')`);
       return 2;
     }
-    err(`falcon ${name}: ${(e as Error).message ?? String(e)}`);
-    return 1;
+    err(`falcon ${name}: ${message}`);
+    // an error may carry its own exit code (a launched job that failed passes on its rank's)
+    const code = (e as { exitCode?: unknown }).exitCode;
+    return typeof code === 'number' && Number.isInteger(code) && code > 0 ? code : 1;
   }
 }

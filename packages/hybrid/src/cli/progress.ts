@@ -11,11 +11,16 @@ export interface ProgressOptions {
   stream?: NodeJS.WriteStream;
   /** Without a terminal: print every this many updates (default 10). */
   logEvery?: number;
+  /** Steps already done before this process started (a resumed run): the rate and ETA count only the steps after them. */
+  startAt?: number;
+  /** The clock in milliseconds (default performance.now; tests pass their own). */
+  now?: () => number;
 }
 
 /** A terminal progress bar. */
 export class ProgressBar {
-  private readonly start = performance.now();
+  private readonly start: number;
+  private readonly now: () => number;
   private readonly stream: NodeJS.WriteStream;
   private readonly tty: boolean;
   private count = 0;
@@ -30,6 +35,8 @@ export class ProgressBar {
   ) {
     this.stream = options.stream ?? process.stderr;
     this.tty = !!this.stream.isTTY;
+    this.now = options.now ?? (() => performance.now());
+    this.start = this.now();
   }
 
   /**
@@ -39,8 +46,9 @@ export class ProgressBar {
    */
   update(done: number, fields: Record<string, string | number> = {}): void {
     this.count++;
-    const elapsed = (performance.now() - this.start) / 1000;
-    const eta = done > 0 ? (elapsed / done) * (this.total - done) : 0;
+    const elapsed = (this.now() - this.start) / 1000;
+    const here = done - (this.options.startAt ?? 0); // steps done by this process
+    const eta = here > 0 ? (elapsed / here) * (this.total - done) : 0;
     const extra = Object.entries(fields)
       .map(([k, v]) => `${k} ${typeof v === 'number' ? fmt(v) : v}`)
       .join('  ');
@@ -52,7 +60,7 @@ export class ProgressBar {
       this.stream.write(`\r${label}[${bar}] ${done}/${this.total}  ${extra}  ETA ${clock(eta)}\x1b[K`);
       if (done >= this.total) this.stream.write('\n');
     } else if (done >= this.total || this.count % (this.options.logEvery ?? 10) === 0) {
-      this.stream.write(`${label}${done}/${this.total}  ${extra}  elapsed ${clock(elapsed)}\n`);
+      this.stream.write(`${label}${done}/${this.total}  ${extra}  elapsed ${clock(elapsed)}  ETA ${clock(eta)}\n`);
     }
   }
 }

@@ -1,5 +1,5 @@
 /** Gradient clipping by global norm, as torch.nn.utils.clip_grad_norm_ (on the host, or kept on the device). */
-import { tf } from '@falcon/tensor';
+import { clipCoefficient, tf } from '@falcon/tensor';
 import type { Scalar, Tensor } from '@falcon/tensor';
 
 /**
@@ -34,15 +34,15 @@ export function globalGradNorm(grads: Record<string, Tensor>): Scalar {
 
 /**
  * Global-norm clipping kept on the device: the norm and the coefficient
- * `min(1, maxNorm / (‖g‖ + 1e-6))` as scalar tensors, to be multiplied into the gradients by the
- * optimizer (`AdamW.step`'s `gradScale`, fused into its update) — no read to the host, no scaled copy
- * of the gradients. Equals {@link clipByGlobalNorm} up to float32 rounding of the coefficient.
+ * `min(1, maxNorm / (‖g‖ + 1e-6))` (`clipCoefficient` of @falcon/tensor) as scalar tensors, to be
+ * multiplied into the gradients by the optimizer (`AdamW.step`'s `gradScale`, fused into its
+ * update) — no read to the host, no scaled copy of the gradients. Equals {@link clipByGlobalNorm}
+ * up to float32 rounding of the coefficient.
  * @param grads - the gradients (any shapes)
  * @param maxNorm - the largest norm allowed (> 0)
  */
 export function globalNormClip(grads: Record<string, Tensor>, maxNorm: number): { norm: Scalar; scale: Scalar } {
   if (!(maxNorm > 0)) throw new Error(`globalNormClip: maxNorm must be positive, got ${maxNorm}`);
   const norm = globalGradNorm(grads);
-  const scale = tf.tidy(() => tf.minimum(tf.div(tf.scalar(maxNorm), tf.add(norm, 1e-6)), 1) as Scalar);
-  return { norm, scale };
+  return { norm, scale: clipCoefficient(norm, maxNorm) as Scalar };
 }

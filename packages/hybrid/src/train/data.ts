@@ -13,6 +13,14 @@ export interface Batch {
   labels: Tensor2D;
 }
 
+/** One data-parallel rank's share of a global batch: rows `[index·b/count, (index+1)·b/count)`. */
+export interface BatchPart {
+  /** This rank's index in the data-parallel group. */
+  index: number;
+  /** Ranks in the data-parallel group (must divide the batch size). */
+  count: number;
+}
+
 /** Samples windows of `seqlen` tokens at seeded random offsets of a token stream. */
 export class TokenBatches {
   /**
@@ -32,16 +40,26 @@ export class TokenBatches {
     if (tokens.length < seqlen + 1) throw new Error(`the corpus has ${tokens.length} tokens, fewer than one sequence of ${seqlen + 1}`);
   }
 
-  /** The batch of step `step` (0-based; microbatch `micro` when accumulating). */
-  batch(step: number, micro = 0): Batch {
+  /**
+   * The batch of step `step` (0-based; microbatch `micro` when accumulating), `[batchSize, seqlen]`;
+   * with `part`, only that rank's rows of it, `[batchSize/count, seqlen]` (the global batch is the
+   * same whatever the number of ranks, so data-parallel runs see the data of a single-process run).
+   */
+  batch(step: number, micro = 0, part?: BatchPart): Batch {
+    const count = part?.count ?? 1;
+    const index = part?.index ?? 0;
+    if (!(Number.isInteger(count) && count > 0 && Number.isInteger(index) && index >= 0 && index < count)) throw new Error(`batch part ${index} of ${count} is not a rank of a data-parallel group`);
+    if (this.batchSize % count !== 0) throw new Error(`the batch size ${this.batchSize} is not divisible by the ${count} data-parallel ranks`);
+    const rows = this.batchSize / count;
     const rng = new Rng((this.seed * 1_000_003 + step * 1009 + micro * 7919) >>> 0);
-    const ids = new Int32Array(this.batchSize * this.seqlen);
+    const ids = new Int32Array(rows * this.seqlen);
     const span = this.tokens.length - this.seqlen;
     for (let b = 0; b < this.batchSize; b++) {
       const start = rng.int(span + 1);
-      ids.set(this.tokens.subarray(start, start + this.seqlen), b * this.seqlen);
+      const r = b - index * rows;
+      if (r >= 0 && r < rows) ids.set(this.tokens.subarray(start, start + this.seqlen), r * this.seqlen);
     }
-    const inputIds = tf.tensor2d(ids, [this.batchSize, this.seqlen], 'int32');
+    const inputIds = tf.tensor2d(ids, [rows, this.seqlen], 'int32');
     return { inputIds, labels: inputIds };
   }
 }

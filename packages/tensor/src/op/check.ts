@@ -109,7 +109,7 @@ export class ArgCheck {
 
   /**
    * Check a tensor: present (unless optional), rank, dtype, emptiness, then each expected size.
-   * @returns its shape (`[]` for an absent optional input)
+   * @returns a copy of its shape (`[]` for an absent optional input)
    */
   tensor(t: Tensor | undefined | null, spec: TensorSpec): number[] {
     if (t === undefined || t === null) {
@@ -117,7 +117,7 @@ export class ArgCheck {
       this.fail(`is missing (expected a tensor ${bracket(spec.dims)})`);
     }
     if (!isTensor(t)) this.fail(`must be a tensor ${bracket(spec.dims)}, got ${describe(t)}`);
-    const shape = t.shape as number[];
+    const shape = [...t.shape]; // a copy: callers may keep and change it
     const variadic = spec.dims[0] === '...';
     const names = variadic ? spec.dims.slice(1) : spec.dims;
     const want = bracket(spec.dims);
@@ -133,9 +133,9 @@ export class ArgCheck {
     for (let i = 0; i < names.length; i++) {
       const e = expected[i];
       if (e !== undefined && shape[offset + i] !== e) {
-        const sizes = names.map((_, j) => expected[j] ?? '?');
+        const sizes = names.map((_, j) => String(expected[j] ?? '?'));
         this.fail(
-          `must have shape ${want} = ${bracket(variadic ? ['...', ...sizes] : sizes)}, got ${this.check.shape(shape)} (${names[i]} is ${shape[offset + i]}, expected ${e})`,
+          `must have shape ${want} = ${this.check.shape(variadic ? ['...', ...sizes] : sizes)}, got ${this.check.shape(shape)} (${names[i]} is ${shape[offset + i]}, expected ${e})`,
         );
       }
     }
@@ -221,8 +221,8 @@ export class OpCheck {
     return this.style.bare?.includes(kind) ? name : `${kind} '${name}'`;
   }
 
-  /** A shape as this op's messages print it, e.g. `[2, 3]`. */
-  shape(shape: readonly number[]): string {
+  /** A shape (or a list of sizes) as this op's messages print it, e.g. `[2, 3]`. */
+  shape(shape: readonly (number | string)[]): string {
     return `[${shape.join(this.style.shapeSeparator ?? ', ')}]`;
   }
 

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../random.js';
-import { relativeError } from './index.js';
+import { relativeError } from './relative_error.js';
 
 /** One op on one set of input shapes. */
 export interface OpCase {

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../backends/types.js';
 import { BACKEND_NAMES } from '../backends/types.js';
 import { Rng } from '../random.js';
+import { relativeError, values } from './relative_error.js';
 
 /** Options of {@link randomTensor}. */
 export interface RandomTensorOptions {
@@ -42,26 +43,7 @@ export function randomTensor(shape: number[], seed: number, options: RandomTenso
   return tf.tensor(v, shape, 'float32');
 }
 
-function values(t: tf.Tensor | ArrayLike<number>): ArrayLike<number> {
-  return t instanceof tf.Tensor ? (t.dataSync() as ArrayLike<number>) : t;
-}
-
-/**
- * ‖actual − expected‖₂ / ‖expected‖₂ (or the absolute norm when `expected` is all zeros).
- * @param actual - tensor or array @param expected - tensor or array of the same size
- */
-export function relativeError(actual: tf.Tensor | ArrayLike<number>, expected: tf.Tensor | ArrayLike<number>): number {
-  const a = values(actual);
-  const e = values(expected);
-  if (a.length !== e.length) throw new Error(`relativeError: sizes differ (${a.length} vs ${e.length})`);
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - e[i]) ** 2;
-    den += e[i] ** 2;
-  }
-  return den > 0 ? Math.sqrt(num / den) : Math.sqrt(num);
-}
+export { relativeError };
 
 /** Tolerances of {@link expectClose}: element i passes when |a − e| ≤ atol + rtol·|e|. */
 export interface Tolerance {

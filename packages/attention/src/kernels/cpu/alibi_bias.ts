@@ -1,16 +1,9 @@
 /** CPU kernel of `alibiBias`: one flat pass writing `−slope_h · |i + seqlenK − seqlenQ − j|`. */
 import { hostKernel } from '@falcon/tensor';
-
-/** Attributes of the ALiBi bias op. */
-export interface AlibiAttrs {
-  /** Number of queries. */
-  seqlenQ: number;
-  /** Number of keys. */
-  seqlenK: number;
-}
+import type { AlibiAttrs, AlibiBiasInputName, AlibiBiasOutputName } from '../../alibi_bias_signature.js';
 
 /** The `alibiBias` CPU kernel. */
-export const alibiBiasCpu = hostKernel<'slopes', never, AlibiAttrs, 'bias'>(({ slopes }, { seqlenQ: L, seqlenK: LK }) => {
+export const alibiBiasCpu = hostKernel<AlibiBiasInputName, never, AlibiAttrs, AlibiBiasOutputName>(({ slopes }, { seqlenQ: L, seqlenK: LK }) => {
   const H = slopes.shape[0];
   const bias = new Float32Array(H * L * LK);
   for (let h = 0; h < H; h++) {

@@ -3,12 +3,12 @@
  * (angle rounded to float32 as transformers does) and applied to every head in one flat pass.
  */
 import { hostKernel } from '@falcon/tensor';
-import type { RopeAttrs } from '../../reference/apply_rope.js';
+import type { ApplyRopeInputName, ApplyRopeOutputName, RopeAttrs } from '../../apply_rope_signature.js';
 
 const f32 = Math.fround;
 
 /** The `applyRope` CPU kernel. */
-export const applyRopeCpu = hostKernel<'x' | 'positions', never, RopeAttrs, 'y'>(({ x, positions }, { invFreq, attentionScaling, inverse }) => {
+export const applyRopeCpu = hostKernel<ApplyRopeInputName, never, RopeAttrs, ApplyRopeOutputName>(({ x, positions }, { invFreq, attentionScaling, inverse }) => {
   const [B, L, H, D] = x.shape;
   const X = x.values as Float32Array;
   const P = positions.values;

@@ -3,11 +3,11 @@
  * cache buffers in place (row stride = capacity), so a step costs O(length), not O(capacity).
  */
 import { hostKernel } from '@falcon/tensor';
-import type { AttentionAttrs } from '../../attention_attrs.js';
 import { attentionForwardHost } from './flash_attention.js';
+import type { DecodeAttentionInputName, DecodeAttentionOptionalName, DecodeAttentionOutputName, DecodeAttrs } from '../../decode_attention_signature.js';
 
 /** The `decodeAttention` CPU kernel. */
-export const decodeAttentionCpu = hostKernel<'q' | 'kCache' | 'vCache', 'keyPaddingMask' | 'alibiSlopes', AttentionAttrs & { length: number }, 'out' | 'lse'>(
+export const decodeAttentionCpu = hostKernel<DecodeAttentionInputName, DecodeAttentionOptionalName, DecodeAttrs, DecodeAttentionOutputName>(
   ({ q, kCache, vCache, keyPaddingMask, alibiSlopes }, attrs) => {
     const [batch, seqlenQ, nHeads, headDim] = q.shape;
     const [, capacity, nKvHeads] = kCache.shape;

@@ -6,10 +6,10 @@
  * O(seqlen·seqlenK). Returns the log-sum-exp that the backward uses.
  */
 import { hostKernel } from '@falcon/tensor';
-import type { AttentionAttrs } from '../../attention_attrs.js';
 import type { HostAttentionProblem } from './attention_problem.js';
 import { packKvHead, recordWorkspace, rowRanges, TILE_K, TILE_Q } from './attention_problem.js';
 import { roundUp4, tileProductNT } from './tile_product.js';
+import type { FlashAttentionAttrs, FlashAttentionInputName, FlashAttentionOptionalName, FlashAttentionOutputName } from '../../flash_attention_signature.js';
 
 /**
  * Tiled attention forward on host arrays.
@@ -127,7 +127,7 @@ export function attentionForwardHost(p: HostAttentionProblem): { out: Float32Arr
 }
 
 /** The `flashAttention` CPU kernel. */
-export const flashAttentionCpu = hostKernel<'q' | 'k' | 'v', 'alibiSlopes' | 'keyPaddingMask' | 'cuSeqlens', AttentionAttrs, 'out' | 'lse'>(
+export const flashAttentionCpu = hostKernel<FlashAttentionInputName, FlashAttentionOptionalName, FlashAttentionAttrs, FlashAttentionOutputName>(
   ({ q, k, v, alibiSlopes, keyPaddingMask, cuSeqlens }, attrs) => {
     const [batch, seqlenQ, nHeads, headDim] = q.shape;
     const [, seqlenK, nKvHeads] = k.shape;

@@ -6,10 +6,10 @@
  * O(seqlenK·headDim), never the score matrix.
  */
 import { hostKernel } from '@falcon/tensor';
-import type { AttentionAttrs } from '../../attention_attrs.js';
 import type { HostAttentionProblem } from './attention_problem.js';
 import { packKvHead, recordWorkspace, rowRanges, TILE_K, TILE_Q } from './attention_problem.js';
 import { roundUp4, tileProductNT } from './tile_product.js';
+import type { AttentionBackwardAttrs, FlashAttentionBackwardInputName, FlashAttentionBackwardOptionalName, FlashAttentionBackwardOutputName } from '../../flash_attention_backward_signature.js';
 
 /** The forward's results and the output gradients, on the host. */
 export interface HostBackwardData {
@@ -156,19 +156,8 @@ export function attentionBackwardHost(p: HostAttentionProblem, g: HostBackwardDa
   return { dq, dk, dv };
 }
 
-/** Attributes of the backward op: the forward's, plus how many key rows take part (−1: all). */
-export interface AttentionBackwardAttrs extends AttentionAttrs {
-  /** Keys that take part (the decode length), or −1 for all rows of k. */
-  kvLength: number;
-}
-
 /** The attention backward CPU kernel. */
-export const flashAttentionBackwardCpu = hostKernel<
-  'q' | 'k' | 'v' | 'out' | 'lse' | 'dout' | 'dlse',
-  'alibiSlopes' | 'keyPaddingMask' | 'cuSeqlens',
-  AttentionBackwardAttrs,
-  'dq' | 'dk' | 'dv'
->(({ q, k, v, out, lse, dout, dlse, alibiSlopes, keyPaddingMask, cuSeqlens }, attrs) => {
+export const flashAttentionBackwardCpu = hostKernel<FlashAttentionBackwardInputName, FlashAttentionBackwardOptionalName, AttentionBackwardAttrs, FlashAttentionBackwardOutputName>(({ q, k, v, out, lse, dout, dlse, alibiSlopes, keyPaddingMask, cuSeqlens }, attrs) => {
   const [batch, seqlenQ, nHeads, headDim] = q.shape;
   const [, kvRows, nKvHeads] = k.shape;
   const { dq, dk, dv } = attentionBackwardHost(

@@ -1,6 +1,6 @@
 /** CUDA kernel of `alibiBias` (csrc/alibi_bias.cu): one thread per element of `−slope_h · |i + seqlenK − seqlenQ − j|`. */
 import { cudaKernel } from '@falcon/tensor';
-import type { AlibiAttrs } from '../cpu/alibi_bias.js';
+import type { AlibiAttrs } from '../../alibi_bias_signature.js';
 import type { AttentionFunctions } from './addon.js';
 import { attentionCuda } from './addon.js';
 

@@ -4,7 +4,7 @@
  * dims beyond the rotary dim are copied. `inverse` rotates by −angle (the gradient).
  */
 import { cudaKernel } from '@falcon/tensor';
-import type { RopeAttrs } from '../../reference/apply_rope.js';
+import type { RopeAttrs } from '../../apply_rope_signature.js';
 import type { AttentionFunctions } from './addon.js';
 import { attentionCuda } from './addon.js';
 

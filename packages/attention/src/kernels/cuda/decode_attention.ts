@@ -4,7 +4,7 @@
  * buffers in place, so a step costs O(length), whatever the capacity.
  */
 import { cudaKernel } from '@falcon/tensor';
-import type { DecodeAttrs } from '../../decode_attention.js';
+import type { DecodeAttrs } from '../../decode_attention_signature.js';
 import type { AttentionFunctions } from './addon.js';
 import { attentionCuda } from './addon.js';
 import { attentionForwardCuda } from './flash_attention.js';

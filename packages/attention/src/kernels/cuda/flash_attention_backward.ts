@@ -7,7 +7,7 @@
  * per-head dk/dv partials `2·[batch, seqlenK, nHeads, headDim]` when nHeads > nKvHeads.
  */
 import { cudaKernel } from '@falcon/tensor';
-import type { AttentionBackwardAttrs } from '../cpu/flash_attention_backward.js';
+import type { AttentionBackwardAttrs } from '../../flash_attention_backward_signature.js';
 import type { AttentionFunctions } from './addon.js';
 import { attentionCuda, problemParams } from './addon.js';
 

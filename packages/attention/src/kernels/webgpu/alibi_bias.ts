@@ -1,9 +1,9 @@
 /** WebGPU kernel of `alibiBias`: one invocation per element, `−slope_h · |i + seqlenK − seqlenQ − j|`. */
 import { webgpuKernel } from '@falcon/tensor';
-import type { AlibiAttrs } from '../cpu/alibi_bias.js';
+import type { AlibiAttrs, AlibiBiasInputName, AlibiBiasOutputName } from '../../alibi_bias_signature.js';
 
 /** The `alibiBias` WebGPU kernel. */
-export const alibiBiasWebgpu = webgpuKernel<'slopes', never, AlibiAttrs, 'bias'>(({ inputs: { slopes }, attrs }) => {
+export const alibiBiasWebgpu = webgpuKernel<AlibiBiasInputName, never, AlibiAttrs, AlibiBiasOutputName>(({ inputs: { slopes }, attrs }) => {
   const h = slopes.shape[0];
   const { seqlenQ: l, seqlenK: lk } = attrs;
   return {

@@ -6,7 +6,7 @@
  * sin/cos only promise 2⁻¹¹ absolute accuracy and lose far more at large angles.
  */
 import { webgpuKernel } from '@falcon/tensor';
-import type { RopeAttrs } from '../../reference/apply_rope.js';
+import type { ApplyRopeInputName, ApplyRopeOutputName, RopeAttrs } from '../../apply_rope_signature.js';
 
 /** π/2 as five 4-significant-bit pieces plus a float32 remainder (≈ 44 bits in all). */
 function piOver2Pieces(): number[] {
@@ -71,7 +71,7 @@ fn main(index: i32) {
 }`;
 
 /** The `applyRope` WebGPU kernel. */
-export const applyRopeWebgpu = webgpuKernel<'x' | 'positions', never, RopeAttrs, 'y'>(({ inputs: { x, positions }, attrs, backend, run }) => {
+export const applyRopeWebgpu = webgpuKernel<ApplyRopeInputName, never, RopeAttrs, ApplyRopeOutputName>(({ inputs: { x, positions }, attrs, backend, run }) => {
   const [, seq, heads, hd] = x.shape;
   const half = attrs.invFreq.length;
   const size = x.shape.reduce((a, b) => a * b, 1);

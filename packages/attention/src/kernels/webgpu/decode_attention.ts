@@ -3,11 +3,11 @@
  * of the cache buffers (row stride = capacity), so a step costs O(length), not O(capacity).
  */
 import { webgpuKernel } from '@falcon/tensor';
-import type { AttentionAttrs } from '../../attention_attrs.js';
 import { attentionForwardWebgpu } from './flash_attention.js';
+import type { DecodeAttentionInputName, DecodeAttentionOptionalName, DecodeAttentionOutputName, DecodeAttrs } from '../../decode_attention_signature.js';
 
 /** The `decodeAttention` WebGPU kernel. */
-export const decodeAttentionWebgpu = webgpuKernel<'q' | 'kCache' | 'vCache', 'keyPaddingMask' | 'alibiSlopes', AttentionAttrs & { length: number }, 'out' | 'lse'>(
+export const decodeAttentionWebgpu = webgpuKernel<DecodeAttentionInputName, DecodeAttentionOptionalName, DecodeAttrs, DecodeAttentionOutputName>(
   ({ inputs: { q, kCache, vCache, keyPaddingMask, alibiSlopes }, attrs, run }) => {
     const [batch, seqlenQ, nHeads, headDim] = q.shape;
     const [, capacity, nKvHeads] = kCache.shape;

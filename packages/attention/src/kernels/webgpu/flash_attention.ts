@@ -8,9 +8,9 @@
  */
 import { webgpuKernel } from '@falcon/tensor';
 import type { TensorInfo, WebgpuProgram } from '@falcon/tensor';
-import type { AttentionAttrs } from '../../attention_attrs.js';
 import type { GpuAttentionExtras, GpuAttentionProblem } from './attention_wgsl.js';
 import { attentionUniforms, META_WGSL, packMeta, rangeWgsl, sliceProgram, tileRows, WG_ROWS } from './attention_wgsl.js';
+import type { FlashAttentionAttrs, FlashAttentionInputName, FlashAttentionOptionalName, FlashAttentionOutputName } from '../../flash_attention_signature.js';
 
 /** The tensors of an attention forward. */
 export interface GpuAttentionInputs extends GpuAttentionExtras {
@@ -138,7 +138,7 @@ export function attentionForwardWebgpu(run: (p: WebgpuProgram) => TensorInfo, p:
 }
 
 /** The `flashAttention` WebGPU kernel. */
-export const flashAttentionWebgpu = webgpuKernel<'q' | 'k' | 'v', 'alibiSlopes' | 'keyPaddingMask' | 'cuSeqlens', AttentionAttrs, 'out' | 'lse'>(
+export const flashAttentionWebgpu = webgpuKernel<FlashAttentionInputName, FlashAttentionOptionalName, FlashAttentionAttrs, FlashAttentionOutputName>(
   ({ inputs, attrs, run }) => {
     const [batch, seqlenQ, nHeads, headDim] = inputs.q.shape;
     const [, seqlenK, nKvHeads] = inputs.k.shape;

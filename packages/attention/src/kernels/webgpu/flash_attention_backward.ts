@@ -6,8 +6,8 @@
  * group, accumulates dV = Σ P·dO and dK = Σ dS·Q·scale (written side by side, then split).
  */
 import { webgpuKernel } from '@falcon/tensor';
-import type { AttentionBackwardAttrs } from '../cpu/flash_attention_backward.js';
 import { attentionUniforms, META_WGSL, packMeta, rangeWgsl, sliceProgram, tileRows, WG_ROWS } from './attention_wgsl.js';
+import type { AttentionBackwardAttrs, FlashAttentionBackwardInputName, FlashAttentionBackwardOptionalName, FlashAttentionBackwardOutputName } from '../../flash_attention_backward_signature.js';
 
 const deltaShader = /* wgsl */ `
 // fwd (the forward's out), dout: [b, l, h, D]; lse, dlse: [b, h, l]; result [b, h, l, 2]: (lse, D)
@@ -220,12 +220,7 @@ fn main() {
 }
 
 /** The attention backward WebGPU kernel. */
-export const flashAttentionBackwardWebgpu = webgpuKernel<
-  'q' | 'k' | 'v' | 'out' | 'lse' | 'dout' | 'dlse',
-  'alibiSlopes' | 'keyPaddingMask' | 'cuSeqlens',
-  AttentionBackwardAttrs,
-  'dq' | 'dk' | 'dv'
->(({ inputs, attrs, run }) => {
+export const flashAttentionBackwardWebgpu = webgpuKernel<FlashAttentionBackwardInputName, FlashAttentionBackwardOptionalName, AttentionBackwardAttrs, FlashAttentionBackwardOutputName>(({ inputs, attrs, run }) => {
   const { q, k, v, out, lse, dout, dlse, alibiSlopes, keyPaddingMask, cuSeqlens } = inputs;
   const [batch, seqlenQ, nHeads, headDim] = q.shape;
   const [, kvRows, nKvHeads] = k.shape;

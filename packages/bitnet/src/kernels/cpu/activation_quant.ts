@@ -6,6 +6,8 @@
 import { hostKernel } from '@falcon/tensor';
 import type { HostTensor } from '@falcon/tensor';
 import { EPS_F32 } from './rounding.js';
+import type { ActivationQuantInt8Attrs, ActivationQuantInt8InputName, ActivationQuantInt8OptionalName, ActivationQuantInt8OutputName } from '../../activation_quant_int8_signature.js';
+import type { ActivationQuantAttrs, ActivationQuantInputName, ActivationQuantOptionalName, ActivationQuantOutputName } from '../../activation_quant_signature.js';
 
 /**
  * Quantise `x` row by row into `q` (integers) and `scales`; `dequantize` also divides by the scale.
@@ -43,7 +45,7 @@ function scaleShape(x: HostTensor): number[] {
 }
 
 /** Host kernel of activationQuant: inputs `x` `[..., d]` f32, optional `absMax` `[..., 1]`; outputs `y` (f32, shape of x) and `scale` (`[..., 1]`). */
-export const activationQuantCpu = hostKernel<'x', 'absMax', Record<string, never>, 'y' | 'scale'>(({ x, absMax }) => {
+export const activationQuantCpu = hostKernel<ActivationQuantInputName, ActivationQuantOptionalName, ActivationQuantAttrs, ActivationQuantOutputName>(({ x, absMax }) => {
   const d = x.shape[x.shape.length - 1];
   const y = new Float32Array(x.values.length);
   const scales = new Float32Array(x.values.length / d);
@@ -52,7 +54,7 @@ export const activationQuantCpu = hostKernel<'x', 'absMax', Record<string, never
 });
 
 /** Host kernel of activationQuantInt8: inputs `x` `[..., d]` f32, optional `absMax` `[..., 1]`; outputs `q` (int32, shape of x) and `scale` (`[..., 1]`). */
-export const activationQuantInt8Cpu = hostKernel<'x', 'absMax', Record<string, never>, 'q' | 'scale'>(({ x, absMax }) => {
+export const activationQuantInt8Cpu = hostKernel<ActivationQuantInt8InputName, ActivationQuantInt8OptionalName, ActivationQuantInt8Attrs, ActivationQuantInt8OutputName>(({ x, absMax }) => {
   const d = x.shape[x.shape.length - 1];
   const q = new Int32Array(x.values.length);
   const scales = new Float32Array(x.values.length / d);

@@ -12,6 +12,7 @@
  * load) and, from 4 tokens on, four tokens share each word (tiles of 4 tokens).
  */
 import { hostKernel } from '@falcon/tensor';
+import type { TernaryMatmulAttrs, TernaryMatmulInputName, TernaryMatmulOutputName } from '../../ternary_matmul_signature.js';
 
 /** Lane multiplier of the two-lane f64 accumulators. */
 const LANE = 2 ** 26;
@@ -149,7 +150,7 @@ function quadWords(x: Int32Array, m: number, k: number, words: Uint32Array, rows
 }
 
 /** Host kernel: inputs `x` int32 `[..., K]`, `packed` int32 words; attr `outFeatures`; output `y` int32 `[..., N]`. */
-export const ternaryMatmulCpu = hostKernel<'x' | 'packed', never, { outFeatures: number }, 'y'>(({ x, packed }, { outFeatures: n }) => {
+export const ternaryMatmulCpu = hostKernel<TernaryMatmulInputName, never, TernaryMatmulAttrs, TernaryMatmulOutputName>(({ x, packed }, { outFeatures: n }) => {
   const k = x.shape[x.shape.length - 1];
   const count = x.values.length / k;
   const rows = Math.ceil(n / 4);

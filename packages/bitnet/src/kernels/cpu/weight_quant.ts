@@ -5,9 +5,10 @@
  */
 import { hostKernel } from '@falcon/tensor';
 import { EPS_F32 } from './rounding.js';
+import type { WeightQuantAttrs, WeightQuantInputName, WeightQuantOptionalName, WeightQuantOutputName } from '../../weight_quant_signature.js';
 
 /** Host kernel: inputs `w` (f32, any shape), optional `meanAbs` (`[]`/`[1]`); outputs `y` (shape of w), `scale` (`[1]`). */
-export const weightQuantCpu = hostKernel<'w', 'meanAbs', Record<string, never>, 'y' | 'scale'>(({ w, meanAbs }) => {
+export const weightQuantCpu = hostKernel<WeightQuantInputName, WeightQuantOptionalName, WeightQuantAttrs, WeightQuantOutputName>(({ w, meanAbs }) => {
   const v = w.values as Float32Array;
   const n = v.length;
   let m: number;

@@ -6,6 +6,8 @@
  */
 import { webgpuKernel, wgslWorkgroupReduce } from '@falcon/tensor';
 import type { KernelBackend, TensorInfo, WebgpuProgram } from '@falcon/tensor';
+import type { ActivationQuantInt8Attrs, ActivationQuantInt8InputName, ActivationQuantInt8OptionalName, ActivationQuantInt8OutputName } from '../../activation_quant_int8_signature.js';
+import type { ActivationQuantAttrs, ActivationQuantInputName, ActivationQuantOptionalName, ActivationQuantOutputName } from '../../activation_quant_signature.js';
 
 const WG = 64;
 
@@ -88,12 +90,12 @@ function plan(x: TensorInfo, absMax: TensorInfo | undefined, run: (p: WebgpuProg
 }
 
 /** WebGPU kernel of activationQuant: inputs `x` `[..., d]`, optional `absMax` `[..., 1]`; outputs `y`, `scale` `[..., 1]`. */
-export const activationQuantWebgpu = webgpuKernel<'x', 'absMax', Record<string, never>, 'y' | 'scale'>(({ inputs: { x, absMax }, run, backend }) => {
+export const activationQuantWebgpu = webgpuKernel<ActivationQuantInputName, ActivationQuantOptionalName, ActivationQuantAttrs, ActivationQuantOutputName>(({ inputs: { x, absMax }, run, backend }) => {
   const { q, scale } = plan(x, absMax, run, false, backend);
   return { y: q, scale };
 });
 
 /** WebGPU kernel of activationQuantInt8: inputs `x` `[..., d]`, optional `absMax`; outputs `q` (int32), `scale` `[..., 1]`. */
-export const activationQuantInt8Webgpu = webgpuKernel<'x', 'absMax', Record<string, never>, 'q' | 'scale'>(({ inputs: { x, absMax }, run, backend }) =>
+export const activationQuantInt8Webgpu = webgpuKernel<ActivationQuantInt8InputName, ActivationQuantInt8OptionalName, ActivationQuantInt8Attrs, ActivationQuantInt8OutputName>(({ inputs: { x, absMax }, run, backend }) =>
   plan(x, absMax, run, true, backend),
 );

@@ -6,6 +6,7 @@
  * sums, written to y[m, r + j·R]. Exact integer arithmetic (|sum| ≤ 2·128·65536 < 2^31).
  */
 import { webgpuKernel } from '@falcon/tensor';
+import type { TernaryMatmulAttrs, TernaryMatmulInputName, TernaryMatmulOutputName } from '../../ternary_matmul_signature.js';
 
 const WG = 64;
 /** Tokens per workgroup. */
@@ -71,7 +72,7 @@ fn main() {
 }`;
 
 /** WebGPU kernel: inputs `x` int32 `[..., K]`, `packed` int32 words; attr `outFeatures`; output `y` int32 `[..., N]`. */
-export const ternaryMatmulWebgpu = webgpuKernel<'x' | 'packed', never, { outFeatures: number }, 'y'>(({ inputs: { x, packed }, attrs: { outFeatures: n }, run, backend }) => {
+export const ternaryMatmulWebgpu = webgpuKernel<TernaryMatmulInputName, never, TernaryMatmulAttrs, TernaryMatmulOutputName>(({ inputs: { x, packed }, attrs: { outFeatures: n }, run, backend }) => {
   const k = x.shape[x.shape.length - 1];
   const m = x.shape.reduce((a, b) => a * b, 1) / k;
   const rows = Math.ceil(n / 4);

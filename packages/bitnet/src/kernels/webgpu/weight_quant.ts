@@ -7,6 +7,7 @@
 import { webgpuKernel, wgslWorkgroupReduce } from '@falcon/tensor';
 import type { WebgpuProgram } from '@falcon/tensor';
 import type { TensorInfo } from '@falcon/tensor';
+import type { WeightQuantAttrs, WeightQuantInputName, WeightQuantOptionalName, WeightQuantOutputName } from '../../weight_quant_signature.js';
 
 const WG = 256;
 const MAX_GROUPS = 256;
@@ -54,7 +55,7 @@ fn main(index: i32) {
 const EPS = { type: 'f32', value: 1e-5 } as const;
 
 /** WebGPU kernel: inputs `w` (f32, any shape), optional `meanAbs`; outputs `y` (shape of w) and `scale` (`[1]`). */
-export const weightQuantWebgpu = webgpuKernel<'w', 'meanAbs', Record<string, never>, 'y' | 'scale'>(({ inputs: { w, meanAbs }, run }) => {
+export const weightQuantWebgpu = webgpuKernel<WeightQuantInputName, WeightQuantOptionalName, WeightQuantAttrs, WeightQuantOutputName>(({ inputs: { w, meanAbs }, run }) => {
   const n = w.shape.reduce((a, b) => a * b, 1);
   const flat: TensorInfo = { ...w, shape: [n] };
   let scale: TensorInfo;

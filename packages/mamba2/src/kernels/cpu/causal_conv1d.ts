@@ -4,7 +4,7 @@
  * kernel transposed to `[dconv, dim]` once so every inner loop reads memory in order.
  */
 import { hostKernel } from '@falcon/tensor';
-import type { CausalConv1dAttrs, CausalConv1dInputName, CausalConv1dOptionalName } from '../../causal_conv1d.js';
+import type { CausalConv1dAttrs, CausalConv1dInputName, CausalConv1dOptionalName, CausalConv1dOutputName } from '../../causal_conv1d_signature.js';
 import { segmentStarts } from './segments.js';
 
 /** The problem of one conv call, flat. @internal */
@@ -91,7 +91,7 @@ export function causalConv1dHost(pr: ConvProblem, silu: boolean): { y: Float32Ar
 }
 
 /** The CPU kernel of `FalconCausalConv1d`. @internal */
-export const causalConv1dCpu = hostKernel<CausalConv1dInputName, CausalConv1dOptionalName, CausalConv1dAttrs, 'y' | 'finalState'>((t, attrs) => {
+export const causalConv1dCpu = hostKernel<CausalConv1dInputName, CausalConv1dOptionalName, CausalConv1dAttrs, CausalConv1dOutputName>((t, attrs) => {
   const [nb, l, d] = t.x.shape;
   const k = t.weight.shape[1];
   const pr: ConvProblem = {

@@ -5,8 +5,8 @@
  * was copied from.
  */
 import { hostKernel } from '@falcon/tensor';
-import type { CausalConv1dAttrs, CausalConv1dOptionalName } from '../../causal_conv1d.js';
-import type { CausalConv1dBackwardInputName, CausalConv1dBackwardOutputName } from '../../causal_conv1d_backward.js';
+import type { CausalConv1dAttrs, CausalConv1dOptionalName } from '../../causal_conv1d_signature.js';
+import type { CausalConv1dBackwardInputName, CausalConv1dBackwardOutputName } from '../../causal_conv1d_backward_signature.js';
 import type { ConvProblem } from './causal_conv1d.js';
 import { convRow, transposeWeight } from './causal_conv1d.js';
 import { segmentStarts } from './segments.js';

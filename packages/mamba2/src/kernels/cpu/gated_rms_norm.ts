@@ -3,10 +3,10 @@
  * the output; float64 arithmetic, float32 results.
  */
 import { hostKernel } from '@falcon/tensor';
-import type { GatedRmsNormAttrs } from '../../gated_rms_norm.js';
+import type { GatedRmsNormAttrs, GatedRmsNormInputName, GatedRmsNormOptionalName, GatedRmsNormOutputName } from '../../gated_rms_norm_signature.js';
 
 /** The CPU kernel of `FalconGatedRmsNorm`. @internal */
-export const gatedRmsNormCpu = hostKernel<'x' | 'weight', 'z', GatedRmsNormAttrs, 'y'>((t, { eps, ngroups, normBeforeGate }) => {
+export const gatedRmsNormCpu = hostKernel<GatedRmsNormInputName, GatedRmsNormOptionalName, GatedRmsNormAttrs, GatedRmsNormOutputName>((t, { eps, ngroups, normBeforeGate }) => {
   const x = t.x.values as Float32Array;
   const w = t.weight.values as Float32Array;
   const z = t.z?.values as Float32Array | undefined;

@@ -5,10 +5,10 @@
  * `dw += g·u·r`, `du = r·(g·w − u·r²·mean(g·w·u))`, then through the gate.
  */
 import { hostKernel } from '@falcon/tensor';
-import type { GatedRmsNormAttrs } from '../../gated_rms_norm.js';
+import type { GatedRmsNormBackwardAttrs, GatedRmsNormBackwardInputName, GatedRmsNormBackwardOptionalName, GatedRmsNormBackwardOutputName } from '../../gated_rms_norm_backward_signature.js';
 
 /** The CPU kernel of `FalconGatedRmsNormBackward`. @internal */
-export const gatedRmsNormBackwardCpu = hostKernel<'x' | 'weight' | 'dy', 'z', GatedRmsNormAttrs, 'dx' | 'dweight' | 'dz'>(
+export const gatedRmsNormBackwardCpu = hostKernel<GatedRmsNormBackwardInputName, GatedRmsNormBackwardOptionalName, GatedRmsNormBackwardAttrs, GatedRmsNormBackwardOutputName>(
   (t, { eps, ngroups, normBeforeGate }) => {
     const x = t.x.values as Float32Array;
     const w = t.weight.values as Float32Array;

@@ -3,13 +3,12 @@
  * host code (`ssd_chunk_scan.ts`) with the seqlen axis left out of x, dt, B, C and y.
  */
 import { hostKernel } from '@falcon/tensor';
-import type { SelectiveStateUpdateInputName, SelectiveStateUpdateOptionalName } from '../../selective_state_update.js';
-import type { TimeStepAttrs } from '../../time_step.js';
+import type { SelectiveStateUpdateAttrs, SelectiveStateUpdateInputName, SelectiveStateUpdateOptionalName, SelectiveStateUpdateOutputName } from '../../selective_state_update_signature.js';
 import { ssdChunkScanHost } from './ssd_chunk_scan.js';
 import { ssdProblem } from './ssd_problem.js';
 
 /** The CPU kernel of `FalconSelectiveStateUpdate`. @internal */
-export const selectiveStateUpdateCpu = hostKernel<SelectiveStateUpdateInputName, SelectiveStateUpdateOptionalName, TimeStepAttrs, 'y' | 'newState'>(
+export const selectiveStateUpdateCpu = hostKernel<SelectiveStateUpdateInputName, SelectiveStateUpdateOptionalName, SelectiveStateUpdateAttrs, SelectiveStateUpdateOutputName>(
   (t, attrs) => {
     const pr = ssdProblem({ ...t, init: t.state }, true);
     const r = ssdChunkScanHost(pr, { ...attrs, chunkSize: 1 });

@@ -7,7 +7,7 @@
  * stored as float32. `C_t·B_s` is computed once per group and shared by the group's heads.
  */
 import { hostKernel } from '@falcon/tensor';
-import type { SsdAttrs, SsdChunkScanInputName, SsdChunkScanOptionalName } from '../../ssd_chunk_scan.js';
+import type { SsdAttrs, SsdChunkScanInputName, SsdChunkScanOptionalName, SsdChunkScanOutputName } from '../../ssd_chunk_scan_signature.js';
 import { gemmNT } from './dot.js';
 import { segmentStarts } from './segments.js';
 import type { SsdProblem } from './ssd_problem.js';
@@ -135,7 +135,7 @@ export function ssdChunkScanHost(pr: SsdProblem, attrs: SsdAttrs): { y: Float32A
 }
 
 /** The CPU kernel of `FalconSsdChunkScan`. @internal */
-export const ssdChunkScanCpu = hostKernel<SsdChunkScanInputName, SsdChunkScanOptionalName, SsdAttrs, 'y' | 'finalStates'>((t, attrs) => {
+export const ssdChunkScanCpu = hostKernel<SsdChunkScanInputName, SsdChunkScanOptionalName, SsdAttrs, SsdChunkScanOutputName>((t, attrs) => {
   const pr = ssdProblem({ ...t, init: t.initialStates }, false);
   const { y, finalStates } = ssdChunkScanHost(pr, attrs);
   return {

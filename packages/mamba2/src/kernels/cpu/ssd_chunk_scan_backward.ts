@@ -18,8 +18,8 @@
  * Positions of another sequence (`seqIdx`) are masked out of M, w and V exactly as in the forward.
  */
 import { hostKernel } from '@falcon/tensor';
-import type { SsdBackwardInputName, SsdBackwardOptionalName, SsdBackwardOutputName } from '../../ssd_chunk_scan_backward.js';
-import type { SsdAttrs } from '../../ssd_chunk_scan.js';
+import type { SsdBackwardInputName, SsdBackwardOptionalName, SsdBackwardOutputName } from '../../ssd_chunk_scan_backward_signature.js';
+import type { SsdAttrs } from '../../ssd_chunk_scan_signature.js';
 import { gemmNT } from './dot.js';
 import { segmentStarts } from './segments.js';
 import type { SsdProblem } from './ssd_problem.js';

@@ -4,7 +4,7 @@
  * finalState `[batch, dconv − 1, dim]`.
  */
 import { cudaKernel } from '@falcon/tensor';
-import type { CausalConv1dAttrs, CausalConv1dInputName, CausalConv1dOptionalName } from '../../causal_conv1d.js';
+import type { CausalConv1dAttrs, CausalConv1dInputName, CausalConv1dOptionalName } from '../../causal_conv1d_signature.js';
 import { mamba2Cuda } from './addon.js';
 import type { Mamba2Functions } from './addon.js';
 

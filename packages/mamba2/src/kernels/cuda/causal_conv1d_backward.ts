@@ -4,8 +4,8 @@
  * dweight / dbias as per-block partial sums in scratch reduced by a second kernel (deterministic).
  */
 import { cudaKernel } from '@falcon/tensor';
-import type { CausalConv1dAttrs, CausalConv1dOptionalName } from '../../causal_conv1d.js';
-import type { CausalConv1dBackwardInputName, CausalConv1dBackwardOutputName } from '../../causal_conv1d_backward.js';
+import type { CausalConv1dAttrs, CausalConv1dOptionalName } from '../../causal_conv1d_signature.js';
+import type { CausalConv1dBackwardInputName, CausalConv1dBackwardOutputName } from '../../causal_conv1d_backward_signature.js';
 import { mamba2Cuda } from './addon.js';
 import type { Mamba2Functions } from './addon.js';
 

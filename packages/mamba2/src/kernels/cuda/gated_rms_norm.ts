@@ -3,7 +3,7 @@
  * features) or a block of 256 threads per (row, group), y with the shape of x.
  */
 import { cudaKernel } from '@falcon/tensor';
-import type { GatedRmsNormAttrs } from '../../gated_rms_norm.js';
+import type { GatedRmsNormAttrs } from '../../gated_rms_norm_signature.js';
 import { mamba2Cuda } from './addon.js';
 import type { Mamba2Functions } from './addon.js';
 

@@ -4,7 +4,7 @@
  * the teams by a second kernel (deterministic).
  */
 import { cudaKernel } from '@falcon/tensor';
-import type { GatedRmsNormAttrs } from '../../gated_rms_norm.js';
+import type { GatedRmsNormAttrs } from '../../gated_rms_norm_signature.js';
 import { mamba2Cuda } from './addon.js';
 import type { Mamba2Functions } from './addon.js';
 import { normRows } from './gated_rms_norm.js';

@@ -4,7 +4,7 @@
  * op is the scan's backward over one position (its own CUDA kernel).
  */
 import { cudaKernel } from '@falcon/tensor';
-import type { SelectiveStateUpdateInputName, SelectiveStateUpdateOptionalName } from '../../selective_state_update.js';
+import type { SelectiveStateUpdateInputName, SelectiveStateUpdateOptionalName } from '../../selective_state_update_signature.js';
 import type { TimeStepAttrs } from '../../time_step.js';
 import { mamba2Cuda } from './addon.js';
 import type { Mamba2Functions } from './addon.js';

@@ -4,7 +4,7 @@
  * registers; with more than one slice the partial outputs go to scratch and a second kernel adds them.
  */
 import { cudaKernel } from '@falcon/tensor';
-import type { SsdAttrs, SsdChunkScanInputName, SsdChunkScanOptionalName } from '../../ssd_chunk_scan.js';
+import type { SsdAttrs, SsdChunkScanInputName, SsdChunkScanOptionalName } from '../../ssd_chunk_scan_signature.js';
 import { mamba2Cuda } from './addon.js';
 import type { Mamba2Functions } from './addon.js';
 import { ssdSizes, timeStepParams } from './ssd_addon.js';

@@ -6,8 +6,8 @@
  * per-row partial sums.
  */
 import { cudaKernel } from '@falcon/tensor';
-import type { SsdAttrs } from '../../ssd_chunk_scan.js';
-import type { SsdBackwardInputName, SsdBackwardOptionalName, SsdBackwardOutputName } from '../../ssd_chunk_scan_backward.js';
+import type { SsdAttrs } from '../../ssd_chunk_scan_signature.js';
+import type { SsdBackwardInputName, SsdBackwardOptionalName, SsdBackwardOutputName } from '../../ssd_chunk_scan_backward_signature.js';
 import { mamba2Cuda } from './addon.js';
 import type { Mamba2Functions } from './addon.js';
 import { ssdSizes, timeStepParams } from './ssd_addon.js';

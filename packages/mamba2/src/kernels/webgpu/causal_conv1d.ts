@@ -6,7 +6,7 @@
  */
 import { webgpuKernel } from '@falcon/tensor';
 import type { TensorInfo } from '@falcon/tensor';
-import type { CausalConv1dAttrs, CausalConv1dInputName, CausalConv1dOptionalName } from '../../causal_conv1d.js';
+import type { CausalConv1dAttrs, CausalConv1dInputName, CausalConv1dOptionalName, CausalConv1dOutputName } from '../../causal_conv1d_signature.js';
 import { WGSL_SILU } from './wgsl.js';
 
 /** Which optional inputs a conv program has (compiled into its text). @internal */
@@ -107,7 +107,7 @@ fn main(index: i32) {
 }`;
 
 /** WebGPU kernel of `FalconCausalConv1d`. @internal */
-export const causalConv1dWebgpu = webgpuKernel<CausalConv1dInputName, CausalConv1dOptionalName, CausalConv1dAttrs, 'y' | 'finalState'>(
+export const causalConv1dWebgpu = webgpuKernel<CausalConv1dInputName, CausalConv1dOptionalName, CausalConv1dAttrs, CausalConv1dOutputName>(
   ({ inputs: { x, weight, bias, initialState, seqIdx }, attrs }) => {
     const [b, l, d] = x.shape as number[];
     const k = weight.shape[1] as number;

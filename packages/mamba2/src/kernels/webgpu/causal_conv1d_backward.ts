@@ -7,8 +7,8 @@
  */
 import { webgpuKernel } from '@falcon/tensor';
 import type { TensorInfo } from '@falcon/tensor';
-import type { CausalConv1dAttrs, CausalConv1dOptionalName } from '../../causal_conv1d.js';
-import type { CausalConv1dBackwardInputName, CausalConv1dBackwardOutputName } from '../../causal_conv1d_backward.js';
+import type { CausalConv1dAttrs, CausalConv1dOptionalName } from '../../causal_conv1d_signature.js';
+import type { CausalConv1dBackwardInputName, CausalConv1dBackwardOutputName } from '../../causal_conv1d_backward_signature.js';
 import type { ConvFlags } from './causal_conv1d.js';
 import { convInputs, convUniforms, flagKey, wgslConvInput, wgslConvPre } from './causal_conv1d.js';
 import { emptyTensor, WGSL_SILU } from './wgsl.js';

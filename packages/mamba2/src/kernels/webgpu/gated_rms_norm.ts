@@ -5,7 +5,7 @@
  * `u·r·w` (times silu(z) when the gate comes after).
  */
 import { webgpuKernel, wgslWorkgroupReduce } from '@falcon/tensor';
-import type { GatedRmsNormAttrs } from '../../gated_rms_norm.js';
+import type { GatedRmsNormAttrs, GatedRmsNormInputName, GatedRmsNormOptionalName, GatedRmsNormOutputName } from '../../gated_rms_norm_signature.js';
 import { reduceWorkgroupSize, WGSL_SILU } from './wgsl.js';
 
 /** Gate placement compiled into the shader: 0 none, 1 before the norm, 2 after. @internal */
@@ -44,7 +44,7 @@ fn main(index: i32) {
 }`;
 
 /** WebGPU kernel of `FalconGatedRmsNorm`. @internal */
-export const gatedRmsNormWebgpu = webgpuKernel<'x' | 'weight', 'z', GatedRmsNormAttrs, 'y'>(({ inputs: { x, weight, z }, attrs, run }) => {
+export const gatedRmsNormWebgpu = webgpuKernel<GatedRmsNormInputName, GatedRmsNormOptionalName, GatedRmsNormAttrs, GatedRmsNormOutputName>(({ inputs: { x, weight, z }, attrs, run }) => {
   const dim = weight.shape[0];
   const size = x.shape.reduce((a, b) => a * b, 1);
   const m = dim / attrs.ngroups;

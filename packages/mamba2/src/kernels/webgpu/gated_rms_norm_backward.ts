@@ -7,9 +7,9 @@
  */
 import { webgpuKernel, wgslWorkgroupReduce } from '@falcon/tensor';
 import type { TensorInfo } from '@falcon/tensor';
-import type { GatedRmsNormAttrs } from '../../gated_rms_norm.js';
 import { gateMode } from './gated_rms_norm.js';
 import { emptyTensor, reduceWorkgroupSize, WGSL_SILU } from './wgsl.js';
+import type { GatedRmsNormBackwardAttrs, GatedRmsNormBackwardInputName, GatedRmsNormBackwardOptionalName, GatedRmsNormBackwardOutputName } from '../../gated_rms_norm_backward_signature.js';
 
 // Shared: u (normalised input) and g (gradient reaching u·r·w) at element i of segment seg.
 // (WGSL drops unused bindings, so a program binds only what its shader reads: dweight has no weight.)
@@ -88,7 +88,7 @@ fn main(index: i32) {
 }`;
 
 /** WebGPU kernel of `FalconGatedRmsNormBackward`. @internal */
-export const gatedRmsNormBackwardWebgpu = webgpuKernel<'x' | 'weight' | 'dy', 'z', GatedRmsNormAttrs, 'dx' | 'dweight' | 'dz'>(
+export const gatedRmsNormBackwardWebgpu = webgpuKernel<GatedRmsNormBackwardInputName, GatedRmsNormBackwardOptionalName, GatedRmsNormBackwardAttrs, GatedRmsNormBackwardOutputName>(
   ({ inputs: { x, weight, dy, z }, attrs, run, backend }) => {
     const dim = weight.shape[0];
     const size = x.shape.reduce((a, b) => a * b, 1);

@@ -4,8 +4,7 @@
  */
 import { webgpuKernel } from '@falcon/tensor';
 import type { TensorInfo } from '@falcon/tensor';
-import type { SelectiveStateUpdateInputName, SelectiveStateUpdateOptionalName } from '../../selective_state_update.js';
-import type { TimeStepAttrs } from '../../time_step.js';
+import type { SelectiveStateUpdateAttrs, SelectiveStateUpdateInputName, SelectiveStateUpdateOptionalName, SelectiveStateUpdateOutputName } from '../../selective_state_update_signature.js';
 import type { SsdTensors } from './ssd_programs.js';
 import { ssdDims, ssdFinalProgram, ssdForwardParts, ssdGateProgram, ssdYPreProgram } from './ssd_programs.js';
 
@@ -15,7 +14,7 @@ export function withSeqAxis(t: TensorInfo): TensorInfo {
 }
 
 /** WebGPU kernel of `FalconSelectiveStateUpdate`. @internal */
-export const selectiveStateUpdateWebgpu = webgpuKernel<SelectiveStateUpdateInputName, SelectiveStateUpdateOptionalName, TimeStepAttrs, 'y' | 'newState'>(
+export const selectiveStateUpdateWebgpu = webgpuKernel<SelectiveStateUpdateInputName, SelectiveStateUpdateOptionalName, SelectiveStateUpdateAttrs, SelectiveStateUpdateOutputName>(
   ({ inputs: { state, x, dt, A, B, C, D, z, dtBias }, attrs, run }) => {
     const t: SsdTensors = { x: withSeqAxis(x), dt: withSeqAxis(dt), A, B: withSeqAxis(B), C: withSeqAxis(C), D, z: z && withSeqAxis(z), dtBias, init: state };
     const a = { ...attrs, chunkSize: 1 };

@@ -4,12 +4,12 @@
  * states.
  */
 import { webgpuKernel } from '@falcon/tensor';
-import type { SsdAttrs, SsdChunkScanInputName, SsdChunkScanOptionalName } from '../../ssd_chunk_scan.js';
+import type { SsdAttrs, SsdChunkScanInputName, SsdChunkScanOptionalName, SsdChunkScanOutputName } from '../../ssd_chunk_scan_signature.js';
 import type { SsdTensors } from './ssd_programs.js';
 import { ssdDims, ssdFinalProgram, ssdForwardParts, ssdGateProgram, ssdYPreProgram } from './ssd_programs.js';
 
 /** WebGPU kernel of `FalconSsdChunkScan`. @internal */
-export const ssdChunkScanWebgpu = webgpuKernel<SsdChunkScanInputName, SsdChunkScanOptionalName, SsdAttrs, 'y' | 'finalStates'>(({ inputs, attrs, run }) => {
+export const ssdChunkScanWebgpu = webgpuKernel<SsdChunkScanInputName, SsdChunkScanOptionalName, SsdAttrs, SsdChunkScanOutputName>(({ inputs, attrs, run }) => {
   const t: SsdTensors = { ...inputs, init: inputs.initialStates };
   const d = ssdDims(t, attrs.chunkSize);
   const parts = ssdForwardParts(t, d, attrs, run);

@@ -15,8 +15,8 @@
  */
 import { webgpuKernel } from '@falcon/tensor';
 import type { TensorInfo, WebgpuProgram } from '@falcon/tensor';
-import type { SsdBackwardInputName, SsdBackwardOptionalName, SsdBackwardOutputName } from '../../ssd_chunk_scan_backward.js';
-import type { SsdAttrs } from '../../ssd_chunk_scan.js';
+import type { SsdBackwardInputName, SsdBackwardOptionalName, SsdBackwardOutputName } from '../../ssd_chunk_scan_backward_signature.js';
+import type { SsdAttrs } from '../../ssd_chunk_scan_signature.js';
 import type { SsdDims, SsdTensors } from './ssd_programs.js';
 import { flat, ssdDims, ssdForwardParts, ssdUniforms, ssdYPreProgram, WGSL_INDEX, WGSL_TS, wgslBoundary } from './ssd_programs.js';
 import { emptyTensor, WGSL_SILU } from './wgsl.js';

@@ -14,7 +14,7 @@
  * Programs bind at most 7 tensors (WebGPU's default limit is 8 storage buffers per stage, output included).
  */
 import type { TensorInfo, WebgpuProgram } from '@falcon/tensor';
-import type { SsdAttrs } from '../../ssd_chunk_scan.js';
+import type { SsdAttrs } from '../../ssd_chunk_scan_signature.js';
 import { clampsTimeStep } from '../../time_step.js';
 import { WGSL_SILU } from './wgsl.js';
 

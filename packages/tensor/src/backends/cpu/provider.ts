@@ -3,9 +3,11 @@ import '@tensorflow/tfjs-backend-cpu';
 import type { BackendProvider } from '../types.js';
 import { registerFastBatchMatMul } from './batch_mat_mul.js';
 import { registerFastUnsortedSegmentSum } from './unsorted_segment_sum.js';
+import { consumeCpuNodeNotice } from './cpu_notice.js';
 
 registerFastUnsortedSegmentSum();
 registerFastBatchMatMul();
+consumeCpuNodeNotice();
 
 /** Provider of the `cpu` backend. @internal */
 export const cpuProvider: BackendProvider = {

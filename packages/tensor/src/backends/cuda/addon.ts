@@ -9,6 +9,7 @@
 import type { NativeAddon, NativeExports } from '../../op/cuda/signature.js';
 import { nativeCall } from '../../op/cuda/native.js';
 import { signatureProblems } from '../../op/cuda/signature.js';
+import { findCudaAddon } from './addon_path.js';
 
 /** What the addon's `probe()` reports; it never throws, also on machines without a GPU. */
 export interface CudaProbe {
@@ -155,12 +156,15 @@ export interface CudaAddon extends NativeExports {
   maxDims: number;
 }
 
-/** Where the addon is looked for: `$FALCON_CUDA_ADDON`, else `build/falcon_tensor_cuda.node` in this package. */
+/** File URL of the addon in this package's `build/` (src/backends/cuda/addon.ts and dist/backends/cuda/addon.js are both three folders below the package). */
+function ownAddonUrl(): string {
+  return new URL('../../../build/falcon_tensor_cuda.node', import.meta.url).href;
+}
+
+/** Where the addon is looked for: `$FALCON_CUDA_ADDON`, else `build/falcon_tensor_cuda.node` in this package, else the platform package `@falcon/tensor-<platform>-<arch>-cuda`. */
 export async function cudaAddonPath(): Promise<string> {
   if (process.env.FALCON_CUDA_ADDON) return process.env.FALCON_CUDA_ADDON;
-  const { fileURLToPath } = await import('node:url');
-  // src/backends/cuda/addon.ts and dist/backends/cuda/addon.js are both three folders below the package.
-  return fileURLToPath(new URL('../../../build/falcon_tensor_cuda.node', import.meta.url));
+  return findCudaAddon('tensor', ownAddonUrl()).path;
 }
 
 let loaded: { path: string; addon?: CudaAddon; error?: string } | undefined;
@@ -174,7 +178,8 @@ export async function loadCudaAddon(): Promise<{ addon?: CudaAddon; error?: stri
   if (loaded && loaded.path === path) return loaded;
   const fs = await import('node:fs');
   if (!fs.existsSync(path)) {
-    loaded = { path, error: `the CUDA addon is not built (${path} is missing); build it with 'npm run build:cuda' (needs nvcc, CUDA 12+)` };
+    const error = process.env.FALCON_CUDA_ADDON ? `$FALCON_CUDA_ADDON names ${path}, which does not exist` : findCudaAddon('tensor', ownAddonUrl()).message;
+    loaded = { path, error };
     return loaded;
   }
   try {

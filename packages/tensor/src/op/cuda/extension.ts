@@ -19,6 +19,7 @@ import { CudaBackend } from '../../backends/cuda/backend.js';
 import type { NativeDeclarations } from './native.js';
 import type { NativeAddon } from './signature.js';
 import { bindNative, checkSignatures } from './signature.js';
+import { cudaAddonFile } from '../../backends/cuda/addon_path.js';
 
 /** What every package addon exports besides its declared functions. */
 export interface CudaExtensionAddon {
@@ -56,7 +57,8 @@ export class CudaExtension<D extends NativeDeclarations> {
 
   /**
    * Where the addon is looked for: `$FALCON_<NAME>_CUDA_ADDON`, else
-   * `$FALCON_CUDA_ADDON_DIR/falcon_<name>_cuda.node`, else the package's `build/` folder.
+   * `$FALCON_CUDA_ADDON_DIR/falcon_<name>_cuda.node`, else the package's `build/` folder, else its
+   * prebuilt platform package (`addon_path.ts`); throws naming both when neither has it.
    */
   path(): string {
     const proc = nodeProcess();
@@ -64,8 +66,7 @@ export class CudaExtension<D extends NativeDeclarations> {
     const own = env[`FALCON_${this.name.toUpperCase()}_CUDA_ADDON`];
     if (own) return own;
     if (env.FALCON_CUDA_ADDON_DIR) return `${env.FALCON_CUDA_ADDON_DIR.replace(/\/$/, '')}/falcon_${this.name}_cuda.node`;
-    const url = proc.getBuiltinModule!('node:url') as { fileURLToPath(u: string): string };
-    return url.fileURLToPath(this.defaultUrl);
+    return cudaAddonFile(this.name, this.defaultUrl); // own build/, else the platform package, else a clear error
   }
 
   /** The addon's functions for `backend`: loaded and checked on first use, initialised for its device, bound to its stream. */

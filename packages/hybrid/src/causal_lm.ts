@@ -1,0 +1,24 @@
+/**
+ * What generation and the Hugging Face loader/saver need of a causal LM (the interface
+ * `FalconH1ForCausalLM` implements), so `generate.ts` and `pretrained.ts` take the model without
+ * importing `model.ts`, which imports them.
+ */
+import type { Tensor, Tensor2D } from '@falcon/tensor';
+import type { HybridConfig } from './config.js';
+import type { LayerCache } from './parallel_hybrid_layer.js';
+
+/** A causal LM as generation and the Hugging Face layout see it. */
+export interface CausalLm {
+  /** The model's configuration. */
+  readonly config: HybridConfig;
+  /** Every weight under its transformers name. */
+  stateDict(): Record<string, Tensor>;
+  /** The shape of every weight, by transformers name. */
+  stateDictShapes(): Map<string, number[]>;
+  /** Load weights by transformers name (all checked first). */
+  loadStateDict(weights: Record<string, Tensor>): void;
+  /** Run the prompt `[batch, seqlen]` once: the last position's logits `[batch, vocab]` and the cache. */
+  prefill(ids: Tensor2D, capacity: number, mask?: Tensor2D): { logits: Tensor2D; caches: LayerCache[] };
+  /** One cached step: ids and positions `[batch, 1]`, logits `[batch, vocab]`. */
+  step(ids: Tensor2D, positions: Tensor2D, caches: LayerCache[]): Tensor2D;
+}
