@@ -1,14 +1,13 @@
 // The NCCL engine's TypeScript (outputs, shapes, device pointers, the stream, no host sync, the
 // watchdog) over the host-memory emulations of the cuda addon and of the NCCL addon at world size 1
-// (tools/device/*-emulator.ts): the same checks the device runner makes on the GPU with real NCCL
+// (src/testing/): the same checks the device runner makes on the GPU with real NCCL
 // (tools/device/run-nccl.sh). Exact comparisons: at world size 1 every collective is a copy.
 import { describe, expect, it } from 'vitest';
 import { tf } from '@falcon/tensor';
 import { allReduce, CollectiveError, destroyProcessGroup, initProcessGroup } from '../src/index.js';
 import { setNcclAddon } from '../src/native/nccl_addon.js';
-import { runNcclChecks } from '../../../tools/device/nccl-tests.js';
-import { createEmulatedNcclAddon } from '../../../tools/device/nccl-emulator.js';
-import type { CudaBackend } from '../../tensor/src/backends/cuda/backend.js';
+import { createEmulatedNcclAddon, runNcclChecks } from '../src/testing/index.js';
+import type { CudaBackend } from '@falcon/tensor';
 
 describe('nccl engine over the emulated addons (world size 1)', () => {
   it('runs the whole API like the device check does', async () => {

@@ -1,5 +1,5 @@
 // The collectives of a Gloo group, run on its FIFO thread (or, for a send/receive, posted there and
-// waited for on its waiter thread). Buffers are host memory owned by the caller and kept alive
+// waited for on a thread of its own). Buffers are host memory owned by the caller and kept alive
 // until the task completes. `dtype` 0 is float32, 1 is int32.
 #pragma once
 #include <cstddef>

@@ -1,4 +1,4 @@
-// The Gloo process group: rendezvous, the FIFO and waiter threads, fault diagnosis (see group.h).
+// The Gloo process group: rendezvous, the FIFO thread and the point-to-point wait threads, fault diagnosis (see group.h).
 #include "group.h"
 
 #include <gloo/common/error.h>

@@ -1,5 +1,5 @@
 // One Gloo process group of the @falcon/parallel addon: a full-mesh gloo context over the tcp
-// transport, rendezvoused through @falcon/parallel's TCP store, and the two threads that run its
+// transport, rendezvoused through @falcon/parallel's TCP store, and the threads that run its
 // work so the JavaScript thread never blocks (unless it asks for a synchronous op):
 //   - the FIFO thread runs the group's collectives one after another, in the order they were
 //     issued (every rank issues a group's collectives in the same order, as torch requires), and
@@ -41,12 +41,12 @@ struct InputError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/** A unit of work. `run` executes on the FIFO thread; if `wait` is set it then runs on the waiter thread. */
+/** A unit of work. `run` executes on the FIFO thread; if `wait` is set it then runs on a wait thread of its own. */
 struct Task {
   std::string op;
   std::function<void()> run;
   std::function<void()> wait;
-  std::function<void(Task*)> done;  // called on the thread that finished the task (FIFO or waiter)
+  std::function<void(Task*)> done;  // called on the thread that finished the task (FIFO or wait thread)
   int peer = -1;  // point-to-point: the group rank of the other side
   bool failed = false;
   OpError error;
@@ -88,7 +88,7 @@ class Group {
   uint64_t seq() const { return seq_; }
   uint32_t nextTag() { return (uint32_t)(++seq_ & 0x00FFFFFF); }
 
-  /** Builds the OpError of a failed op (FIFO or waiter thread): finds the missing rank. */
+  /** Builds the OpError of a failed op (FIFO or wait thread): finds the missing rank. */
   OpError diagnose(const std::string& op, const std::string& what, bool p2p, int peer);
 
   /** "rank 1 of group world [0,1,2]" for messages. */

@@ -1,10 +1,12 @@
 // A host-memory emulation of @falcon/parallel's NCCL addon at world size 1, over the emulated cuda
-// addon (tools/device/cuda-emulator.ts): every collective of one rank is a copy from the send to the
-// receive pointer, which is what NCCL computes at world size 1. It lets tools/device/nccl-tests.ts
-// (the NCCL engine's TypeScript: outputs, shapes, pointers, the stream) run here with --emulate;
-// the device runner runs the same program on the real addon and NCCL.
-import type { CudaAddon } from '../../packages/tensor/src/backends/cuda/addon.js';
-import type { NcclAddon, NcclComm } from '../../packages/parallel/src/native/nccl_addon.js';
+// addon (@falcon/tensor/testing): every collective of one rank is a copy from the send to the
+// receive pointer, which is what NCCL computes at world size 1. It lets the NCCL checks
+// (nccl_checks.ts: the NCCL engine's TypeScript: outputs, shapes, pointers, the stream) run here;
+// the device runner runs the same checks on the real addon and NCCL.
+import type { CudaBackend } from '@falcon/tensor';
+import type { NcclAddon, NcclComm } from '../native/nccl_addon.js';
+
+type CudaAddon = CudaBackend['addon'];
 
 /** Emulated NCCL addon; `stuck()` makes every later op never complete (the watchdog's test). */
 export function createEmulatedNcclAddon(cuda: CudaAddon): NcclAddon & { stuck(): void } {
