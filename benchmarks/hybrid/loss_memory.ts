@@ -33,7 +33,7 @@ for (const [path, chunk, f] of paths) {
 let commit = 'unknown';
 try {
   commit = execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-  if (execSync("git status --porcelain -- . ':!benchmarks/results'", { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()) commit += ' + uncommitted changes';
+  if (execSync("git status --porcelain -- ':/' ':(top,exclude)benchmarks/results'", { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()) commit += ' + uncommitted changes';
 } catch {
   // not a git checkout
 }

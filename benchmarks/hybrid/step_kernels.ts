@@ -131,7 +131,7 @@ const rows: Row[] = [
 let commit = 'unknown';
 try {
   commit = execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-  if (execSync("git status --porcelain -- . ':!benchmarks/results'", { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()) commit += ' + uncommitted changes';
+  if (execSync("git status --porcelain -- ':/' ':(top,exclude)benchmarks/results'", { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()) commit += ' + uncommitted changes';
 } catch {
   // not a git checkout
 }
@@ -139,7 +139,7 @@ writeResults('hybrid-step-kernels', `tfjs kernels per optimizer step and per tra
   commit,
   command: 'npx tsx benchmarks/hybrid/step_kernels.ts',
   model: `Falcon-H1-0.5B's ${P} parameters (names and ranks of tools/device/model-cuda.ts's config) with narrow widths (hidden 64, vocab 512); kernel counts do not depend on the widths`,
-  'sync host reads': 'dataSync/arraySync/bufferSync calls; the "after" training step\'s remaining read is model.forward\'s check of the int32 input ids (model.ts, not part of this change)',
+  'sync host reads': 'dataSync/arraySync/bufferSync calls; the "after" training step\'s remaining read is model.forward\'s check of the int32 input ids, which model.ts makes on the cpu backend only (on GPU backends the ids are checked on the device)',
   'optimizer kernels after': `Square + Sum per parameter (the norm), ${count(optAfter, 'FalconAdamwStep')} FalconAdamwStep, and ${optAfter.length - 2 * P - count(optAfter, 'FalconAdamwStep')} for the norm and clip coefficient`,
   'loss kernels': `before: the logits path (matMul of all tokens, logSumExp, gather); after: lmHeadCrossEntropy (${count(stepAfter, 'BatchMatMul') - count(stepBefore, 'BatchMatMul')} more BatchMatMul: each loss chunk's logits recomputed in the backward)`,
 });

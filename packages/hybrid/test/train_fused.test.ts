@@ -148,7 +148,7 @@ describe('Trainer.dispatchStep', () => {
     } finally {
       Object.assign(proto, saved);
     }
-    // The model still checks its int32 input ids on the host (model.ts's checkIds); nothing else is read.
+    // On cpu the model checks its int32 input ids on the host (checkInputIds; not on GPU backends); nothing else is read.
     expect(reads.filter((r) => !r.includes('int32'))).toEqual([]);
     for (let s = 0; s < 3; s++) {
       const p = pending[s];
