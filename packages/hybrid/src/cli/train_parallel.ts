@@ -41,7 +41,7 @@ export interface DataParallelSetup {
   /** Set when this process launched the workers: their exit code, and nothing else is to be done. */
   launched?: number;
   /** Make the trainer (data-parallel or plain). */
-  trainer(model: FalconH1ForCausalLM, data: TokenBatches, options: TrainOptions, dir: string): Trainer;
+  trainer(model: FalconH1ForCausalLM, data: TokenBatches, options: TrainOptions, dir: string, info?: Record<string, unknown>): Trainer;
   /** Whether this process prints progress and results (rank 0). */
   reports: boolean;
   /** Leave the process group. */
@@ -105,12 +105,12 @@ export async function dataParallelSetup(o: Record<string, unknown>, argv: string
   }
   if (dp === 1) {
     if (o.zero !== undefined || bucketMb !== undefined) throw new UsageError('--zero and --bucket-mb apply to data-parallel runs (--dp > 1)');
-    return { trainer: (m, d, opts, dir) => new Trainer(m, d, opts, dir), reports: true, close: async () => {}, describe: '' };
+    return { trainer: (m, d, opts, dir, info) => new Trainer(m, d, opts, dir, info), reports: true, close: async () => {}, describe: '' };
   }
   checkBatch(dp);
   const group = await initProcessGroup({ backend: o.backend === 'cuda' ? 'nccl' : 'gloo' });
   return {
-    trainer: (m, d, opts, dir) => new DataParallelTrainer(m, d, opts, dir, { group, zero: zero as 0 | 1, bucketMb }),
+    trainer: (m, d, opts, dir, info) => new DataParallelTrainer(m, d, opts, dir, { group, zero: zero as 0 | 1, bucketMb }, info),
     reports: group.rank === 0,
     close: () => destroyProcessGroup(),
     describe: ` (data-parallel over ${dp} ranks${zero ? ', ZeRO-1' : ''})`,

@@ -46,10 +46,11 @@ export class DataParallelTrainer extends Trainer {
    * @param options - hyper-parameters (the same on every rank)
    * @param dir - the run directory (written by rank 0 only)
    * @param parallel - the group, the bucket size and the ZeRO level
+   * @param info - facts about the run saved with every checkpoint (see {@link Trainer})
    * @throws when the batch size is not divisible by the group size, this process is not in the group, or the options are invalid
    */
-  constructor(model: FalconH1ForCausalLM, data: TokenBatches, options: TrainOptions, dir: string, parallel: DataParallelOptions = {}) {
-    super(model, data, options, dir);
+  constructor(model: FalconH1ForCausalLM, data: TokenBatches, options: TrainOptions, dir: string, parallel: DataParallelOptions = {}, info: Record<string, unknown> = {}) {
+    super(model, data, options, dir, info);
     this.group = parallel.group ?? getWorld();
     if (this.group.rank < 0) throw new Error(`this process is not a member of the data-parallel group of ranks [${this.group.ranks}]`);
     this.zero = parallel.zero ?? 0;

@@ -16,6 +16,7 @@
 
 #include <cstring>
 
+#include "args.h"
 #include "nccl_api.h"
 
 using namespace falcon::nccl;
@@ -29,7 +30,7 @@ ncclComm_t comm(const Napi::Value& v) {
   return c;
 }
 
-ncclDataType_t dtype(const falcon::ext::Args& a, size_t i) {
+ncclDataType_t dtype(const falcon::nccl::Args& a, size_t i) {
   int d = a.i32(i);
   if (d == 0) return ncclFloat32;
   if (d == 1) return ncclInt32;
@@ -45,7 +46,7 @@ ncclRedOp_t redop(const Napi::Value& v) {
   throw std::runtime_error("unknown reduce op '" + s + "'");
 }
 
-FALCON_EXTENSION_FUNCTION(Probe) {
+FALCON_NCCL_FUNCTION(Probe) {
   auto o = Napi::Object::New(info.Env());
   try {
     int v = 0;
@@ -59,7 +60,7 @@ FALCON_EXTENSION_FUNCTION(Probe) {
   return o;
 }
 
-FALCON_EXTENSION_FUNCTION(UniqueId) {
+FALCON_NCCL_FUNCTION(UniqueId) {
   ncclUniqueId id;
   check(api().GetUniqueId(&id), "ncclGetUniqueId");
   auto buf = Napi::Uint8Array::New(info.Env(), sizeof(id.internal));
@@ -67,8 +68,8 @@ FALCON_EXTENSION_FUNCTION(UniqueId) {
   return buf;
 }
 
-FALCON_EXTENSION_FUNCTION(InitRank) {
-  falcon::ext::Args a(info);
+FALCON_NCCL_FUNCTION(InitRank) {
+  falcon::nccl::Args a(info);
   auto idv = info[0].As<Napi::Uint8Array>();
   if (idv.ByteLength() != sizeof(ncclUniqueId)) throw std::runtime_error("initRank: the unique id must be 128 bytes");
   ncclUniqueId id;
@@ -78,44 +79,44 @@ FALCON_EXTENSION_FUNCTION(InitRank) {
   return Napi::External<ncclComm>::New(info.Env(), c);
 }
 
-FALCON_EXTENSION_FUNCTION(AllReduce) {
-  falcon::ext::Args a(info);
+FALCON_NCCL_FUNCTION(AllReduce) {
+  falcon::nccl::Args a(info);
   check(api().AllReduce(a.ptr<const void>(2), a.ptr<void>(3), (size_t)a.i64(4), dtype(a, 5), redop(info[6]), comm(info[0]), a.stream(1)), "ncclAllReduce");
   return info.Env().Undefined();
 }
 
-FALCON_EXTENSION_FUNCTION(AllGather) {
-  falcon::ext::Args a(info);
+FALCON_NCCL_FUNCTION(AllGather) {
+  falcon::nccl::Args a(info);
   check(api().AllGather(a.ptr<const void>(2), a.ptr<void>(3), (size_t)a.i64(4), dtype(a, 5), comm(info[0]), a.stream(1)), "ncclAllGather");
   return info.Env().Undefined();
 }
 
-FALCON_EXTENSION_FUNCTION(ReduceScatter) {
-  falcon::ext::Args a(info);
+FALCON_NCCL_FUNCTION(ReduceScatter) {
+  falcon::nccl::Args a(info);
   check(api().ReduceScatter(a.ptr<const void>(2), a.ptr<void>(3), (size_t)a.i64(4), dtype(a, 5), redop(info[6]), comm(info[0]), a.stream(1)), "ncclReduceScatter");
   return info.Env().Undefined();
 }
 
-FALCON_EXTENSION_FUNCTION(Broadcast) {
-  falcon::ext::Args a(info);
+FALCON_NCCL_FUNCTION(Broadcast) {
+  falcon::nccl::Args a(info);
   check(api().Broadcast(a.ptr<const void>(2), a.ptr<void>(3), (size_t)a.i64(4), dtype(a, 5), a.i32(6), comm(info[0]), a.stream(1)), "ncclBroadcast");
   return info.Env().Undefined();
 }
 
-FALCON_EXTENSION_FUNCTION(Send) {
-  falcon::ext::Args a(info);
+FALCON_NCCL_FUNCTION(Send) {
+  falcon::nccl::Args a(info);
   check(api().Send(a.ptr<const void>(2), (size_t)a.i64(3), dtype(a, 4), a.i32(5), comm(info[0]), a.stream(1)), "ncclSend");
   return info.Env().Undefined();
 }
 
-FALCON_EXTENSION_FUNCTION(Recv) {
-  falcon::ext::Args a(info);
+FALCON_NCCL_FUNCTION(Recv) {
+  falcon::nccl::Args a(info);
   check(api().Recv(a.ptr<void>(2), (size_t)a.i64(3), dtype(a, 4), a.i32(5), comm(info[0]), a.stream(1)), "ncclRecv");
   return info.Env().Undefined();
 }
 
-FALCON_EXTENSION_FUNCTION(AllToAll) {
-  falcon::ext::Args a(info);
+FALCON_NCCL_FUNCTION(AllToAll) {
+  falcon::nccl::Args a(info);
   const auto& n = api();
   ncclComm_t c = comm(info[0]);
   cudaStream_t s = a.stream(1);
@@ -139,22 +140,22 @@ FALCON_EXTENSION_FUNCTION(AllToAll) {
   return info.Env().Undefined();
 }
 
-FALCON_EXTENSION_FUNCTION(AsyncError) {
+FALCON_NCCL_FUNCTION(AsyncError) {
   ncclResult_t r = ncclSuccess;
   check(api().CommGetAsyncError(comm(info[0]), &r), "ncclCommGetAsyncError");
   if (r == ncclSuccess || r == ncclInProgress) return info.Env().Null();
   return Napi::String::New(info.Env(), api().GetErrorString(r));
 }
 
-FALCON_EXTENSION_FUNCTION(EventRecord) {
-  falcon::ext::Args a(info);
+FALCON_NCCL_FUNCTION(EventRecord) {
+  falcon::nccl::Args a(info);
   cudaEvent_t ev;
   falcon::ext::check(cudaEventCreateWithFlags(&ev, cudaEventDisableTiming), "cudaEventCreateWithFlags");
   falcon::ext::check(cudaEventRecord(ev, a.stream(0)), "cudaEventRecord");
   return Napi::External<CUevent_st>::New(info.Env(), ev);
 }
 
-FALCON_EXTENSION_FUNCTION(EventDone) {
+FALCON_NCCL_FUNCTION(EventDone) {
   auto ev = info[0].As<Napi::External<CUevent_st>>().Data();
   cudaError_t e = cudaEventQuery(ev);
   if (e == cudaErrorNotReady) return Napi::Boolean::New(info.Env(), false);
@@ -162,17 +163,17 @@ FALCON_EXTENSION_FUNCTION(EventDone) {
   return Napi::Boolean::New(info.Env(), true);
 }
 
-FALCON_EXTENSION_FUNCTION(EventDestroy) {
+FALCON_NCCL_FUNCTION(EventDestroy) {
   falcon::ext::check(cudaEventDestroy(info[0].As<Napi::External<CUevent_st>>().Data()), "cudaEventDestroy");
   return info.Env().Undefined();
 }
 
-FALCON_EXTENSION_FUNCTION(Destroy) {
+FALCON_NCCL_FUNCTION(Destroy) {
   check(api().CommDestroy(comm(info[0])), "ncclCommDestroy");
   return info.Env().Undefined();
 }
 
-FALCON_EXTENSION_FUNCTION(Abort) {
+FALCON_NCCL_FUNCTION(Abort) {
   check(api().CommAbort(comm(info[0])), "ncclCommAbort");
   return info.Env().Undefined();
 }
@@ -180,20 +181,20 @@ FALCON_EXTENSION_FUNCTION(Abort) {
 }  // namespace
 
 FALCON_EXTENSION_MODULE(falcon_parallel_nccl, {
-  exports.Set("probe", FALCON_FN(Probe));
-  exports.Set("uniqueId", FALCON_FN(UniqueId));
-  exports.Set("initRank", FALCON_FN(InitRank));
-  exports.Set("allReduce", FALCON_FN(AllReduce));
-  exports.Set("allGather", FALCON_FN(AllGather));
-  exports.Set("reduceScatter", FALCON_FN(ReduceScatter));
-  exports.Set("broadcast", FALCON_FN(Broadcast));
-  exports.Set("send", FALCON_FN(Send));
-  exports.Set("recv", FALCON_FN(Recv));
-  exports.Set("allToAll", FALCON_FN(AllToAll));
-  exports.Set("asyncError", FALCON_FN(AsyncError));
-  exports.Set("destroy", FALCON_FN(Destroy));
-  exports.Set("abort", FALCON_FN(Abort));
-  exports.Set("eventRecord", FALCON_FN(EventRecord));
-  exports.Set("eventDone", FALCON_FN(EventDone));
-  exports.Set("eventDestroy", FALCON_FN(EventDestroy));
+  exports.Set("probe", Napi::Function::New(env, Probe));
+  exports.Set("uniqueId", Napi::Function::New(env, UniqueId));
+  exports.Set("initRank", Napi::Function::New(env, InitRank));
+  exports.Set("allReduce", Napi::Function::New(env, AllReduce));
+  exports.Set("allGather", Napi::Function::New(env, AllGather));
+  exports.Set("reduceScatter", Napi::Function::New(env, ReduceScatter));
+  exports.Set("broadcast", Napi::Function::New(env, Broadcast));
+  exports.Set("send", Napi::Function::New(env, Send));
+  exports.Set("recv", Napi::Function::New(env, Recv));
+  exports.Set("allToAll", Napi::Function::New(env, AllToAll));
+  exports.Set("asyncError", Napi::Function::New(env, AsyncError));
+  exports.Set("destroy", Napi::Function::New(env, Destroy));
+  exports.Set("abort", Napi::Function::New(env, Abort));
+  exports.Set("eventRecord", Napi::Function::New(env, EventRecord));
+  exports.Set("eventDone", Napi::Function::New(env, EventDone));
+  exports.Set("eventDestroy", Napi::Function::New(env, EventDestroy));
 })
