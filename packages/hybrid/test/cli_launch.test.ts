@@ -50,9 +50,14 @@ describe('falcon launch', () => {
     const worker = fileURLToPath(new URL('../../parallel/test/fixtures/launch_worker.mjs', import.meta.url));
     const p = spawn(process.execPath, ['--import', 'tsx', CLI, 'launch', '--nproc-per-node', '2', '--', worker, 'wait'], { env: { ...process.env, TSX_TSCONFIG_PATH: TSCONFIG }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
+    let sent = false;
     p.stdout.on('data', (c: Buffer) => {
       out += c.toString();
-      if ((out.match(/ready/g) ?? []).length === 2) p.kill('SIGINT');
+      // once: later chunks (the workers' 'got SIGINT' lines) still count two 'ready's
+      if (!sent && (out.match(/ready/g) ?? []).length === 2) {
+        sent = true;
+        p.kill('SIGINT');
+      }
     });
     let err = '';
     p.stderr.on('data', (c: Buffer) => (err += c.toString()));
