@@ -18,35 +18,15 @@
 // Gloo's location can be overridden with $GLOO_INCLUDE (the folder holding gloo/) and $GLOO_LIB (holding libgloo.so).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findNvcc, gencode, nodeAddonApiInclude, nodeApiInclude } from '@falcon/tensor/build-cuda';
 
 const pkg = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const require = createRequire(join(pkg, 'package.json'));
 const args = process.argv.slice(2);
 const flag = (f) => args.includes(f);
 const argValue = (f) => (args.includes(f) ? args[args.indexOf(f) + 1] : undefined);
-
-function nodeApiInclude() {
-  if (process.env.FALCON_NODE_API_INCLUDE) return process.env.FALCON_NODE_API_INCLUDE;
-  try {
-    const dir = join(dirname(require.resolve('node-api-headers/package.json')), 'include');
-    if (existsSync(join(dir, 'node_api.h'))) return dir;
-  } catch {
-    // fall back to Node's own headers
-  }
-  for (const dir of [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node', '/usr/local/include/node']) {
-    if (existsSync(join(dir, 'node_api.h'))) return dir;
-  }
-  throw new Error("Node-API headers not found: install 'node-api-headers' (npm install) or set FALCON_NODE_API_INCLUDE");
-}
-
-function nodeAddonApiInclude() {
-  if (process.env.FALCON_NODE_ADDON_API) return process.env.FALCON_NODE_ADDON_API;
-  return dirname(require.resolve('node-addon-api/package.json'));
-}
 
 function glooPaths() {
   const incs = [process.env.GLOO_INCLUDE, '/usr/include', '/usr/local/include'].filter(Boolean);
@@ -104,21 +84,9 @@ function buildGloo(outDir) {
   return out;
 }
 
-function findNvcc() {
-  const c = [];
-  if (process.env.NVCC) c.push(process.env.NVCC);
-  for (const d of (process.env.PATH ?? '').split(delimiter)) if (d) c.push(join(d, 'nvcc'));
-  for (const h of [process.env.CUDA_HOME, process.env.CUDA_PATH, '/usr/local/cuda']) if (h) c.push(join(h, 'bin', 'nvcc'));
-  return c.find((p) => existsSync(p) && statSync(p).isFile());
-}
-
 function gencodes() {
   const arches = (argValue('--arch') ?? 'sm_80,sm_90a,compute_90').split(',');
-  return arches.flatMap((a) => {
-    const m = /^(sm|compute)_(\d+[a-z]?)$/.exec(a);
-    if (!m) throw new Error(`--arch: expected sm_NN or compute_NN, got '${a}'`);
-    return ['-gencode', m[1] === 'sm' ? `arch=compute_${m[2]},code=sm_${m[2]}` : `arch=compute_${m[2]},code=compute_${m[2]}`];
-  });
+  return arches.flatMap((a) => ['-gencode', gencode(a)]);
 }
 
 function buildNccl(outDir) {

@@ -70,13 +70,15 @@ const USAGE = [
 ].join('\n');
 
 /** sm_90a → arch=compute_90a,code=sm_90a; compute_90 → PTX only. */
-function gencode(arch) {
+/** nvcc's `-gencode` value for `sm_NN` (SASS) or `compute_NN` (PTX). */
+export function gencode(arch) {
   const m = /^(sm|compute)_(\d+[a-z]?)$/.exec(arch);
   if (!m) throw new Error(`--arch: expected sm_NN or compute_NN, got '${arch}'`);
   return m[1] === 'sm' ? `arch=compute_${m[2]},code=sm_${m[2]}` : `arch=compute_${m[2]},code=compute_${m[2]}`;
 }
 
-function findNvcc() {
+/** nvcc: $NVCC, on the PATH, in $CUDA_HOME/bin, $CUDA_PATH/bin or /usr/local/cuda/bin; undefined when absent. */
+export function findNvcc() {
   const candidates = [];
   if (process.env.NVCC) candidates.push(process.env.NVCC);
   for (const dir of (process.env.PATH ?? '').split(delimiter)) if (dir) candidates.push(join(dir, 'nvcc'));
@@ -84,7 +86,8 @@ function findNvcc() {
   return candidates.find((c) => existsSync(c) && statSync(c).isFile());
 }
 
-function nodeApiInclude() {
+/** The Node-API headers' folder ($FALCON_NODE_API_INCLUDE, the node-api-headers package, or Node's own include/node). */
+export function nodeApiInclude() {
   if (process.env.FALCON_NODE_API_INCLUDE) return process.env.FALCON_NODE_API_INCLUDE;
   try {
     const dir = join(dirname(require.resolve('node-api-headers/package.json')), 'include');
@@ -98,7 +101,8 @@ function nodeApiInclude() {
   throw new Error("Node-API headers not found: install the 'node-api-headers' package (npm install) or set FALCON_NODE_API_INCLUDE");
 }
 
-function nodeAddonApiInclude() {
+/** node-addon-api's folder ($FALCON_NODE_ADDON_API or the node-addon-api package). */
+export function nodeAddonApiInclude() {
   if (process.env.FALCON_NODE_ADDON_API) return process.env.FALCON_NODE_ADDON_API;
   try {
     return dirname(require.resolve('node-addon-api/package.json'));
