@@ -35,11 +35,11 @@ const CASES: [number, number, boolean, boolean, number[]][] = [
 // bias add (one rounding each). The bound is 1.2e-6 to 5.3e-6 for these cases, 3–10× tighter than
 // the former blanket 1e-5 + 1e-5·|y|; measured on cpu: at most 2.4e-7.
 const U = 2 ** -24;
-function fwdTol(x: Tensor, w: Tensor, extraTerms = 0): { rtol: number; atol: number } {
+async function fwdTol(x: Tensor, w: Tensor, extraTerms = 0): Promise<{ rtol: number; atol: number }> {
   const k = w.shape[1] as number;
   const xq = activationQuantReference(tf.reshape(x, [-1, k])).y;
   const wq = weightQuantReference(w).y;
-  const terms = tf.max(tf.matMul(tf.abs(xq), tf.abs(wq), false, true)).dataSync()[0];
+  const terms = (await tf.max(tf.matMul(tf.abs(xq), tf.abs(wq), false, true)).data())[0]; // read asynchronously: webgpu in Node cannot read synchronously
   const K = k + extraTerms;
   return { rtol: 4 * U, atol: ((K * U) / (1 - K * U)) * terms };
 }
@@ -66,7 +66,7 @@ describe.each(backendsUnderTest())('BitLinear on %s', (backend) => {
     const y = layer.forward(x);
     expect(y.shape).toEqual([...lead, n]);
     const xn = layer.rmsNormWeight ? rmsNormReference(x, layer.rmsNormWeight, layer.rmsNormEps) : x;
-    await expectCloseAsync(y, bitLinearRef(layer, x), { ...fwdTol(xn, layer.weight), name: 'forward' });
+    await expectCloseAsync(y, bitLinearRef(layer, x), { ...(await fwdTol(xn, layer.weight)), name: 'forward' });
     const g = randomTensor([...lead, n], 4);
     const params = layer.namedParameters();
     const got = tf.variableGrads(() => tf.sum(tf.mul(layer.forward(x), g)) as tf.Scalar, Object.values(params)).grads;
@@ -83,7 +83,7 @@ describe.each(backendsUnderTest())('BitLinear on %s', (backend) => {
     const layer = make(k, n, bias, norm, 2 * k + n);
     const x = randomTensor([...lead, k], 8, { std: 2 });
     const y = layer.forward(x);
-    const tol = fwdTol(layer.rmsNormWeight ? rmsNormReference(x, layer.rmsNormWeight, layer.rmsNormEps) : x, layer.weight);
+    const tol = await fwdTol(layer.rmsNormWeight ? rmsNormReference(x, layer.rmsNormWeight, layer.rmsNormEps) : x, layer.weight);
     const ref = weightQuantReference(layer.weight);
     const ternary = Array.from(await tf.cast(tf.round(tf.mul(ref.y, ref.scale)), 'int32').data());
     for (const scaleFormat of ['bitlinear', 'offline'] as const) {
@@ -148,10 +148,10 @@ describe.each(backendsUnderTest())('BitLinear on %s', (backend) => {
       return { l, xs, y: l.forward(xs) };
     });
     // two partial sums instead of one: f32 rounding of the split dot products
-    await expectCloseAsync(tf.add(tf.add(rows[0].y, rows[1].y), full.bias!), y, { ...fwdTol(x, full.weight, 1), name: 'row-parallel' });
+    await expectCloseAsync(tf.add(tf.add(rows[0].y, rows[1].y), full.bias!), y, { ...(await fwdTol(x, full.weight, 1)), name: 'row-parallel' });
     // and frozen shards keep the global scales
     const frozen = await Promise.all(rows.map((r) => r.l.freeze()));
-    await expectCloseAsync(tf.add(tf.add(frozen[0].forward(rows[0].xs), frozen[1].forward(rows[1].xs)), full.bias!), y, { ...fwdTol(x, full.weight, 1), name: 'row-parallel packed' });
+    await expectCloseAsync(tf.add(tf.add(frozen[0].forward(rows[0].xs), frozen[1].forward(rows[1].xs)), full.bias!), y, { ...(await fwdTol(x, full.weight, 1)), name: 'row-parallel packed' });
     frozen.forEach((f) => f.dispose());
   });
 
