@@ -17,7 +17,7 @@ export default defineConfig({
         replacement: `${repo}packages/${p}/src/index.ts`,
       })),
       // Node modules that file-handling code imports; the page never calls them.
-      { find: /^node:(fs|fs\/promises|path|url|crypto|buffer|util|module)$/, replacement: `${root}src/node_shim.ts` },
+      { find: /^node:(fs|fs\/promises|path|url|crypto|buffer|util|module|net|os|child_process|worker_threads)$/, replacement: `${root}src/node_shim.ts` },
     ],
   },
   build: { outDir: `${root}dist`, emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 4096 },

@@ -3,11 +3,17 @@
  * config implies (an absurd `num_hidden_layers: 1e9` is refused before a billion layers are built),
  * token ids against the vocabulary, and sequence lengths against `max_position_embeddings`.
  */
-import { totalmem } from 'node:os';
 import type { FalconH1Config } from '@falcon/checkpoint';
 import { falconH1Dims } from '@falcon/checkpoint';
 import { tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
+
+/** The machine's memory in bytes (Node's os.totalmem(); a browser reports none: the memory checks are skipped there). */
+function machineMemory(): number {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const os = proc?.getBuiltinModule?.('node:os') as { totalmem(): number } | undefined;
+  return os ? os.totalmem() : Infinity;
+}
 
 /**
  * Elements one tensor may hold: 2³¹ − 1, the range of the 32-bit indices the WebGPU and CUDA kernels
@@ -76,7 +82,7 @@ function gb(bytes: number): string {
  * @param memoryBytes - the memory to compare with (default: os.totalmem())
  * @throws one line naming the source, the sizes and the limit
  */
-export function checkModelSize(c: FalconH1Config, source = 'config', memoryBytes = totalmem()): void {
+export function checkModelSize(c: FalconH1Config, source = 'config', memoryBytes = machineMemory()): void {
   const { parameters, largest } = modelSize(c);
   const sizes = `num_hidden_layers ${c.num_hidden_layers}, hidden_size ${c.hidden_size}, intermediate_size ${c.intermediate_size}, vocab_size ${c.vocab_size}`;
   if (largest.elements > MAX_TENSOR_ELEMENTS) {
@@ -99,7 +105,7 @@ export function checkModelSize(c: FalconH1Config, source = 'config', memoryBytes
  * @param source - what to name in the message (the flags)
  * @param memoryBytes - the memory to compare with (default: os.totalmem())
  */
-export function checkBatchSize(c: FalconH1Config, batch: number, seqlen: number, source: string, memoryBytes = totalmem()): void {
+export function checkBatchSize(c: FalconH1Config, batch: number, seqlen: number, source: string, memoryBytes = machineMemory()): void {
   const bytes = 4 * batch * seqlen * (2 * c.vocab_size + c.hidden_size * c.num_hidden_layers);
   if (bytes > memoryBytes) {
     throw new Error(`${source}: one step needs at least ${gb(bytes)} for its logits and activations (batch ${batch} × seqlen ${seqlen}, vocab_size ${c.vocab_size}), more than this machine's ${gb(memoryBytes)} of memory`);

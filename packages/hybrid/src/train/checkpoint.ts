@@ -152,6 +152,9 @@ export async function exportModel(dir: string, checkpoint: string, step: number)
     await rm(tmp, { force: true });
     await link(join(checkpoint, f), tmp).catch(() => copyFile(join(checkpoint, f), tmp));
     await rename(tmp, join(dir, f));
+    // rename() between two links of one file (the top level already linked to this checkpoint's file)
+    // does nothing and leaves the temporary name: remove it
+    await rm(tmp, { force: true });
     if (n++ === 0) killPoint('export', step);
   }
   const keep = new Set(files);
