@@ -40,7 +40,7 @@ export function emulateNative<D extends NativeDeclarations>(label: string, decls
 /**
  * Loads the built addon of package `pkg` from `path` (no GPU needed) and lists how its bindings
  * differ from their TypeScript declarations: `tensorNative` for `'tensor'`, the declarations of the
- * package's {@link cudaExtension} otherwise (its package must have been imported).
+ * package's `cudaExtension` otherwise (its package must have been imported).
  * @returns the differences (empty: the contract holds) and the names of the checked functions
  */
 export function cudaAddonContractProblems(pkg: string, path: string): { problems: string[]; functions: string[] } {
