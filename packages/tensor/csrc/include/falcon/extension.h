@@ -14,17 +14,8 @@
 //   void myOp(cudaStream_t stream, const MyOpParams& p) { launchMyOp(stream, p.x, p.y, p.n); }
 //   FALCON_EXTENSION_MODULE(falcon_mypkg_cuda, { falcon::ext::bind(env, exports, "myOp", myOp); })
 #pragma once
-#ifndef NAPI_VERSION
-#define NAPI_VERSION 8
-#endif
-#ifndef NAPI_CPP_EXCEPTIONS
-#define NAPI_CPP_EXCEPTIONS
-#endif
-#ifndef NODE_ADDON_API_CPP_EXCEPTIONS_ALL
-#define NODE_ADDON_API_CPP_EXCEPTIONS_ALL
-#endif
+#include <falcon/params.h>  // first: it sets the Node-API options before <napi.h>
 #include <cuda_runtime.h>
-#include <falcon/params.h>
 #include <napi.h>
 
 #include <cstdint>
