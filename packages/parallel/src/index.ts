@@ -42,3 +42,5 @@ export { gatherFromSequence } from './mappings/gather_from_sequence.js';
 export { reduceScatterToSequence } from './mappings/reduce_scatter_to_sequence.js';
 export { allToAllMapping } from './mappings/all_to_all.js';
 export type { SequenceMappingOptions } from './mappings/common.js';
+export { replicated, checkShardSpec, localShape, takeShard } from './sharding/shard_spec.js';
+export type { ShardSpec, ShardPlan } from './sharding/shard_spec.js';
