@@ -221,6 +221,10 @@ export class ParallelHybridLayer {
     const bitnet = this.config.bitnet;
     let cache: LayerCache | undefined;
     const rec = inputs.cache || inputs.cacheCapacity !== undefined ? 'none' : (inputs.recompute ?? 'none');
+    if (rec === 'layer') {
+      const whole = (t: Tensor, [positions, mask]: (Tensor | undefined)[]) => this.forward(t, { positions: positions!, mask, recompute: 'none' }).y;
+      return { y: recomputed(whole, x, Object.values(this.variables()), [inputs.positions, inputs.mask]) };
+    }
     const y = tf.tidy(() => {
       const u = rmsNorm(x, this.own['input_layernorm.weight'], b.rms_norm_eps);
       const parts: Tensor[] = [];

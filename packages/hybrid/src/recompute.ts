@@ -5,8 +5,12 @@
 import { tf } from '@falcon/tensor';
 import type { Tensor, Variable } from '@falcon/tensor';
 
-/** Which sub-layers are recomputed in the backward pass. */
-export type RecomputePolicy = 'none' | 'attention' | 'mamba' | 'both';
+/**
+ * Which sub-layers are recomputed in the backward pass: `'attention'`, `'mamba'` or `'both'` mixers
+ * (selective), or `'layer'`: the whole decoder layer (only each layer's input is kept; memory for
+ * about one more forward).
+ */
+export type RecomputePolicy = 'none' | 'attention' | 'mamba' | 'both' | 'layer';
 
 /**
  * `fn(x, consts)` whose activations are recomputed in the backward instead of stored.

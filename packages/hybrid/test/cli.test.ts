@@ -38,7 +38,7 @@ describe('falcon CLI', () => {
   it('train, generate and convert: bad arguments and files give one line and a non-zero exit', async () => {
     const cases: [string[], number, RegExp][] = [
       [['train', '--steps=-3'], 2, /^falcon train: --steps must be a positive integer, got '-3' \(see 'falcon train --help'\)$/],
-      [['train', '--recompute', 'all'], 2, /--recompute must be none, attention, mamba or both/],
+      [['train', '--recompute', 'all'], 2, /--recompute must be none, attention, mamba, both or layer/],
       [['train', '--config', 'nope'], 2, /--config: 'nope' is neither a preset \(tiny, small\) nor a file/],
       [['train', '--data', '/nonexistent/corpus.txt'], 1, /^falcon train: data file not found: \/nonexistent\/corpus.txt$/],
       [['train', '--resume', '/nonexistent/run'], 1, /^falcon train: --resume \/nonexistent\/run: no training run there \(no \/nonexistent\/run\/latest.json\)$/],

@@ -45,7 +45,7 @@ describe('Trainer', () => {
     const model = new FalconH1ForCausalLM(hybridConfig(CONFIG), 2);
     const ids = tf.tensor2d(Array.from(TOKENS.subarray(0, 24)), [2, 12], 'int32');
     const plain = model.valueAndVariableGrads(ids);
-    for (const policy of ['attention', 'mamba', 'both'] as const) {
+    for (const policy of ['attention', 'mamba', 'both', 'layer'] as const) {
       const rec = model.valueAndVariableGrads(ids, { recompute: policy });
       expect(rec.loss.dataSync()[0]).toBeCloseTo(plain.loss.dataSync()[0], 6);
       for (const k of Object.keys(plain.grads)) expect(relativeError(rec.grads[k], plain.grads[k]), `${policy}: ${k}`).toBeLessThan(1e-5);

@@ -104,7 +104,7 @@ export const trainCommand: Command = {
     '  --seqlen N           tokens per sequence (default 64; at most the config\'s max_position_embeddings)',
     '  --lr X               peak learning rate (default 3e-3)',
     '  --accumulate N       microbatches per step (default 1)',
-    '  --recompute P        none | attention | mamba | both (default none)',
+    '  --recompute P        none | attention | mamba | both | layer (default none)',
     '  --bitnet             BitNet b1.58 ternary linear layers (attention, Mamba-2, MLP, output projection)',
     '  --backend NAME       cpu | webgpu | cuda (default cpu)',
     '  --seed N             initialisation and data seed (default 0)',
@@ -134,7 +134,7 @@ export const trainCommand: Command = {
     });
     // every flag, file and size is checked before the backend starts (and before Dawn's or CUDA's messages)
     const recompute = (o.recompute ?? 'none') as RecomputePolicy;
-    if (!['none', 'attention', 'mamba', 'both'].includes(recompute)) throw new UsageError(`--recompute must be none, attention, mamba or both, got '${recompute}'`);
+    if (!['none', 'attention', 'mamba', 'both', 'layer'].includes(recompute)) throw new UsageError(`--recompute must be none, attention, mamba, both or layer, got '${recompute}'`);
     const backend = (o.backend ?? 'cpu') as BackendName;
     if (!BACKEND_NAMES.includes(backend)) throw new UsageError(`--backend must be ${BACKEND_NAMES.join(', ')}, got '${backend}'`);
     const seed = o.seed === undefined ? undefined : Number(o.seed);
