@@ -20,6 +20,7 @@ import type { CudaBackend, Tensor, Tensor2D } from '@falcon/tensor';
 import { relativeError } from '@falcon/tensor/testing';
 import { loadSafetensors } from '@falcon/checkpoint';
 import { FalconH1ForCausalLM, PRESETS, Trainer, TokenBatches, ByteTokenizer, hybridConfig } from '@falcon/hybrid';
+import { falconH1Config05b } from '../../benchmarks/lib/shapes_05b.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string): string => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : def);
@@ -136,36 +137,6 @@ async function train(): Promise<void> {
 }
 
 /** Falcon-H1-0.5B shapes (intermediate_size 2048 assumed), `layers` layers. */
-function config05b(layers: number): Record<string, unknown> {
-  return {
-    model_type: 'falcon_h1',
-    architectures: ['FalconH1ForCausalLM'],
-    vocab_size: 32784,
-    pad_token_id: 0,
-    bos_token_id: 1,
-    eos_token_id: 11,
-    hidden_size: 1024,
-    intermediate_size: 2048,
-    num_hidden_layers: layers,
-    num_attention_heads: 8,
-    num_key_value_heads: 2,
-    head_dim: 64,
-    mamba_d_ssm: 1536,
-    mamba_n_heads: 24,
-    mamba_d_head: 64,
-    mamba_n_groups: 1,
-    mamba_d_state: 128,
-    mamba_d_conv: 4,
-    mamba_chunk_size: 128,
-    mamba_rms_norm: false,
-    mamba_norm_before_gate: false,
-    max_position_embeddings: 16384,
-    rope_parameters: { rope_type: 'default', rope_theta: 100000000000 },
-    tie_word_embeddings: false,
-    initializer_range: 0.02,
-  };
-}
-
 /** peakBytesInUse of the cuda backend's allocator. */
 const peakBytes = () => (cuda().memory() as unknown as { peakBytesInUse: number }).peakBytesInUse;
 
@@ -179,7 +150,7 @@ async function throughputOne(layers: number, budget: number, row: Record<string,
   await tf.setBackend('cuda');
   cuda().matmulPrecision = 'tf32';
   cuda().emptyCache();
-  const model = new FalconH1ForCausalLM(hybridConfig(config05b(layers)), 0);
+  const model = new FalconH1ForCausalLM(hybridConfig(falconH1Config05b(layers)), 0);
   row.params = Object.values(model.variables()).reduce((a, v) => a + v.size, 0);
   const ids = tf.tensor2d(Int32Array.from({ length: batch * seqlen }, (_, i) => (i * 7919 + 13) % 32784), [batch, seqlen], 'int32');
   const fwd = async () => {

@@ -1,0 +1,111 @@
+// Where a training step's time and memory go on the `cuda` backend, at Falcon-H1-0.5B shapes.
+// For each recompute policy asked for: the step's wall time, tokens/s and allocator peak (median of
+// 3 steps after a warm-up, peak restarted before training), then one profiled step: every
+// top-level tfjs kernel is bracketed by CUDA events (its GPU time) and host clocks (its dispatch
+// time), summed by kernel name. Printed as a table and written to <out>/profile-step.json.
+// Run on the device through tools/device/run-profile.sh (bundled by tools/device/prepare-profile.sh).
+// Arguments: --out DIR, --layers N (default 36), --batch B (4), --seqlen L (2048),
+// --recompute none,layer (policies, comma-separated), --top K (30 kernels listed).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { initBackend, tf } from '@falcon/tensor';
+import type { CudaBackend } from '@falcon/tensor';
+import { FalconH1ForCausalLM, Trainer, TokenBatches, hybridConfig } from '@falcon/hybrid';
+import type { RecomputePolicy } from '@falcon/hybrid';
+import { falconH1Config05b } from '../lib/shapes_05b.js';
+
+const args = process.argv.slice(2);
+const arg = (name: string, def: string): string => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : def);
+const outDir = arg('out', process.env.OUT ?? '/tmp/falcon-out');
+const layers = Number(arg('layers', '36'));
+const batch = Number(arg('batch', '4'));
+const seqlen = Number(arg('seqlen', '2048'));
+const policies = arg('recompute', 'none,layer').split(',') as RecomputePolicy[];
+const top = Number(arg('top', '30'));
+mkdirSync(outDir, { recursive: true });
+
+interface Addon {
+  eventRecord(): number;
+  eventElapsed(a: number, b: number): number;
+}
+const cuda = () => tf.backend() as CudaBackend;
+const addon = () => (cuda() as unknown as { addon: Addon }).addon;
+const mem = () => cuda().memory() as unknown as { bytesInUse: number; peakBytesInUse: number };
+const GiB = 2 ** 30;
+
+/** Runs `f` with every top-level kernel timed; returns the per-name sums. */
+async function profiled(f: () => Promise<unknown>): Promise<{ rows: { name: string; count: number; gpuMs: number; hostMs: number }[]; gpuMs: number; hostMs: number; wallMs: number; kernels: number }> {
+  const engine = tf.engine() as unknown as { runKernel: (name: string, inputs: unknown, attrs: unknown) => unknown };
+  const original = engine.runKernel;
+  const marks: { name: string; a: number; b: number; host: number }[] = [];
+  let depth = 0;
+  engine.runKernel = function (name, inputs, attrs) {
+    if (depth > 0) return original.call(this, name, inputs, attrs);
+    depth++;
+    const a = addon().eventRecord();
+    const t0 = performance.now();
+    try {
+      return original.call(this, name, inputs, attrs);
+    } finally {
+      const host = performance.now() - t0;
+      marks.push({ name, a, b: addon().eventRecord(), host });
+      depth--;
+    }
+  };
+  const t0 = performance.now();
+  try {
+    await f();
+  } finally {
+    engine.runKernel = original;
+  }
+  const wallMs = performance.now() - t0;
+  const by = new Map<string, { name: string; count: number; gpuMs: number; hostMs: number }>();
+  let gpuMs = 0;
+  let hostMs = 0;
+  for (const m of marks) {
+    const ms = addon().eventElapsed(m.a, m.b);
+    const r = by.get(m.name) ?? { name: m.name, count: 0, gpuMs: 0, hostMs: 0 };
+    r.count++;
+    r.gpuMs += ms;
+    r.hostMs += m.host;
+    by.set(m.name, r);
+    gpuMs += ms;
+    hostMs += m.host;
+  }
+  return { rows: [...by.values()].sort((x, y) => y.gpuMs - x.gpuMs), gpuMs, hostMs, wallMs, kernels: marks.length };
+}
+
+async function main(): Promise<void> {
+  await initBackend('cuda');
+  cuda().matmulPrecision = 'tf32';
+  const result: Record<string, unknown> = { date: new Date().toISOString(), layers, batch, seqlen, policies: {} };
+  const tokens = Int32Array.from({ length: batch * seqlen * 8 + 1 }, (_, i) => (i * 104729 + 7) % 32784);
+  for (const recompute of policies) {
+    cuda().emptyCache();
+    const model = new FalconH1ForCausalLM(hybridConfig(falconH1Config05b(layers)), 0);
+    const trainer = new Trainer(model, new TokenBatches(tokens, batch, seqlen, 0), { steps: 100, lr: 1e-4, recompute }, `/tmp/falcon-profile-${recompute}`);
+    cuda().resetPeakMemory();
+    const warm = await trainer.trainStep();
+    const ms = [await trainer.trainStep(), await trainer.trainStep(), await trainer.trainStep()].sort((a, b) => b.tokensPerSec - a.tokensPerSec);
+    const peak = mem().peakBytesInUse;
+    const prof = await profiled(() => trainer.trainStep());
+    const row = {
+      recompute,
+      warmupS: warm.tokens / warm.tokensPerSec,
+      stepS: ms[1].tokens / ms[1].tokensPerSec,
+      tokensPerS: ms[1].tokensPerSec,
+      peakGiB: peak / GiB,
+      profiledStep: { wallMs: prof.wallMs, gpuMs: prof.gpuMs, hostMs: prof.hostMs, kernels: prof.kernels },
+      kernels: prof.rows.slice(0, top),
+    };
+    (result.policies as Record<string, unknown>)[recompute] = row;
+    console.log(`\n== recompute ${recompute}: step ${row.stepS.toFixed(3)} s = ${row.tokensPerS.toFixed(0)} tok/s, peak ${row.peakGiB.toFixed(2)} GiB (warm-up ${row.warmupS.toFixed(2)} s)`);
+    console.log(`profiled step: wall ${prof.wallMs.toFixed(0)} ms, GPU sum ${prof.gpuMs.toFixed(0)} ms, host sum ${prof.hostMs.toFixed(0)} ms, ${prof.kernels} kernels`);
+    console.log('kernel'.padEnd(28) + 'count'.padStart(7) + 'GPU ms'.padStart(10) + 'host ms'.padStart(10) + '  % GPU');
+    for (const r of row.kernels) console.log(r.name.padEnd(28) + String(r.count).padStart(7) + r.gpuMs.toFixed(1).padStart(10) + r.hostMs.toFixed(1).padStart(10) + `  ${((100 * r.gpuMs) / prof.gpuMs).toFixed(1)}`);
+    writeFileSync(join(outDir, 'profile-step.json'), JSON.stringify(result, null, 1));
+    model.dispose();
+  }
+}
+
+await main();
