@@ -22,6 +22,12 @@ export interface OpCase {
   tol: number;
   /** Largest relative error accepted for each gradient (default `tol`). */
   gradTol?: number;
+  /**
+   * The target backend's matrix-product precision while the case runs (a backend with a
+   * `matmulPrecision` property, i.e. `cuda`; default: as the runner set it), e.g. `'tf32'` to test
+   * the tensor-core paths of a kernel against the float64-accumulating cpu reference.
+   */
+  precision?: 'tf32' | 'f32';
 }
 
 /** What {@link compareBackends} found. */
@@ -45,8 +51,25 @@ interface Run {
   grads: Record<string, Float32Array>;
 }
 
+/** Runs `f` with the active backend's `matmulPrecision` set to `precision` (when both exist). */
+async function withPrecision<T>(precision: OpCase['precision'], f: () => Promise<T>): Promise<T> {
+  const b = tf.backend() as unknown as { matmulPrecision?: string };
+  if (!precision || b.matmulPrecision === undefined) return f();
+  const before = b.matmulPrecision;
+  b.matmulPrecision = precision;
+  try {
+    return await f();
+  } finally {
+    b.matmulPrecision = before;
+  }
+}
+
 async function runOn(backend: string, c: OpCase): Promise<Run> {
   await tf.setBackend(backend);
+  return withPrecision(c.precision, () => runCase(c));
+}
+
+async function runCase(c: OpCase): Promise<Run> {
   const outputs: Run['outputs'] = {};
   const grads: Run['grads'] = {};
   const xs = c.inputs();
