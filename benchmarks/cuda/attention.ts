@@ -1,7 +1,7 @@
-// Flash attention on the `cuda` backend at training shapes, forward and forward+backward, in both
-// matrix-product precisions of the backend ('f32': float32 CUDA cores; 'tf32': the TF32
-// tensor-core kernels), next to PyTorch's scaled_dot_product_attention measured in the same device
-// call by tools/device/torch_attention_bench.py ($TORCH_ATTENTION: its JSON). Each figure is the
+// Flash attention on the `cuda` backend at training shapes, forward and forward+backward, next to
+// PyTorch's scaled_dot_product_attention measured in the same device call by
+// tools/device/torch_attention_bench.py ($TORCH_ATTENTION: its JSON). `--precisions f32,tf32` runs
+// each shape under each of the backend's matmul precisions (for kernels that have a TF32 path). Each figure is the
 // median of 5 CUDA-event timings after a warm-up; TFLOP/s count the causal half of the products
 // (forward 4·b·h·l²·d/2, backward 2.5× that). Writes <out>/attention-bench.json.
 // Bundled by tools/device/prepare-attention.sh, run by tools/device/run-attention.sh.
@@ -14,6 +14,7 @@ import { flashAttention } from '@falcon/attention';
 
 const args = process.argv.slice(2);
 const outDir = args.includes('--out') ? args[args.indexOf('--out') + 1] : (process.env.OUT ?? '/tmp/falcon-out');
+const precisions = (args.includes('--precisions') ? args[args.indexOf('--precisions') + 1] : 'tf32').split(',') as ('f32' | 'tf32')[];
 
 /** The measured shapes: [batch, seqlen, heads, kv heads, head dim], all causal. */
 export const ATTENTION_SHAPES: [number, number, number, number, number][] = [
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
     const dy = randomTensor([b, l, h, d], 4);
     const fwdFlops = (4 * b * h * l * l * d) / 2;
     const shape = `b${b} l${l} h${h}:${hk} d${d} causal`;
-    for (const precision of ['f32', 'tf32'] as const) {
+    for (const precision of precisions) {
       cuda.matmulPrecision = precision;
       const fwd = await timeMs(() => flashAttention(q, k, v, { causal: true }).out);
       const grad = tf.grads((a: Tensor, bb: Tensor, c: Tensor) => tf.sum(tf.mul(flashAttention(a, bb, c, { causal: true }).out, dy)));

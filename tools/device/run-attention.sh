@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Attention on the GPU in one call (run ON the GPU machine from the repo root, .device/ carried,
 # prepared by tools/device/prepare-attention.sh): builds the addons for sm_90a; the op tests of
-# flashAttention (cuda vs cpu, exact f32 and TF32 cases); PyTorch's SDPA at the benchmark shapes
+# flashAttention (cuda vs cpu); PyTorch's SDPA at the benchmark shapes
 # (torch-attention.json) and ours (attention-bench.json) in the same call; then the training-step
 # profile with the arguments given (profile-step.json), e.g. '--layers 36 --recompute none,layer'.
 set -uo pipefail

@@ -18,11 +18,10 @@
   int nCu, batch, seqlenQ, seqlenK, kvRows, nHeads, nKvHeads, headDim; \
   float scale;                                                    \
   bool causal;                                                    \
-  int windowLeft, windowRight;                                    \
-  bool tf32;
+  int windowLeft, windowRight;
 #define FALCON_ATTENTION_PROBLEM_FIELDS                                                                                         \
   slopes, keyPaddingMask, maskType, cuSeqlens, nCu, batch, seqlenQ, seqlenK, kvRows, nHeads, nKvHeads, headDim, scale, causal, \
-      windowLeft, windowRight, tf32
+      windowLeft, windowRight
 
 namespace {
 
@@ -85,7 +84,6 @@ Problem problemOf(const P& a) {
   p.causal = a.causal ? 1 : 0;
   p.wl = a.windowLeft;
   p.wr = a.windowRight;
-  p.tf32 = a.tf32 ? 1 : 0;
   if (!p.mask) p.maskType = falcon::attention::kMaskNone;
   if (!p.cu) p.nCu = 0;
   return p;

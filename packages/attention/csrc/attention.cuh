@@ -144,31 +144,13 @@ __device__ __forceinline__ void mmaTN(const float* A, int lda, const float* B, i
 
 /**
  * Copy `rows` rows of `D` floats (row i at src + i·stride; rows ≥ nValid read as zeros) into a
- * shared [rows][ld] tile, columns D … D4 − 1 zeroed, each value multiplied by `mul`, by a block of
- * `threads` threads.
+ * shared [rows][ld] tile, columns D … D4 − 1 zeroed, each value multiplied by `mul`.
  */
 __device__ __forceinline__ void loadRows(float* dst, int ld, const float* src, int64_t stride, int rows, int nValid, int D, int D4,
-                                         float mul = 1.f, int threads = kThreads) {
-  for (int e = threadIdx.x; e < rows * D4; e += threads) {
+                                         float mul = 1.f) {
+  for (int e = threadIdx.x; e < rows * D4; e += kThreads) {
     const int r = e / D4, d = e - r * D4;
     dst[r * ld + d] = (r < nValid && d < D) ? src[r * stride + d] * mul : 0.f;
-  }
-}
-
-/** Row data of a query tile: key range (empty when lse = −∞ or past L), lse and Δ. */
-__device__ __forceinline__ void loadRowInfo(const Problem& p, int b, int h, int i0, int n, const float* lse, const float* delta, int* sLo,
-                                            int* sHi, float* sLse, float* sDel, int* sRange) {
-  if (threadIdx.x < n) {
-    const int i = i0 + threadIdx.x;
-    int lo = 1, hi = 0;
-    float ls = 0.f, dl = 0.f;
-    if (i < p.L) {
-      const int64_t li = ((int64_t)b * p.H + h) * p.L + i;
-      ls = lse[li];
-      if (ls != -INFINITY) rowRange(p, i, lo, hi), dl = delta[li];
-    }
-    sLo[threadIdx.x] = lo, sHi[threadIdx.x] = hi, sLse[threadIdx.x] = ls, sDel[threadIdx.x] = dl;
-    if (sRange && lo <= hi) atomicMin(&sRange[0], lo), atomicMax(&sRange[1], hi);
   }
 }
 

@@ -26,21 +26,10 @@ struct Problem {
   int maskType;          // MaskType
   const int* cu;         // cuSeqlens [nCu]
   int nCu;
-  int tf32;              // 1: products on TF32 tensor cores where a kernel has them (head dims ≤ kMaxHeadDimTc)
 };
 
 /** Largest head dim of the tiled kernels (larger ones take the TypeScript fallback). */
 constexpr int kMaxHeadDim = 256;
-
-/** Largest head dim of the TF32 tensor-core kernels (flash_attention_tc*.cu). */
-constexpr int kMaxHeadDimTc = 128;
-/** Whether the TF32 tensor-core kernels take this problem (p.tf32 and head dim ≤ kMaxHeadDimTc). */
-bool useTensorCores(const Problem& p);
-/** The forward on TF32 tensor cores (flash_attention_tc.cu); the split-KV path is chosen before it. */
-void tensorCoreForward(cudaStream_t s, const Problem& p, const float* q, const float* k, const float* v, float* out, float* lse);
-/** dq, dk, dv (rows < LK) on TF32 tensor cores from Δ (flash_attention_tc_backward.cu); no scratch. */
-void tensorCoreBackward(cudaStream_t s, const Problem& p, const float* q, const float* k, const float* v, const float* dout,
-                        const float* lse, const float* delta, float* dq, float* dk, float* dv);
 
 /** Scratch floats `attentionForward` needs (0 when it takes the tiled path). */
 int64_t forwardScratchFloats(const Problem& p);

@@ -9,8 +9,7 @@
 // S = Q·Kᵀ in registers (4×4 per thread), online softmax per row (running max m and sum l, the
 // accumulator rescaled by exp(m_old − m_new)), P into shared memory, V tile into the buffer K used,
 // O += P·V in registers. Extra memory: none besides out and lse. Few queries (≤ kSplitMaxQueries
-// per batch row, i.e. decoding) take the split-KV kernel of decode_attention.cu instead; with p.tf32
-// (the backend's matmulPrecision 'tf32') head dims ≤ 128 take flash_attention_tc.cu.
+// per batch row, i.e. decoding) take the split-KV kernel of decode_attention.cu instead.
 #include "attention.cuh"
 
 namespace falcon {
@@ -147,7 +146,6 @@ void attentionForward(cudaStream_t s, const Problem& p, const float* q, const fl
                       float* scratch) {
   if ((int64_t)p.B * p.L * p.H == 0) return;
   if (useSplitForward(p)) return splitForward(s, p, q, k, v, out, lse, scratch);
-  if (useTensorCores(p)) return tensorCoreForward(s, p, q, k, v, out, lse);
   dispatchHeadDim(p.D, [&](auto dm) { launchFlashForward<decltype(dm)::value>(s, p, q, k, v, out, lse); });
 }
 

@@ -15,8 +15,7 @@ const i32 = 'i32' as const;
  * An attention problem as the addon reads it (the `FALCON_ATTENTION_PROBLEM_FIELDS` of
  * csrc/addon.cpp): device pointers of the optional inputs (0 when absent), the key padding mask's
  * element type (1 float32, 2 int32, 3 bool; 0 without a mask), the number of cuSeqlens entries, the
- * sizes, the attributes, and `tf32`: products on TF32 tensor cores (the backend's `matmulPrecision`
- * 'tf32', its default) for head dims ≤ 128, exact float32 otherwise.
+ * sizes and the attributes.
  */
 const problemFields = {
   slopes: ptr,
@@ -35,7 +34,6 @@ const problemFields = {
   causal: 'bool',
   windowLeft: i32,
   windowRight: i32,
-  tf32: 'bool',
 } as const;
 
 /** The addon's functions, by export name. Pointers are device pointers; the kit passes the stream. */
@@ -132,6 +130,5 @@ export function problemParams(ctx: CudaKernelContext, t: CudaAttentionProblem, a
     causal: !!attrs.causal,
     windowLeft: attrs.windowLeft,
     windowRight: attrs.windowRight,
-    tf32: ctx.backend.matmulPrecision === 'tf32',
   };
 }
