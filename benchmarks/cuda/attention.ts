@@ -14,7 +14,7 @@ import { flashAttention } from '@falcon/attention';
 
 const args = process.argv.slice(2);
 const outDir = args.includes('--out') ? args[args.indexOf('--out') + 1] : (process.env.OUT ?? '/tmp/falcon-out');
-const precisions = (args.includes('--precisions') ? args[args.indexOf('--precisions') + 1] : 'tf32').split(',') as ('f32' | 'tf32')[];
+const precisions = (args.includes('--precisions') ? args[args.indexOf('--precisions') + 1] : 'tf32').split(',') as ('f32' | 'tf32' | 'bf16')[];
 
 /** The measured shapes: [batch, seqlen, heads, kv heads, head dim], all causal. */
 export const ATTENTION_SHAPES: [number, number, number, number, number][] = [

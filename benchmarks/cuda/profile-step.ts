@@ -5,7 +5,8 @@
 // time), summed by kernel name. Printed as a table and written to <out>/profile-step.json.
 // Run on the device through tools/device/run-profile.sh (bundled by tools/device/prepare-profile.sh).
 // Arguments: --out DIR, --layers N (default 36), --batch B (4), --seqlen L (2048),
-// --recompute none,layer (policies, comma-separated), --top K (30 kernels listed).
+// --recompute none,layer (policies, comma-separated), --precision tf32|bf16|f32 (the backend's
+// matmulPrecision, default tf32), --top K (30 kernels listed).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, tf } from '@falcon/tensor';
@@ -22,6 +23,7 @@ const batch = Number(arg('batch', '4'));
 const seqlen = Number(arg('seqlen', '2048'));
 const policies = arg('recompute', 'none,layer').split(',') as RecomputePolicy[];
 const top = Number(arg('top', '30'));
+const precision = arg('precision', 'tf32') as 'tf32' | 'bf16' | 'f32';
 mkdirSync(outDir, { recursive: true });
 
 interface Addon {
@@ -77,8 +79,8 @@ async function profiled(f: () => Promise<unknown>): Promise<{ rows: { name: stri
 
 async function main(): Promise<void> {
   await initBackend('cuda');
-  cuda().matmulPrecision = 'tf32';
-  const result: Record<string, unknown> = { date: new Date().toISOString(), layers, batch, seqlen, policies: {} };
+  cuda().matmulPrecision = precision;
+  const result: Record<string, unknown> = { date: new Date().toISOString(), layers, batch, seqlen, precision, policies: {} };
   const tokens = Int32Array.from({ length: batch * seqlen * 8 + 1 }, (_, i) => (i * 104729 + 7) % 32784);
   for (const recompute of policies) {
     cuda().emptyCache();
@@ -99,7 +101,7 @@ async function main(): Promise<void> {
       kernels: prof.rows.slice(0, top),
     };
     (result.policies as Record<string, unknown>)[recompute] = row;
-    console.log(`\n== recompute ${recompute}: step ${row.stepS.toFixed(3)} s = ${row.tokensPerS.toFixed(0)} tok/s, peak ${row.peakGiB.toFixed(2)} GiB (warm-up ${row.warmupS.toFixed(2)} s)`);
+    console.log(`\n== recompute ${recompute} (${precision}): step ${row.stepS.toFixed(3)} s = ${row.tokensPerS.toFixed(0)} tok/s, peak ${row.peakGiB.toFixed(2)} GiB (warm-up ${row.warmupS.toFixed(2)} s)`);
     console.log(`profiled step: wall ${prof.wallMs.toFixed(0)} ms, GPU sum ${prof.gpuMs.toFixed(0)} ms, host sum ${prof.hostMs.toFixed(0)} ms, ${prof.kernels} kernels`);
     console.log('kernel'.padEnd(28) + 'count'.padStart(7) + 'GPU ms'.padStart(10) + 'host ms'.padStart(10) + '  % GPU');
     for (const r of row.kernels) console.log(r.name.padEnd(28) + String(r.count).padStart(7) + r.gpuMs.toFixed(1).padStart(10) + r.hostMs.toFixed(1).padStart(10) + `  ${((100 * r.gpuMs) / prof.gpuMs).toFixed(1)}`);

@@ -2,7 +2,8 @@
 # Attention on the GPU in one call (run ON the GPU machine from the repo root, .device/ carried,
 # prepared by tools/device/prepare-attention.sh): builds the addons for sm_90a; the op tests of
 # flashAttention (cuda vs cpu); PyTorch's SDPA at the benchmark shapes
-# (torch-attention.json) and ours (attention-bench.json) in the same call; then the training-step
+# (torch-attention.json) and ours (attention-bench.json, in the precisions of $ATTENTION_PRECISIONS,
+# default f32,bf16) in the same call; then the training-step
 # profile with the arguments given (profile-step.json), e.g. '--layers 36 --recompute none,layer'.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,7 +16,7 @@ echo "op tests exit $ops"
 echo "== pytorch SDPA (elapsed ${SECONDS} s)"
 PYTHONUNBUFFERED=1 timeout 120 python3 "$D/torch_attention_bench.py" > "$OUT/torch-attention.json" || echo "(pytorch benchmark failed)"
 echo "== ours (elapsed ${SECONDS} s)"
-TORCH_ATTENTION=$OUT/torch-attention.json timeout 120 /tmp/node "$D/attention-bench.mjs" --out "$OUT"
+TORCH_ATTENTION=$OUT/torch-attention.json timeout 150 /tmp/node "$D/attention-bench.mjs" --out "$OUT" --precisions "${ATTENTION_PRECISIONS:-f32,bf16}"
 bench=$?
 prof=0
 if [ -n "${1:-}" ]; then

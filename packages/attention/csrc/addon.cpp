@@ -18,10 +18,11 @@
   int nCu, batch, seqlenQ, seqlenK, kvRows, nHeads, nKvHeads, headDim; \
   float scale;                                                    \
   bool causal;                                                    \
-  int windowLeft, windowRight;
+  int windowLeft, windowRight;                                    \
+  bool bf16;
 #define FALCON_ATTENTION_PROBLEM_FIELDS                                                                                         \
   slopes, keyPaddingMask, maskType, cuSeqlens, nCu, batch, seqlenQ, seqlenK, kvRows, nHeads, nKvHeads, headDim, scale, causal, \
-      windowLeft, windowRight
+      windowLeft, windowRight, bf16
 
 namespace {
 
@@ -84,6 +85,7 @@ Problem problemOf(const P& a) {
   p.causal = a.causal ? 1 : 0;
   p.wl = a.windowLeft;
   p.wr = a.windowRight;
+  p.bf16 = a.bf16 ? 1 : 0;
   if (!p.mask) p.maskType = falcon::attention::kMaskNone;
   if (!p.cu) p.nCu = 0;
   return p;

@@ -154,6 +154,23 @@ __device__ __forceinline__ void loadRows(float* dst, int ld, const float* src, i
   }
 }
 
+/** Row data of a query tile: key range (empty when lse = −∞ or past L), lse and Δ. */
+__device__ __forceinline__ void loadRowInfo(const Problem& p, int b, int h, int i0, int n, const float* lse, const float* delta, int* sLo,
+                                            int* sHi, float* sLse, float* sDel, int* sRange) {
+  if (threadIdx.x < n) {
+    const int i = i0 + threadIdx.x;
+    int lo = 1, hi = 0;
+    float ls = 0.f, dl = 0.f;
+    if (i < p.L) {
+      const int64_t li = ((int64_t)b * p.H + h) * p.L + i;
+      ls = lse[li];
+      if (ls != -INFINITY) rowRange(p, i, lo, hi), dl = delta[li];
+    }
+    sLo[threadIdx.x] = lo, sHi[threadIdx.x] = hi, sLse[threadIdx.x] = ls, sDel[threadIdx.x] = dl;
+    if (sRange && lo <= hi) atomicMin(&sRange[0], lo), atomicMax(&sRange[1], hi);
+  }
+}
+
 /** Tile sizes for a head-dim class: DMAX ≤ 128 use 64 × 64 tiles, 256 uses 32 × 32 (shared memory). */
 template <int DMAX>
 struct Cfg {

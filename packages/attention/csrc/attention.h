@@ -26,10 +26,21 @@ struct Problem {
   int maskType;          // MaskType
   const int* cu;         // cuSeqlens [nCu]
   int nCu;
+  int bf16;              // 1: the bf16 tensor-core kernels where they apply (useBf16TensorCores)
 };
 
 /** Largest head dim of the tiled kernels (larger ones take the TypeScript fallback). */
 constexpr int kMaxHeadDim = 256;
+
+/** Largest head dim of the bf16 tensor-core kernels (flash_attention_bf16*.cu). */
+constexpr int kMaxHeadDimBf16 = 128;
+/** Whether the bf16 tensor-core kernels take this problem (p.bf16 and head dim ≤ kMaxHeadDimBf16). */
+bool useBf16TensorCores(const Problem& p);
+/** The forward on bf16 tensor cores (flash_attention_bf16.cu); the split-KV path is chosen before it. */
+void bf16Forward(cudaStream_t s, const Problem& p, const float* q, const float* k, const float* v, float* out, float* lse);
+/** dq, dk, dv (rows < LK) on bf16 tensor cores from Δ (flash_attention_bf16_backward.cu); no scratch. */
+void bf16Backward(cudaStream_t s, const Problem& p, const float* q, const float* k, const float* v, const float* dout, const float* lse,
+                  const float* delta, float* dq, float* dk, float* dv);
 
 /** Scratch floats `attentionForward` needs (0 when it takes the tiled path). */
 int64_t forwardScratchFloats(const Problem& p);

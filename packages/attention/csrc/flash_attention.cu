@@ -9,7 +9,8 @@
 // S = Q·Kᵀ in registers (4×4 per thread), online softmax per row (running max m and sum l, the
 // accumulator rescaled by exp(m_old − m_new)), P into shared memory, V tile into the buffer K used,
 // O += P·V in registers. Extra memory: none besides out and lse. Few queries (≤ kSplitMaxQueries
-// per batch row, i.e. decoding) take the split-KV kernel of decode_attention.cu instead.
+// per batch row, i.e. decoding) take the split-KV kernel of decode_attention.cu instead; with p.bf16
+// (the backend's matmulPrecision 'bf16') head dims ≤ 128 take flash_attention_bf16.cu.
 #include "attention.cuh"
 
 namespace falcon {
@@ -146,6 +147,7 @@ void attentionForward(cudaStream_t s, const Problem& p, const float* q, const fl
                       float* scratch) {
   if ((int64_t)p.B * p.L * p.H == 0) return;
   if (useSplitForward(p)) return splitForward(s, p, q, k, v, out, lse, scratch);
+  if (useBf16TensorCores(p)) return bf16Forward(s, p, q, k, v, out, lse);
   dispatchHeadDim(p.D, [&](auto dm) { launchFlashForward<decltype(dm)::value>(s, p, q, k, v, out, lse); });
 }
 

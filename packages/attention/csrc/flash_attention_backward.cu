@@ -15,7 +15,8 @@
 // dq kernel (a separate pass instead of atomics, so results are deterministic): one block per
 // (query tile, batch·head) walks its key tiles as the forward does, recomputing S and dP, and
 // accumulates dq = dS·K in registers. Rows of dk/dv beyond LK (a cache's unused rows) are zeroed.
-// Scratch: Δ [B, H, L], plus 2·B·LK·H·D floats when G > 1.
+// Scratch: Δ [B, H, L], plus 2·B·LK·H·D floats when G > 1. With p.bf16 (head dims ≤ 128) the kernels
+// of flash_attention_bf16_backward.cu take over after the pre-pass (no partial sums).
 #include "attention.cuh"
 
 namespace falcon {
@@ -45,23 +46,6 @@ __global__ void backwardPrepKernel(Problem p, const float* __restrict__ out, con
     const int h = (int)(t % p.H), i = (int)((t / p.H) % p.L), b = (int)(t / ((int64_t)p.H * p.L));
     const int64_t li = ((int64_t)b * p.H + h) * p.L + i;
     if (lane == 0) delta[li] = dlse ? s - dlse[li] : s;
-  }
-}
-
-/** Row data of a query tile: key range (empty when lse = −∞ or past L), lse and Δ. */
-__device__ __forceinline__ void loadRowInfo(const Problem& p, int b, int h, int i0, int n, const float* lse, const float* delta, int* sLo,
-                                            int* sHi, float* sLse, float* sDel, int* sRange) {
-  if (threadIdx.x < n) {
-    const int i = i0 + threadIdx.x;
-    int lo = 1, hi = 0;
-    float ls = 0.f, dl = 0.f;
-    if (i < p.L) {
-      const int64_t li = ((int64_t)b * p.H + h) * p.L + i;
-      ls = lse[li];
-      if (ls != -INFINITY) rowRange(p, i, lo, hi), dl = delta[li];
-    }
-    sLo[threadIdx.x] = lo, sHi[threadIdx.x] = hi, sLse[threadIdx.x] = ls, sDel[threadIdx.x] = dl;
-    if (sRange && lo <= hi) atomicMin(&sRange[0], lo), atomicMax(&sRange[1], hi);
   }
 }
 
@@ -283,7 +267,7 @@ void launchBackward(cudaStream_t s, const Problem& p, const float* q, const floa
 }  // namespace
 
 int64_t backwardScratchFloats(const Problem& p) {
-  const int64_t parts = p.H > p.HK ? 2 * (int64_t)p.B * p.LK * p.H * p.D : 0;
+  const int64_t parts = p.H > p.HK && !useBf16TensorCores(p) ? 2 * (int64_t)p.B * p.LK * p.H * p.D : 0;
   return (int64_t)p.B * p.H * p.L + parts;
 }
 
@@ -303,6 +287,7 @@ void attentionBackward(cudaStream_t s, const Problem& p, const float* q, const f
   const int64_t rows = (int64_t)p.B * p.L * p.H;
   backwardPrepKernel<<<falcon::ext::gridFor(rows * 32, 256), 256, 0, s>>>(p, out, dout, dlse, delta);
   falcon::ext::checkLaunch("backwardPrepKernel");
+  if (useBf16TensorCores(p)) return bf16Backward(s, p, q, k, v, dout, lse, delta, dq, dk, dv);
   const bool grouped = p.H > p.HK;
   float* pk = grouped ? delta + (int64_t)p.B * p.H * p.L : dk;
   float* pv = grouped ? pk + (int64_t)p.B * p.LK * p.H * p.D : dv;

@@ -17,6 +17,9 @@
 // Falcon-H1-0.5B attention shape: batch 1, seqlen 2048, 8 query / 2 KV heads of 64, causal,
 // forward and backward, and one decode step against a 2048-token cache.
 //
+// The tiled-path configurations also run with the backend's matmulPrecision 'bf16', which takes
+// the bf16 tensor-core kernels for head dims ≤ 128 (plus the 0.5B shape and a d128 GQA case).
+//
 // Tolerances. The cpu attention kernels accumulate in float64 and round once; the cuda kernels
 // work in float32 with a different summation order (tiles of 64 keys, online-softmax rescaling,
 // expf): each output is a convex combination of ≤ 2048 value rows, so its error is a few float32
@@ -34,6 +37,13 @@ import { alibiBias, applyRopeOp, decodeAttentionOp, flashAttention, flashAttenti
 
 const FWD_TOL = 1e-5;
 const GRAD_TOL = 1e-4;
+// bf16 tensor cores round q·scale, k, v and dO to 8-bit mantissas when staged and P, dS when
+// repacked (relative 2⁻⁹ ≈ 2e-3 each), accumulating in float32: a score of size |s| ≲ 4 moves by
+// ~|s|·3e-3, so P and out move by ~3e-3 (norm-wise relative); the gradients chain two more rounded
+// products and the cancelling dP − Δ: ~5e-3. Accepted: 1e-2 forward, 2e-2 gradients. A wrong
+// mask, tile, fragment layout or head mapping is an O(1e-1..1) error.
+const BF16_FWD_TOL = 1e-2;
+const BF16_GRAD_TOL = 2e-2;
 
 /** lse with −∞ (rows that see no key) replaced by 0, so errors and gradients stay finite. */
 function finite(lse: Tensor): Tensor {
@@ -72,6 +82,8 @@ interface FlashSpec {
   scale?: number;
   /** differentiate q, k, v (default true) */
   grads?: boolean;
+  /** the bf16 tensor-core kernels (the backend's matmulPrecision 'bf16'); default float32 */
+  bf16?: boolean;
   label?: string;
 }
 
@@ -84,6 +96,7 @@ function flashCase(s: FlashSpec): OpCase {
     s.pad && `mask(${s.maskDtype ?? 'float32'} pad ${s.pad})`,
     s.cu && `cu[${s.cu}]`,
     s.scale !== undefined && `scale ${s.scale}`,
+    s.bf16 && 'bf16',
   ].filter(Boolean);
   return {
     name: `flashAttention ${s.label ? `${s.label} ` : ''}b${s.b} l${s.l} lk${s.lk} h${s.h}:${s.hkv} d${s.d} ${flags.join(' ')}`,
@@ -103,8 +116,7 @@ function flashCase(s: FlashSpec): OpCase {
       return { out: r.out, lse: finite(r.lse) };
     },
     grads: s.grads === false ? undefined : ['q', 'k', 'v'],
-    tol: FWD_TOL,
-    gradTol: GRAD_TOL,
+    ...(s.bf16 ? { precision: 'bf16' as const, tol: BF16_FWD_TOL, gradTol: BF16_GRAD_TOL } : { precision: 'f32' as const, tol: FWD_TOL, gradTol: GRAD_TOL }),
   };
 }
 
@@ -212,6 +224,24 @@ function alibiCase(h: number, l: number, lk: number): OpCase {
   };
 }
 
+/** The tiled-path configurations (more than 16 queries, head dims ≤ 128), run in both precisions. */
+const TILED: FlashSpec[] = [
+  { b: 1, l: 17, lk: 300, h: 3, hkv: 1, d: 80, causal: true },
+  { b: 2, l: 67, lk: 67, h: 4, hkv: 2, d: 64, causal: true },
+  { b: 1, l: 200, lk: 200, h: 3, hkv: 1, d: 80, causal: false },
+  { b: 2, l: 67, lk: 130, h: 4, hkv: 4, d: 128, causal: true },
+  { b: 1, l: 130, lk: 67, h: 4, hkv: 2, d: 64, causal: true }, // lk < l: the first 63 rows see no key
+  { b: 2, l: 67, lk: 67, h: 4, hkv: 2, d: 33, causal: true, alibi: true },
+  { b: 1, l: 200, lk: 200, h: 4, hkv: 2, d: 64, causal: true, wl: 37 },
+  { b: 1, l: 100, lk: 120, h: 2, hkv: 1, d: 16, causal: false, wl: 20, wr: 5, alibi: true },
+  { b: 2, l: 67, lk: 67, h: 4, hkv: 2, d: 64, causal: true, pad: [0, 13] },
+  { b: 2, l: 67, lk: 90, h: 3, hkv: 1, d: 33, causal: false, pad: [5, 90], maskDtype: 'int32' }, // batch row 1 fully masked
+  { b: 2, l: 40, lk: 40, h: 4, hkv: 4, d: 8, causal: true, pad: [3, 0], maskDtype: 'bool' },
+  { b: 2, l: 200, lk: 200, h: 4, hkv: 2, d: 64, causal: true, cu: [0, 50, 50, 133, 200] },
+  { b: 1, l: 67, lk: 67, h: 3, hkv: 1, d: 33, causal: false, cu: [0, 7, 67], alibi: true, pad: [2] },
+  { b: 1, l: 67, lk: 67, h: 4, hkv: 4, d: 33, causal: true, scale: 0.3 },
+];
+
 /** This package's CUDA op cases. */
 export const cudaCases: OpCase[] = [
   // split-KV path (≤ 16 queries)
@@ -222,25 +252,15 @@ export const cudaCases: OpCase[] = [
   flashCase({ b: 1, l: 7, lk: 3, h: 2, hkv: 1, d: 16, causal: true }), // rows that see no key
   flashCase({ b: 2, l: 13, lk: 13, h: 2, hkv: 1, d: 64, causal: true, cu: [0, 4, 4, 13] }),
   flashCase({ b: 1, l: 9, lk: 40, h: 4, hkv: 2, d: 128, causal: false, wl: 5, wr: 3, alibi: true }),
-  // tiled path
-  flashCase({ b: 1, l: 17, lk: 300, h: 3, hkv: 1, d: 80, causal: true }),
-  flashCase({ b: 2, l: 67, lk: 67, h: 4, hkv: 2, d: 64, causal: true }),
-  flashCase({ b: 1, l: 200, lk: 200, h: 3, hkv: 1, d: 80, causal: false }),
-  flashCase({ b: 2, l: 67, lk: 130, h: 4, hkv: 4, d: 128, causal: true }),
-  flashCase({ b: 1, l: 130, lk: 67, h: 4, hkv: 2, d: 64, causal: true }), // lk < l: the first 63 rows see no key
-  flashCase({ b: 2, l: 67, lk: 67, h: 4, hkv: 2, d: 33, causal: true, alibi: true }),
-  flashCase({ b: 1, l: 200, lk: 200, h: 4, hkv: 2, d: 64, causal: true, wl: 37 }),
-  flashCase({ b: 1, l: 100, lk: 120, h: 2, hkv: 1, d: 16, causal: false, wl: 20, wr: 5, alibi: true }),
-  flashCase({ b: 2, l: 67, lk: 67, h: 4, hkv: 2, d: 64, causal: true, pad: [0, 13] }),
-  flashCase({ b: 2, l: 67, lk: 90, h: 3, hkv: 1, d: 33, causal: false, pad: [5, 90], maskDtype: 'int32' }), // batch row 1 fully masked
-  flashCase({ b: 2, l: 40, lk: 40, h: 4, hkv: 4, d: 8, causal: true, pad: [3, 0], maskDtype: 'bool' }),
-  flashCase({ b: 2, l: 200, lk: 200, h: 4, hkv: 2, d: 64, causal: true, cu: [0, 50, 50, 133, 200] }),
-  flashCase({ b: 1, l: 67, lk: 67, h: 3, hkv: 1, d: 33, causal: false, cu: [0, 7, 67], alibi: true, pad: [2] }),
-  flashCase({ b: 1, l: 67, lk: 67, h: 4, hkv: 4, d: 33, causal: true, scale: 0.3 }),
+  // tiled path, float32 CUDA cores (flash_attention.cu) and bf16 tensor cores (flash_attention_bf16*.cu)
+  ...TILED.map((spec) => flashCase(spec)),
+  ...TILED.map((spec) => flashCase({ ...spec, bf16: true })),
   flashCase({ b: 1, l: 40, lk: 50, h: 2, hkv: 1, d: 256, causal: true }),
   flashCase({ b: 1, l: 33, lk: 33, h: 2, hkv: 2, d: 200, causal: false, wl: 9 }),
   flashCase({ b: 1, l: 5, lk: 6, h: 2, hkv: 1, d: 264, causal: true }), // head dim > 256: the reference fallback
   flashCase({ label: '0.5B', b: 1, l: 2048, lk: 2048, h: 8, hkv: 2, d: 64, causal: true }),
+  flashCase({ label: '0.5B', b: 1, l: 2048, lk: 2048, h: 8, hkv: 2, d: 64, causal: true, bf16: true }),
+  flashCase({ b: 2, l: 130, lk: 130, h: 16, hkv: 4, d: 128, causal: true, bf16: true }),
   emptyBackwardCase,
 
   decodeCase({ b: 2, newTokens: 1, cap: 100, len: 37, h: 4, hkv: 2, d: 64, pad: [0, 5], maskDtype: 'int32' }),

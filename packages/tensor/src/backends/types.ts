@@ -26,8 +26,8 @@ export interface InitBackendOptions {
   allowFallbackAdapter?: boolean;
   /** CUDA: which device to use (default 0). */
   device?: number;
-  /** CUDA: matrix products with TF32 tensor cores ('tf32', default) or exact float32 ('f32'). */
-  matmulPrecision?: 'tf32' | 'f32';
+  /** CUDA: products on TF32 tensor cores ('tf32', default), also the ops' bf16 tensor-core kernels ('bf16'), or exact float32 ('f32'). */
+  matmulPrecision?: 'tf32' | 'bf16' | 'f32';
 }
 
 /** One backend's start-up logic. @internal */

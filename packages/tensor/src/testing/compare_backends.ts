@@ -24,10 +24,10 @@ export interface OpCase {
   gradTol?: number;
   /**
    * The target backend's matrix-product precision while the case runs (a backend with a
-   * `matmulPrecision` property, i.e. `cuda`; default: as the runner set it), e.g. `'tf32'` to test
+   * `matmulPrecision` property, i.e. `cuda`; default: as the runner set it), e.g. `'bf16'` to test
    * the tensor-core paths of a kernel against the float64-accumulating cpu reference.
    */
-  precision?: 'tf32' | 'f32';
+  precision?: 'tf32' | 'bf16' | 'f32';
 }
 
 /** What {@link compareBackends} found. */

@@ -15,7 +15,8 @@ const i32 = 'i32' as const;
  * An attention problem as the addon reads it (the `FALCON_ATTENTION_PROBLEM_FIELDS` of
  * csrc/addon.cpp): device pointers of the optional inputs (0 when absent), the key padding mask's
  * element type (1 float32, 2 int32, 3 bool; 0 without a mask), the number of cuSeqlens entries, the
- * sizes and the attributes.
+ * sizes, the attributes, and `bf16`: the bf16 tensor-core kernels (the backend's `matmulPrecision`
+ * 'bf16') for head dims ≤ 128, float32 CUDA cores otherwise.
  */
 const problemFields = {
   slopes: ptr,
@@ -34,6 +35,7 @@ const problemFields = {
   causal: 'bool',
   windowLeft: i32,
   windowRight: i32,
+  bf16: 'bool',
 } as const;
 
 /** The addon's functions, by export name. Pointers are device pointers; the kit passes the stream. */
@@ -130,5 +132,6 @@ export function problemParams(ctx: CudaKernelContext, t: CudaAttentionProblem, a
     causal: !!attrs.causal,
     windowLeft: attrs.windowLeft,
     windowRight: attrs.windowRight,
+    bf16: ctx.backend.matmulPrecision === 'bf16',
   };
 }

@@ -12,8 +12,17 @@ import type { CudaAddon, TensorNative } from './addon.js';
 import { tensorNative } from './addon.js';
 import { sizeOf } from './shape.js';
 
-/** How matrix products round their inputs: TF32 tensor cores (default) or exact float32. */
-export type MatmulPrecision = 'tf32' | 'f32';
+/**
+ * How products round their inputs; storage stays float32 in every mode and products accumulate in
+ * float32:
+ * - `'tf32'` (default): TF32 tensor cores (10-bit mantissa) for cuBLASLt's matrix products; the
+ *   ops' own kernels (attention, SSD) compute in float32.
+ * - `'bf16'`: additionally the bf16 tensor-core kernels of the ops that have them (flash attention
+ *   forward and backward, head dims ≤ 128), inputs rounded to bf16 (8-bit mantissa) when staged;
+ *   cuBLASLt's products stay TF32 (their operands are float32 in memory).
+ * - `'f32'`: exact float32 everywhere (parity tests).
+ */
+export type MatmulPrecision = 'tf32' | 'bf16' | 'f32';
 
 /** The numeric dtype codes the addon uses. @internal */
 export const DT = { float32: 0, int32: 1, bool: 2 } as const;
@@ -109,7 +118,7 @@ export class CudaBackend extends KernelBackend {
   /**
    * @param addon - the loaded addon (its kernels' signatures must match `tensorNative`)
    * @param device - CUDA device index
-   * @param matmulPrecision - 'tf32' (default) or 'f32'
+   * @param matmulPrecision - 'tf32' (default), 'bf16' or 'f32' (see {@link MatmulPrecision})
    */
   constructor(addon: CudaAddon, device = 0, matmulPrecision: MatmulPrecision = 'tf32') {
     super();

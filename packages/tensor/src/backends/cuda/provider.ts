@@ -19,7 +19,7 @@ const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
 /** Options the cuda backend reads besides {@link InitBackendOptions}. */
 export interface CudaBackendOptions extends InitBackendOptions {
-  /** Matrix products: 'tf32' (tensor cores, default; `$FALCON_CUDA_MATMUL=f32` changes the default) or exact 'f32'. */
+  /** Products: 'tf32' (tensor cores, default), 'bf16' (also the ops' bf16 tensor-core kernels) or exact 'f32'; `$FALCON_CUDA_MATMUL` changes the default. */
   matmulPrecision?: MatmulPrecision;
 }
 
@@ -64,7 +64,10 @@ function describe(found: Found, device: number): Record<string, unknown> {
 let registeredDevice: number | undefined;
 
 function defaultPrecision(): MatmulPrecision {
-  return process.env.FALCON_CUDA_MATMUL === 'f32' ? 'f32' : 'tf32';
+  const env = process.env.FALCON_CUDA_MATMUL;
+  if (env === undefined || env === '') return 'tf32';
+  if (env !== 'f32' && env !== 'tf32' && env !== 'bf16') throw new Error(`FALCON_CUDA_MATMUL must be f32, tf32 or bf16, got '${env}'`);
+  return env;
 }
 
 /** Provider of the `cuda` backend. @internal */

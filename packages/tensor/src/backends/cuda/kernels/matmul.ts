@@ -1,7 +1,7 @@
 /**
  * Matrix-product kernels of the cuda backend: BatchMatMul (transposes, broadcast batch dims) and
  * _FusedMatMul (product + bias + activation), through cuBLASLt. float32 inputs use TF32 tensor
- * cores unless the backend's `matmulPrecision` is 'f32'; int32 products are computed in exact f32.
+ * cores unless the backend's `matmulPrecision` is 'f32' ('bf16' products too); int32 products are computed in exact f32.
  */
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import type { CudaBackend } from '../backend.js';
@@ -61,7 +61,7 @@ export function batchMatMul(b: CudaBackend, a: TensorInfo, bb: TensorInfo, trans
     }
   }
   const y = b.makeOutput([...batch, m, n], 'float32');
-  const tf32 = b.matmulPrecision === 'tf32' && !isInt;
+  const tf32 = b.matmulPrecision !== 'f32' && !isInt; // 'bf16' keeps TF32 here: the operands are float32 in memory
   b.native.matmul({ a: b.ptr(ca), b: b.ptr(cb), c: b.ptr(y), m, n, k: ka, batch: nb, strideA, strideB, transA, transB, tf32 });
   release(b, ca, cb);
   if (isInt) {
