@@ -1,7 +1,8 @@
 // Flash attention on the `cuda` backend at training shapes, forward and forward+backward, next to
 // PyTorch's scaled_dot_product_attention measured in the same device call by
-// tools/device/torch_attention_bench.py ($TORCH_ATTENTION: its JSON). `--precisions f32,tf32` runs
-// each shape under each of the backend's matmul precisions (for kernels that have a TF32 path). Each figure is the
+// tools/device/torch_attention_bench.py ($TORCH_ATTENTION: its JSON). `--precisions f32,bf16` runs
+// each shape under each of those settings of the backend's matmulPrecision ('bf16' takes the bf16
+// tensor-core kernels; 'tf32' and 'f32' both take the float32 kernel). Each figure is the
 // median of 5 CUDA-event timings after a warm-up; TFLOP/s count the causal half of the products
 // (forward 4·b·h·l²·d/2, backward 2.5× that). Writes <out>/attention-bench.json.
 // Bundled by tools/device/prepare-attention.sh, run by tools/device/run-attention.sh.
