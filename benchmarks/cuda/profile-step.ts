@@ -36,11 +36,25 @@ const mem = () => cuda().memory() as unknown as { bytesInUse: number; peakBytesI
 const GiB = 2 ** 30;
 
 /** Runs `f` with every top-level kernel timed; returns the per-name sums. */
-async function profiled(f: () => Promise<unknown>): Promise<{ rows: { name: string; count: number; gpuMs: number; hostMs: number }[]; gpuMs: number; hostMs: number; wallMs: number; kernels: number }> {
+interface Profile {
+  rows: { name: string; count: number; gpuMs: number; hostMs: number }[];
+  gpuMs: number;
+  hostMs: number;
+  wallMs: number;
+  kernels: number;
+  /** Bytes in use before the step, and the most in use after any kernel, with that kernel (name, ordinal, the kernels before it). */
+  memory: { startGiB: number; peakGiB: number; peakKernel: string; peakOrdinal: number; before: string[] };
+}
+
+/** Runs `f` with every top-level kernel timed; returns the per-name sums and where memory peaked. */
+async function profiled(f: () => Promise<unknown>): Promise<Profile> {
   const engine = tf.engine() as unknown as { runKernel: (name: string, inputs: unknown, attrs: unknown) => unknown };
   const original = engine.runKernel;
   const marks: { name: string; a: number; b: number; host: number }[] = [];
   let depth = 0;
+  const startBytes = mem().bytesInUse;
+  let peak = startBytes;
+  let peakAt = -1;
   engine.runKernel = function (name, inputs, attrs) {
     if (depth > 0) return original.call(this, name, inputs, attrs);
     depth++;
@@ -51,6 +65,8 @@ async function profiled(f: () => Promise<unknown>): Promise<{ rows: { name: stri
     } finally {
       const host = performance.now() - t0;
       marks.push({ name, a, b: addon().eventRecord(), host });
+      const used = mem().bytesInUse;
+      if (used > peak) (peak = used), (peakAt = marks.length - 1);
       depth--;
     }
   };
@@ -74,7 +90,14 @@ async function profiled(f: () => Promise<unknown>): Promise<{ rows: { name: stri
     gpuMs += ms;
     hostMs += m.host;
   }
-  return { rows: [...by.values()].sort((x, y) => y.gpuMs - x.gpuMs), gpuMs, hostMs, wallMs, kernels: marks.length };
+  const memory = {
+    startGiB: startBytes / GiB,
+    peakGiB: peak / GiB,
+    peakKernel: peakAt >= 0 ? marks[peakAt].name : '(before the step)',
+    peakOrdinal: peakAt,
+    before: marks.slice(Math.max(0, peakAt - 8), Math.max(0, peakAt)).map((m) => m.name),
+  };
+  return { rows: [...by.values()].sort((x, y) => y.gpuMs - x.gpuMs), gpuMs, hostMs, wallMs, kernels: marks.length, memory };
 }
 
 async function main(): Promise<void> {
@@ -97,12 +120,14 @@ async function main(): Promise<void> {
       stepS: ms[1].tokens / ms[1].tokensPerSec,
       tokensPerS: ms[1].tokensPerSec,
       peakGiB: peak / GiB,
-      profiledStep: { wallMs: prof.wallMs, gpuMs: prof.gpuMs, hostMs: prof.hostMs, kernels: prof.kernels },
+      profiledStep: { wallMs: prof.wallMs, gpuMs: prof.gpuMs, hostMs: prof.hostMs, kernels: prof.kernels, memory: prof.memory },
       kernels: prof.rows.slice(0, top),
     };
     (result.policies as Record<string, unknown>)[recompute] = row;
     console.log(`\n== recompute ${recompute} (${precision}): step ${row.stepS.toFixed(3)} s = ${row.tokensPerS.toFixed(0)} tok/s, peak ${row.peakGiB.toFixed(2)} GiB (warm-up ${row.warmupS.toFixed(2)} s)`);
     console.log(`profiled step: wall ${prof.wallMs.toFixed(0)} ms, GPU sum ${prof.gpuMs.toFixed(0)} ms, host sum ${prof.hostMs.toFixed(0)} ms, ${prof.kernels} kernels`);
+    const pm = prof.memory;
+    console.log(`memory: ${pm.startGiB.toFixed(2)} GiB in use before the step, peak ${pm.peakGiB.toFixed(2)} GiB after kernel #${pm.peakOrdinal} ${pm.peakKernel} (after ${pm.before.join(', ')})`);
     console.log('kernel'.padEnd(28) + 'count'.padStart(7) + 'GPU ms'.padStart(10) + 'host ms'.padStart(10) + '  % GPU');
     for (const r of row.kernels) console.log(r.name.padEnd(28) + String(r.count).padStart(7) + r.gpuMs.toFixed(1).padStart(10) + r.hostMs.toFixed(1).padStart(10) + `  ${((100 * r.gpuMs) / prof.gpuMs).toFixed(1)}`);
     writeFileSync(join(outDir, 'profile-step.json'), JSON.stringify(result, null, 1));
