@@ -38,9 +38,12 @@ constexpr int kMaxHeadDimBf16 = 128;
 bool useBf16TensorCores(const Problem& p);
 /** The forward on bf16 tensor cores (flash_attention_bf16.cu); the split-KV path is chosen before it. */
 void bf16Forward(cudaStream_t s, const Problem& p, const float* q, const float* k, const float* v, float* out, float* lse);
-/** dq, dk, dv (rows < LK) on bf16 tensor cores from Δ (flash_attention_bf16_backward.cu); no scratch. */
+/**
+ * dq, and dk/dv per query head (rows < LK of dkOut, dvOut [B, outRows, H, D]; the caller sums a
+ * group's heads when H > HK), on bf16 tensor cores from Δ (flash_attention_bf16_backward.cu).
+ */
 void bf16Backward(cudaStream_t s, const Problem& p, const float* q, const float* k, const float* v, const float* dout, const float* lse,
-                  const float* delta, float* dq, float* dk, float* dv);
+                  const float* delta, float* dq, float* dkOut, float* dvOut, int outRows);
 
 /** Scratch floats `attentionForward` needs (0 when it takes the tiled path). */
 int64_t forwardScratchFloats(const Problem& p);

@@ -16,7 +16,7 @@
 // (query tile, batch·head) walks its key tiles as the forward does, recomputing S and dP, and
 // accumulates dq = dS·K in registers. Rows of dk/dv beyond LK (a cache's unused rows) are zeroed.
 // Scratch: Δ [B, H, L], plus 2·B·LK·H·D floats when G > 1. With p.bf16 (head dims ≤ 128) the kernels
-// of flash_attention_bf16_backward.cu take over after the pre-pass (no partial sums).
+// of flash_attention_bf16_backward.cu replace the dk/dv and dq kernels (same partial sums).
 #include "attention.cuh"
 
 namespace falcon {
@@ -267,7 +267,7 @@ void launchBackward(cudaStream_t s, const Problem& p, const float* q, const floa
 }  // namespace
 
 int64_t backwardScratchFloats(const Problem& p) {
-  const int64_t parts = p.H > p.HK && !useBf16TensorCores(p) ? 2 * (int64_t)p.B * p.LK * p.H * p.D : 0;
+  const int64_t parts = p.H > p.HK ? 2 * (int64_t)p.B * p.LK * p.H * p.D : 0;
   return (int64_t)p.B * p.H * p.L + parts;
 }
 
@@ -287,12 +287,12 @@ void attentionBackward(cudaStream_t s, const Problem& p, const float* q, const f
   const int64_t rows = (int64_t)p.B * p.L * p.H;
   backwardPrepKernel<<<falcon::ext::gridFor(rows * 32, 256), 256, 0, s>>>(p, out, dout, dlse, delta);
   falcon::ext::checkLaunch("backwardPrepKernel");
-  if (useBf16TensorCores(p)) return bf16Backward(s, p, q, k, v, dout, lse, delta, dq, dk, dv);
   const bool grouped = p.H > p.HK;
   float* pk = grouped ? delta + (int64_t)p.B * p.H * p.L : dk;
   float* pv = grouped ? pk + (int64_t)p.B * p.LK * p.H * p.D : dv;
   const int outRows = grouped ? p.LK : p.kvRows;
-  dispatchHeadDim(p.D, [&](auto dm) { launchBackward<decltype(dm)::value>(s, p, q, k, v, dout, lse, delta, dq, pk, pv, outRows); });
+  if (useBf16TensorCores(p)) bf16Backward(s, p, q, k, v, dout, lse, delta, dq, pk, pv, outRows);
+  else dispatchHeadDim(p.D, [&](auto dm) { launchBackward<decltype(dm)::value>(s, p, q, k, v, dout, lse, delta, dq, pk, pv, outRows); });
   if (grouped) {
     groupSumKernel<<<falcon::ext::gridFor((int64_t)p.B * p.LK * p.HK * p.D), 256, 0, s>>>(p, pk, pv, dk, dv);
     falcon::ext::checkLaunch("groupSumKernel");

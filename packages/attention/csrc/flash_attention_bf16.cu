@@ -10,7 +10,9 @@
 // memory; S = Q·Kᵀ; masking and the online softmax on the registers (a row's 64 scores live in the
 // 4 lanes of a quad: max and sum by two shuffles); O rescaled by exp(m_old − m_new); O += P·V
 // with P's accumulators repacked as the A operand. Shared memory: Q, K [64][DMAX + 8] and Vᵀ
-// [DMAX][72] bf16: 27 KB at DMAX 64, 53 KB at 128.
+// [DMAX][72] bf16: 27 KB at DMAX 64, 53 KB at 128. Tiles inside the key range of every row of a
+// warp, without padding mask or ALiBi, skip the per-element visibility test; exponentials are
+// __expf (≤ 2 ulp, far below bf16's rounding).
 #include "flash_attention_bf16.cuh"
 
 namespace falcon {
@@ -91,24 +93,31 @@ __global__ void __launch_bounds__(kThreadsBf16) bf16ForwardKernel(Problem p, con
         mma(s[n], qf[kk], kf);
       }
     }
-    float mx[2] = {-INFINITY, -INFINITY};
+    // a tile inside the key range of each of the warp's rows, without padding mask or ALiBi, needs no test
+    const int jLast = j0 + BK - 1;
+    const bool interior = __all_sync(0xffffffffu, nk == BK && !p.mask && slope == 0.f && lo[0] <= j0 && hi[0] >= jLast && lo[1] <= j0 &&
+                                                      hi[1] >= jLast);
+    if (!interior) {
 #pragma unroll
-    for (int n = 0; n < NS; ++n) {
+      for (int n = 0; n < NS; ++n) {
 #pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int rr = e >> 1, c = n * 8 + 2 * t + (e & 1), j = j0 + c;
-        const bool ok = j >= lo[rr] && j <= hi[rr] && sKeep[c] != 0.f;
-        s[n][e] = ok ? s[n][e] - slope * fabsf((float)(pos[rr] - j)) : -INFINITY;
-        mx[rr] = fmaxf(mx[rr], s[n][e]);
+        for (int e = 0; e < 4; ++e) {
+          const int rr = e >> 1, c = n * 8 + 2 * t + (e & 1), j = j0 + c;
+          const bool ok = j >= lo[rr] && j <= hi[rr] && sKeep[c] != 0.f;
+          s[n][e] = ok ? s[n][e] - slope * fabsf((float)(pos[rr] - j)) : -INFINITY;
+        }
       }
     }
+    float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+    for (int n = 0; n < NS; ++n) mx[0] = fmaxf(mx[0], fmaxf(s[n][0], s[n][1])), mx[1] = fmaxf(mx[1], fmaxf(s[n][2], s[n][3]));
     float alpha[2];
 #pragma unroll
     for (int rr = 0; rr < 2; ++rr) {
       mx[rr] = fmaxf(mx[rr], __shfl_xor_sync(0xffffffffu, mx[rr], 1));
       mx[rr] = fmaxf(mx[rr], __shfl_xor_sync(0xffffffffu, mx[rr], 2));
       const float mNew = fmaxf(m[rr], mx[rr]);
-      alpha[rr] = mNew == -INFINITY ? 1.f : expf(m[rr] - mNew);
+      alpha[rr] = mNew == -INFINITY ? 1.f : __expf(m[rr] - mNew);
       m[rr] = mNew;
     }
     float sum[2] = {0.f, 0.f};
@@ -117,7 +126,7 @@ __global__ void __launch_bounds__(kThreadsBf16) bf16ForwardKernel(Problem p, con
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int rr = e >> 1;
-        s[n][e] = m[rr] == -INFINITY ? 0.f : expf(s[n][e] - m[rr]);
+        s[n][e] = m[rr] == -INFINITY ? 0.f : __expf(s[n][e] - m[rr]);
         sum[rr] += s[n][e];
       }
     }

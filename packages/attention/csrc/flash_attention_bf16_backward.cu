@@ -3,18 +3,19 @@
 // register form of flash_attention_bf16.cuh. Operands are rounded to bf16 when staged (q·scale, k,
 // v, dO) or repacked (P, dS); everything accumulates in float32.
 //
-// dk/dv kernel: one block of 4 warps per (key tile of 64, batch·KV head), each warp owning 16 keys,
-// walks the G query heads of its group and their query tiles that reach the tile (skipped from
-// the tile's first and last rows; ranges are monotone): Sᵀ = K·(q·scale)ᵀ and dPᵀ = V·dOᵀ
-// (16 keys × 64 queries per warp), Pᵀ = exp(Sᵀ − lse) over the visible pairs and dSᵀ = Pᵀ·(dPᵀ − Δ)
-// on the registers, then dv += Pᵀ·dO and dk += dSᵀ·(q·scale) with Pᵀ and dSᵀ repacked as A
-// operands and dO, q·scale staged transposed; dk and dv stay in registers over the whole group and
-// are written once (no partial sums, no atomics). The key tiles run first to last.
+// dk/dv kernel: one block of 4 warps per (key tile of 64, batch·query head), each warp owning 16
+// keys, walks the query tiles that reach the tile (skipped from the tile's first and last rows;
+// ranges are monotone): Sᵀ = K·(q·scale)ᵀ and dPᵀ = V·dOᵀ (16 keys × 64 queries per warp),
+// Pᵀ = exp(Sᵀ − lse) over the visible pairs and dSᵀ = Pᵀ·(dPᵀ − Δ) on the registers, then
+// dv += Pᵀ·dO and dk += dSᵀ·(q·scale) with Pᵀ and dSᵀ repacked as A operands and dO, q·scale staged
+// transposed; dk and dv stay in registers and are written once per query head (the caller sums a
+// group's heads, as for the float32 kernels; no atomics). The key tiles run first to last.
 // dq kernel: one block per (query tile, batch·head), each warp owning 16 queries, walks the key
 // tiles as the forward does: S, dP, then dS on the registers and dq += dS·K (K staged
 // transposed); dq = scale·Σ is written once.
 // Shared memory, bf16: K, V, q·scale, dO [64][DMAX + 8] plus (q·scale)ᵀ, dOᵀ [DMAX][72] for dk/dv
-// (55 KB at DMAX 64, 107 KB at 128), or q·scale, dO, K, V plus Kᵀ for dq.
+// (55 KB at DMAX 64, 107 KB at 128), or q·scale, dO, K, V plus Kᵀ for dq. Scores of tiles inside
+// every row's key range, without padding mask or ALiBi, skip the per-element visibility test.
 #include "flash_attention_bf16.cuh"
 
 namespace falcon {
@@ -55,14 +56,14 @@ template <int DMAX>
 __global__ void __launch_bounds__(kThreadsBf16) bf16DkvKernel(Problem p, const float* __restrict__ q, const float* __restrict__ k,
                                                               const float* __restrict__ v, const float* __restrict__ dout,
                                                               const float* __restrict__ lse, const float* __restrict__ delta,
-                                                              float* __restrict__ dk, float* __restrict__ dv) {
+                                                              float* __restrict__ dkOut, float* __restrict__ dvOut, int outRows) {
   constexpr int LD = ldRows<DMAX>(), KS = DMAX / 16, NO = DMAX / 8, NS = BQ / 8;
   extern __shared__ __align__(16) unsigned char smemBytes[];
   const Tiles<DMAX> t(smemBytes);
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, tq = lane & 3;
-  const int BHK = p.B * p.HK, G = p.H / p.HK;
-  const int j0 = (int)(blockIdx.x / BHK) * BK;
-  const int b = (int)(blockIdx.x % BHK) / p.HK, kh = (int)(blockIdx.x % BHK) % p.HK;
+  const int BH = p.B * p.H;
+  const int j0 = (int)(blockIdx.x / BH) * BK;
+  const int b = (int)(blockIdx.x % BH) / p.H, h = (int)(blockIdx.x % BH) % p.H, kh = h / (p.H / p.HK);
   const int D = p.D, nk = min(BK, p.LK - j0), jLast = j0 + nk - 1;
   const int64_t qStride = (int64_t)p.H * D, kStride = (int64_t)p.HK * D;
   const int64_t kvo = (((int64_t)b * p.kvRows + j0) * p.HK + kh) * D;
@@ -77,8 +78,7 @@ __global__ void __launch_bounds__(kThreadsBf16) bf16DkvKernel(Problem p, const f
 #pragma unroll
     for (int e = 0; e < 4; ++e) dK[n][e] = dV[n][e] = 0.f;
 
-  for (int gi = 0; gi < G; ++gi) {
-    const int h = kh * G + gi;
+  {
     const float slope = p.slopes ? p.slopes[h] : 0.f;
     for (int i0 = 0; i0 < p.L; i0 += BQ) {
       const int nq = min(BQ, p.L - i0);
@@ -91,7 +91,8 @@ __global__ void __launch_bounds__(kThreadsBf16) bf16DkvKernel(Problem p, const f
       stage<DMAX>(t.sQ, LD, t.sT0, LDT, q + qo, qStride, BQ, nq, D, p.scale);
       stage<DMAX>(t.sdO, LD, t.sT1, LDT, dout + qo, qStride, BQ, nq, D);
       loadRowInfo(p, b, h, i0, BQ, lse, delta, t.sLo, t.sHi, t.sLse, t.sDel, nullptr);
-      __syncthreads();
+      // every query of the tile sees every key of it (each thread checks the row it wrote), without mask or ALiBi
+      const bool interior = __syncthreads_and(tid >= BQ || (nk == BK && !p.mask && slope == 0.f && t.sLo[tid] <= j0 && t.sHi[tid] >= jLast));
 
       float st[NS][4], dpt[NS][4];
 #pragma unroll
@@ -117,8 +118,8 @@ __global__ void __launch_bounds__(kThreadsBf16) bf16DkvKernel(Problem p, const f
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
           const int key = r0 + g + 8 * (e >> 1), col = n * 8 + 2 * tq + (e & 1), j = j0 + key, i = i0 + col;
-          const bool ok = t.sKeep[key] != 0.f && j >= t.sLo[col] && j <= t.sHi[col];
-          const float pv = ok ? expf(st[n][e] - slope * fabsf((float)(i + p.LK - p.L - j)) - t.sLse[col]) : 0.f;
+          const bool ok = interior || (t.sKeep[key] != 0.f && j >= t.sLo[col] && j <= t.sHi[col]);
+          const float pv = ok ? __expf(st[n][e] - (interior ? 0.f : slope * fabsf((float)(i + p.LK - p.L - j))) - t.sLse[col]) : 0.f;
           st[n][e] = pv;
           dpt[n][e] = pv * (dpt[n][e] - t.sDel[col]);
         }
@@ -143,8 +144,9 @@ __global__ void __launch_bounds__(kThreadsBf16) bf16DkvKernel(Problem p, const f
   for (int rr = 0; rr < 2; ++rr) {
     const int key = r0 + g + 8 * rr;
     if (key >= nk) continue;
-    float* dkr = dk + kvo + (int64_t)key * kStride;
-    float* dvr = dv + kvo + (int64_t)key * kStride;
+    const int64_t o = (((int64_t)b * outRows + j0 + key) * p.H + h) * D;
+    float* dkr = dkOut + o;
+    float* dvr = dvOut + o;
 #pragma unroll
     for (int n = 0; n < NO; ++n) {
       const int c = n * 8 + 2 * tq;
@@ -202,6 +204,9 @@ __global__ void __launch_bounds__(kThreadsBf16) bf16DqKernel(Problem p, const fl
     stage<DMAX>(t.sV, LD, nullptr, 0, vb + j0 * kStride, kStride, BK, nk, D);
     if (tid < BK) t.sKeep[tid] = (tid < nk && keyKept(p, b, j0 + tid)) ? 1.f : 0.f;
     __syncthreads();
+    const int jLast = j0 + BK - 1;
+    const bool interior = __all_sync(0xffffffffu, nk == BK && !p.mask && slope == 0.f && lo[0] <= j0 && hi[0] >= jLast && lo[1] <= j0 &&
+                                                      hi[1] >= jLast);
     float s[NS][4], dp[NS][4];
 #pragma unroll
     for (int n = 0; n < NS; ++n)
@@ -223,8 +228,8 @@ __global__ void __launch_bounds__(kThreadsBf16) bf16DqKernel(Problem p, const fl
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int rr = e >> 1, c = n * 8 + 2 * tq + (e & 1), j = j0 + c, i = i0 + r0 + g + 8 * rr;
-        const bool ok = j >= lo[rr] && j <= hi[rr] && t.sKeep[c] != 0.f;
-        const float pv = ok ? expf(s[n][e] - slope * fabsf((float)(i + p.LK - p.L - j)) - ls[rr]) : 0.f;
+        const bool ok = interior || (j >= lo[rr] && j <= hi[rr] && t.sKeep[c] != 0.f);
+        const float pv = ok ? __expf(s[n][e] - (interior ? 0.f : slope * fabsf((float)(i + p.LK - p.L - j))) - ls[rr]) : 0.f;
         dp[n][e] = pv * (dp[n][e] - del[rr]);
       }
     }
@@ -256,12 +261,12 @@ __global__ void __launch_bounds__(kThreadsBf16) bf16DqKernel(Problem p, const fl
 
 template <int DMAX>
 void launchBf16Backward(cudaStream_t s, const Problem& p, const float* q, const float* k, const float* v, const float* dout,
-                        const float* lse, const float* delta, float* dq, float* dk, float* dv) {
+                        const float* lse, const float* delta, float* dq, float* dkOut, float* dvOut, int outRows) {
   constexpr size_t smem = bf16BackwardSmemBytes<DMAX>();
   static bool allowedDkv = false, allowedDq = false;
   allowSharedMemory(bf16DkvKernel<DMAX>, smem, allowedDkv);
   allowSharedMemory(bf16DqKernel<DMAX>, smem, allowedDq);
-  bf16DkvKernel<DMAX><<<(unsigned)((p.LK + BK - 1) / BK) * p.B * p.HK, kThreadsBf16, smem, s>>>(p, q, k, v, dout, lse, delta, dk, dv);
+  bf16DkvKernel<DMAX><<<(unsigned)((p.LK + BK - 1) / BK) * p.B * p.H, kThreadsBf16, smem, s>>>(p, q, k, v, dout, lse, delta, dkOut, dvOut, outRows);
   falcon::ext::checkLaunch("bf16DkvKernel");
   bf16DqKernel<DMAX><<<(unsigned)((p.L + BQ - 1) / BQ) * p.B * p.H, kThreadsBf16, smem, s>>>(p, q, k, v, dout, lse, delta, dq);
   falcon::ext::checkLaunch("bf16DqKernel");
@@ -270,8 +275,8 @@ void launchBf16Backward(cudaStream_t s, const Problem& p, const float* q, const 
 }  // namespace
 
 void bf16Backward(cudaStream_t s, const Problem& p, const float* q, const float* k, const float* v, const float* dout, const float* lse,
-                  const float* delta, float* dq, float* dk, float* dv) {
-  dispatchHeadDimBf16(p.D, [&](auto dm) { launchBf16Backward<decltype(dm)::value>(s, p, q, k, v, dout, lse, delta, dq, dk, dv); });
+                  const float* delta, float* dq, float* dkOut, float* dvOut, int outRows) {
+  dispatchHeadDimBf16(p.D, [&](auto dm) { launchBf16Backward<decltype(dm)::value>(s, p, q, k, v, dout, lse, delta, dq, dkOut, dvOut, outRows); });
 }
 
 }  // namespace attention
