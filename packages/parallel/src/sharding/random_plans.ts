@@ -5,7 +5,7 @@
  * several ranks as replicated groups are, one rank holding the whole tensor beside split ones).
  * Exported by `@falcon/parallel/testing`.
  */
-import { Rng } from '@falcon/tensor';
+import type { Rng } from '@falcon/tensor';
 import type { ShardSpec } from './shard_spec.js';
 
 /** The kinds of layout {@link randomSpecs} draws from. */
