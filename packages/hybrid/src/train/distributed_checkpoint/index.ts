@@ -11,7 +11,7 @@ export { readDistributedCheckpoint, manifestPlans, rankFile, LAYOUT, DISTRIBUTED
 export type { DistributedCheckpoint, DistributedManifest, DistributedTrainerState, LayoutSizes, RankEntry, StoredTensor } from './manifest.js';
 export { ShardReader } from './shard_reader.js';
 export type { ShardReaderOptions, AssembledValues, VerifyMode } from './shard_reader.js';
-export { modelPlan, optimizerStateToHf, optimizerStateFromHf, loadModelFromDistributed } from './one_rank.js';
+export { modelPlan, optimizerStateToHf, optimizerStateFromHf, loadModelFromDistributed, restoreFromDistributed } from './one_rank.js';
 export type { LoadModelOptions } from './one_rank.js';
 export { exportHuggingFace } from './export.js';
 export type { ExportOptions, ExportSummary } from './export.js';

@@ -15,6 +15,7 @@ import { loadDistributedCheckpoint } from './load.js';
 import { readDistributedCheckpoint } from './manifest.js';
 import type { LoadedDistributedCheckpoint } from './load.js';
 import type { VerifyMode } from './shard_reader.js';
+import type { TrainerOptimizer } from '../trainer.js';
 
 const FUSED = /^(\w+)\.model\.layers\.(\d+)\.fused_out_proj\.weight$/;
 const SPLIT = /^(\w+)\.model\.layers\.(\d+)\.(self_attn\.o_proj|mamba\.out_proj)\.weight$/;
@@ -92,4 +93,31 @@ export async function loadModelFromDistributed(path: string, options: LoadModelO
     model.dispose();
     throw e;
   }
+}
+
+/**
+ * Restore one process's model and optimizer from a distributed checkpoint saved under any layout
+ * (weights, every optimizer moment re-sharded to whole tensors, the optimizer's step count); the
+ * caller continues from the returned state's `step` (the data position) with its RNG.
+ * @param path - a training run directory (its latest commit) or a checkpoint directory
+ * @param model - the model (its config must be the saved one)
+ * @param optimizer - its optimizer (`AdamW`, keyed by the model's variables)
+ * @returns the checkpoint read (tensors already loaded and disposed)
+ * @throws when the checkpoint is incomplete, damaged, of another config, or lacks optimizer state
+ */
+export async function restoreFromDistributed(path: string, model: FalconH1ForCausalLM, optimizer: TrainerOptimizer, options: { verify?: VerifyMode } = {}): Promise<LoadedDistributedCheckpoint> {
+  const ckpt = await loadDistributedCheckpoint(path, { plan: modelPlan(model), optimizer: true, config: model.config, verify: options.verify, prefer: 0 });
+  try {
+    if (!ckpt.manifest.slots.length) throw new Error(`${ckpt.dir} holds no optimizer state (saved for inference?): it cannot resume training`);
+    model.loadStateDict(ckpt.weights);
+    const fused = optimizerStateFromHf(ckpt.optimizer);
+    try {
+      optimizer.loadState(fused, ckpt.state.optimizerStep);
+    } finally {
+      tf.dispose(Object.values(fused).filter((t) => !Object.values(ckpt.optimizer).includes(t)));
+    }
+  } finally {
+    tf.dispose([...Object.values(ckpt.weights), ...Object.values(ckpt.optimizer)]);
+  }
+  return { ...ckpt, weights: {}, optimizer: {} };
 }

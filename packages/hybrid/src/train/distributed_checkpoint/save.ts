@@ -10,6 +10,7 @@
  * written), `after:rank-XXXXX.safetensors`, `before:layout.json`, `write:layout.json`, then those of
  * the commit (`before-rename` … `after-commit`).
  */
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeSafetensors } from '@falcon/checkpoint';
 import type { LazyTensor, SafetensorsDtype } from '@falcon/checkpoint';
@@ -112,10 +113,15 @@ function checkParts(parts: DistributedSaveParts): string[] {
   return problems;
 }
 
-/** Throw if any rank reported an error (every rank throws the same). */
-function raise(messages: Message[], what: string): void {
+/**
+ * Throw if any rank reported an error (every rank throws the same, after the round: no rank is
+ * writing any more), rank 0 first removing the temporary directory.
+ */
+async function raise(messages: Message[], what: string, tmp: string | undefined, rank: number): Promise<void> {
   const errors = messages.flatMap((m, r) => (m.error ? [`rank ${r}: ${m.error}`] : []));
-  if (errors.length) throw new Error(`distributed checkpoint not saved (${what}): ${errors.join('; ')}`);
+  if (!errors.length) return;
+  if (rank === 0 && tmp) await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+  throw new Error(`distributed checkpoint not saved (${what}): ${errors.join('; ')}`);
 }
 
 async function attempt(f: () => Promise<Partial<Message>>): Promise<Message> {
@@ -148,12 +154,12 @@ export async function saveDistributedCheckpoint(dir: string, parts: DistributedS
       if (problems.length) throw new Error(problems.join('; '));
       const { tp = 1, cp = 1, pp = 1 } = parts.sizes;
       const dp = parts.sizes.dp ?? world / (tp * cp * pp);
-      if (tp * cp * pp * dp !== world) throw new Error(`sizes tp ${tp} × cp ${cp} × pp ${pp} × dp ${dp} are not the group's ${world} ranks`);
+      if (![tp, cp, pp, dp].every((v) => Number.isInteger(v) && v >= 1) || tp * cp * pp * dp !== world) throw new Error(`sizes tp ${tp} × cp ${cp} × pp ${pp} × dp ${dp} are not the group's ${world} ranks`);
       return rank === 0 ? startCheckpoint(dir, step) : {};
     }),
     group,
   );
-  raise(first, 'checks');
+  await raise(first, 'checks', first[0].tmp, rank);
   const { tmp, name } = first[0] as Required<Message>;
   // round 2: every rank writes its file
   const file = rankFile(group?.globalRank ?? 0);
@@ -167,7 +173,7 @@ export async function saveDistributedCheckpoint(dir: string, parts: DistributedS
     }),
     group,
   );
-  raise(second, 'writing the rank files');
+  await raise(second, 'writing the rank files', tmp, rank);
   // round 3: rank 0 writes the manifest and commits
   const third = await allGatherJson<Message>(
     await attempt(async () => {
@@ -191,7 +197,7 @@ export async function saveDistributedCheckpoint(dir: string, parts: DistributedS
     }),
     group,
   );
-  raise(third, 'writing the manifest');
+  await raise(third, 'writing the manifest', tmp, rank);
   return third[0].dir!;
 }
 
