@@ -44,7 +44,7 @@ export interface LoadedDistributedCheckpoint {
   manifest: DistributedManifest;
   /** This rank's parameters, by name of the plan, as the plan cuts them. */
   weights: Record<string, Tensor>;
-  /** With `optimizer`: `<slot>.<name>` for every slot and (not packed) parameter of the plan. */
+  /** With `optimizer`: `<slot>.<name>` for every slot saved of each parameter of the plan. */
   optimizer: Record<string, Tensor>;
 }
 
@@ -68,8 +68,8 @@ export async function loadDistributedCheckpoint(path: string, options: Distribut
   try {
     for (const n of names) weights[n] = await reader.tensor(n, options.plan[n]);
     if (options.optimizer) {
-      const trained = names.filter((n) => ckpt.tensors.get(n)?.encoding !== 'ternary2');
-      for (const slot of m.slots) for (const n of trained) optimizer[`${slot}.${n}`] = await reader.tensor(`${slot}.${n}`, options.plan[n]);
+      // parameters without optimizer state (packed ternary, integer) have no slots
+      for (const slot of m.slots) for (const n of names) if (ckpt.tensors.has(`${slot}.${n}`)) optimizer[`${slot}.${n}`] = await reader.tensor(`${slot}.${n}`, options.plan[n]);
     }
   } catch (e) {
     tf.dispose([...Object.values(weights), ...Object.values(optimizer)]);

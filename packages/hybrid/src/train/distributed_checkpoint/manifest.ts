@@ -162,10 +162,7 @@ export async function readDistributedCheckpoint(path: string): Promise<Distribut
   } catch (e) {
     throw bad((e as Error).message);
   }
-  // packed (ternary2) parameters have no optimizer state
-  const trained = m.params.filter((p) => tensors.get(p)?.encoding !== 'ternary2');
-  const expected = [...m.params, ...m.slots.flatMap((s) => trained.map((p) => `${s}.${p}`))];
-  const missing = expected.filter((n) => !tensors.has(n));
+  const missing = m.params.filter((n) => !tensors.has(n));
   if (missing.length) throw bad(`no rank saved ${missing.slice(0, 4).join(', ')}${missing.length > 4 ? `, … (${missing.length} in all)` : ''}`);
   for (const r of m.ranks) {
     if (!r.file) continue;
