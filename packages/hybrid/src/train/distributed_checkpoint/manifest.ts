@@ -25,7 +25,7 @@ export const LAYOUT = 'layout.json';
 /** The format tag of {@link DistributedManifest}. */
 export const DISTRIBUTED_FORMAT = 'falcon-distributed-checkpoint/1';
 
-/** The file name of a rank's shards: `rank-00003.safetensors`. @param rank - the global rank */
+/** The file name of a rank's shards: `rank-00003.safetensors`. @param rank - its rank in the saving group */
 export function rankFile(rank: number): string {
   return `rank-${String(rank).padStart(5, '0')}.safetensors`;
 }
@@ -60,7 +60,7 @@ export interface StoredTensor {
 
 /** One rank's entry in the manifest. */
 export interface RankEntry {
-  /** The global rank. */
+  /** The rank in the saving group (the global rank when the group is the world). */
   rank: number;
   /** Its file, or null when the rank held nothing to save (e.g. a data-parallel replica). */
   file: string | null;

@@ -162,14 +162,14 @@ export async function saveDistributedCheckpoint(dir: string, parts: DistributedS
   await raise(first, 'checks', first[0].tmp, rank);
   const { tmp, name } = first[0] as Required<Message>;
   // round 2: every rank writes its file
-  const file = rankFile(group?.globalRank ?? 0);
+  const file = rankFile(rank);
   const second = await allGatherJson<Message>(
     await attempt(async () => {
-      if (!Object.keys(parts.plan).length) return { entry: { rank: group?.globalRank ?? 0, file: null, tensors: {} } };
+      if (!Object.keys(parts.plan).length) return { entry: { rank, file: null, tensors: {} } };
       const { lazy, tensors } = entries(parts, file);
       await writeSafetensors(join(tmp, file), lazy, { metadata: { format: 'pt', falcon: DISTRIBUTED_FORMAT } });
       killPoint(`after:${file}`, step);
-      return { entry: { rank: group?.globalRank ?? 0, file, digest: await digest(join(tmp, file)), tensors } };
+      return { entry: { rank, file, digest: await digest(join(tmp, file)), tensors } };
     }),
     group,
   );
