@@ -22,7 +22,9 @@ export interface RandomTensor {
   specs: ShardSpec[];
 }
 
-const SHAPES = [[13, 6], [7], [9, 5, 3], [10, 11], [6, 9]];
+// each tensor under another kind of layout (randomSpecs of @falcon/parallel/testing); t3 is packed, t1 int32
+const SHAPES = [[13, 6], [17], [9, 5, 3], [10, 11], [6, 9], [4, 3]];
+const KINDS = ['split', 'overlap', 'interleaved', 'interleaved', 'mixed', 'replicated'] as const;
 
 /** A random case: `world` saving ranks, a few tensors of awkward shapes, one of them packed ternary, one int32. */
 export function randomCase(seed: number, world: number): RandomTensor[] {
@@ -32,7 +34,7 @@ export function randomCase(seed: number, world: number): RandomTensor[] {
     const ternary = i === 3;
     const dtype = i === 1 ? 'int32' : 'float32';
     const values = Array.from({ length: n }, () => (ternary ? rng.int(3) - 1 : dtype === 'int32' ? rng.int(2000) - 1000 : rng.normal()));
-    const specs = randomSpecs(rng, shape, world).map((s) => (ternary ? { ...s, encoding: 'ternary2' as const } : s));
+    const specs = randomSpecs(rng, shape, world, i === 3 && seed % 2 ? 'split' : KINDS[i]).map((s) => (ternary ? { ...s, encoding: 'ternary2' as const } : s));
     return { name: `t${i}.weight`, shape, values, dtype, ternary, specs };
   });
 }
