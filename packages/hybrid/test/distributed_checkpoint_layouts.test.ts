@@ -11,7 +11,7 @@ import { takeShard } from '@falcon/parallel';
 import type { ShardPlan } from '@falcon/parallel';
 import { tf } from '@falcon/tensor';
 import type { Tensor, Tensor2D } from '@falcon/tensor';
-import { FalconH1ForCausalLM, loadDistributedCheckpoint, loadModelFromDistributed, modelPlan } from '../src/index.js';
+import { exportHuggingFace, FalconH1ForCausalLM, loadDistributedCheckpoint, loadModelFromDistributed, modelPlan } from '../src/index.js';
 import { readLatest } from '../src/train/latest.js';
 import { fixtureDir, readFixture } from './fixtures.js';
 import { layoutPlan, moments } from './dcp/cases.js';
@@ -92,7 +92,7 @@ describe('Falcon-H1 distributed checkpoints under TP, PP and TP×PP (Gloo)', () 
     }
   });
 
-  it('Falcon-H1 saved under PP2 and under TP2×PP2 loads under one rank with equal logits, and under CP2 and TP2 with the exact cuts', async () => {
+  it('Falcon-H1 saved under PP2 and under TP2×PP2 loads under one rank and exports with equal logits, and loads under CP2 and TP2 with the exact cuts', async () => {
     for (const [tp, pp] of [
       [1, 2],
       [2, 2],
@@ -104,6 +104,12 @@ describe('Falcon-H1 distributed checkpoints under TP, PP and TP×PP (Gloo)', () 
       expect(checkpoint.manifest.sizes).toEqual({ tp, cp: 1, pp, dp: 1 });
       expect(await logitsOf(back)).toEqual(logits);
       back.dispose();
+      // and exported as one Hugging Face checkpoint (what `falcon export` writes)
+      const out = tmp(`export-tp${tp}pp${pp}`);
+      await exportHuggingFace(dir, out);
+      const hf = await FalconH1ForCausalLM.fromPretrained(out);
+      expect(await logitsOf(hf)).toEqual(logits);
+      hf.dispose();
       if (tp === 2) {
         // CP2: every rank holds the whole model; TP2: the other tensor-parallel cut of every weight
         for (let rank = 0; rank < 2; rank++) await expectCuts(dir, modelPlan(model), rank);
