@@ -7,6 +7,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { packedWeightTensor, packTernary } from '@falcon/bitnet';
 import { openSafetensors } from '@falcon/checkpoint';
 import { replicated } from '@falcon/parallel';
 import { tf } from '@falcon/tensor';
@@ -130,6 +131,26 @@ describe('a distributed checkpoint of one rank', () => {
     expect(await readLatest(run)).toEqual(before);
     // and leaves no temporary directory behind
     expect(readdirSync(run).filter((f) => f.startsWith('.'))).toEqual([]);
+  });
+});
+
+describe('packed ternary weights', () => {
+  it('are saved from the int32 words the kernels read, and load packed or unpacked, cut another way', async () => {
+    const values = Array.from({ length: 7 * 5 }, (_, i) => ((i * 5) % 3) - 1);
+    const spec = { ...replicated([7, 5]), encoding: 'ternary2' as const };
+    const dir = mkdtempSync(join(tmpdir(), 'falcon-dcp1-ternary-'));
+    const words = packedWeightTensor(packTernary(values, 7, 5));
+    await saveDistributedCheckpoint(dir, { step: 1, plan: { w: spec }, weights: { w: words }, state: state(1), config: model.config, sizes: {} });
+    const rows = { shape: [7, 5], axis: 0, ranges: [[2, 7]] as Array<[number, number]> };
+    const got = await loadDistributedCheckpoint(dir, { plan: { w: rows } });
+    expect(Array.from(await got.weights.w.data())).toEqual(values.slice(10));
+    const packed = await loadDistributedCheckpoint(dir, { plan: { w: { ...rows, encoding: 'ternary2' } } });
+    expect(Array.from(await packed.weights.w.data())).toEqual(Array.from(packedWeightTensor(packTernary(values.slice(10), 5, 5)).dataSync()));
+    // words of the wrong size are refused before anything is written
+    await expect(saveDistributedCheckpoint(dir, { step: 2, plan: { w: spec }, weights: { w: tf.zeros([4], 'int32') }, state: state(2), config: model.config, sizes: {} })).rejects.toThrow(
+      /not saved \(checks\): rank 0: w: a packed tensor must be the int32 words of 10 bytes \(3 words\), got int32 \[4\]/,
+    );
+    expect((await readLatest(dir))?.step).toBe(1);
   });
 });
 

@@ -26,7 +26,7 @@ import { killPoint } from '../kill_point.js';
 import { allGatherJson } from './exchange.js';
 import { DISTRIBUTED_FORMAT, LAYOUT, manifestPlans, rankFile } from './manifest.js';
 import type { DistributedManifest, DistributedTrainerState, LayoutSizes, RankEntry, StoredTensor } from './manifest.js';
-import { packedBytes } from './ternary.js';
+import { packedBytes, packedSizeProblem } from './ternary.js';
 
 /** What {@link saveDistributedCheckpoint} writes (each rank passes its own plan and tensors). */
 export interface DistributedSaveParts {
@@ -100,7 +100,11 @@ function checkParts(parts: DistributedSaveParts): string[] {
     if (spec.encoding === 'ternary2' && spec.shape.length !== 2) problems.push(`${name}: a ternary2 spec needs a 2-d tensor, got [${spec.shape}]`);
     const t = parts.weights[name];
     if (!t) problems.push(`${name} is in the plan but not in the weights`);
-    else if (!(t instanceof Uint8Array) && spec.encoding !== 'ternary2' && !tf.util.arraysEqual(t.shape, localShape(spec))) problems.push(`${name} has shape [${t.shape}], its spec gives [${localShape(spec)}]`);
+    else if (spec.encoding === 'ternary2') {
+      const problem = packedSizeProblem(name, t, spec);
+      if (problem) problems.push(problem);
+    } else if (t instanceof Uint8Array) problems.push(`${name}: bytes are only for packed (ternary2) specs; pass a tensor`);
+    else if (!tf.util.arraysEqual(t.shape, localShape(spec))) problems.push(`${name} has shape [${t.shape}], its spec gives [${localShape(spec)}]`);
   }
   for (const name of Object.keys(parts.weights)) if (!parts.plan[name]) problems.push(`${name} is in the weights but not in the plan`);
   for (const [name, t] of Object.entries(parts.optimizer ?? {})) {

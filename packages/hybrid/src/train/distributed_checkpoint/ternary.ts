@@ -17,14 +17,24 @@ import type { Tensor } from '@falcon/tensor';
  * @throws when the size does not fit the spec
  */
 export async function packedBytes(name: string, t: Tensor | Uint8Array, spec: ShardSpec): Promise<Uint8Array> {
+  const problem = packedSizeProblem(name, t, spec);
+  if (problem) throw new Error(problem);
+  if (t instanceof Uint8Array) return t;
+  const [rows, cols] = localShape(spec);
+  return packedWordsToBytes((await t.data()) as Int32Array, packedRows(rows) * cols);
+}
+
+/**
+ * What is wrong with the size of a rank's packed tensor, if anything.
+ * @param name - the tensor's name (for the message)
+ * @param t - bytes or int32 words (see {@link packedBytes})
+ * @param spec - its ternary2 spec
+ */
+export function packedSizeProblem(name: string, t: Tensor | Uint8Array, spec: ShardSpec): string | undefined {
   const [rows, cols] = localShape(spec);
   const n = packedRows(rows) * cols;
-  if (t instanceof Uint8Array) {
-    if (t.byteLength !== n) throw new Error(`${name}: ${t.byteLength} packed bytes, the spec's [${rows}, ${cols}] matrix packs into ${n}`);
-    return t;
-  }
-  if (t.dtype !== 'int32' || t.size !== Math.ceil(n / 4)) throw new Error(`${name}: a packed tensor must be the int32 words of ${n} bytes (${Math.ceil(n / 4)} words), got ${t.dtype} [${t.shape}]`);
-  return packedWordsToBytes((await t.data()) as Int32Array, n);
+  if (t instanceof Uint8Array) return t.byteLength === n ? undefined : `${name}: ${t.byteLength} packed bytes, the spec's [${rows}, ${cols}] matrix packs into ${n}`;
+  return t.dtype === 'int32' && t.size === Math.ceil(n / 4) ? undefined : `${name}: a packed tensor must be the int32 words of ${n} bytes (${Math.ceil(n / 4)} words), got ${t.dtype} [${t.shape}]`;
 }
 
 /** The ternary values (row-major, `localShape(spec)`) of a rank's packed bytes. */
