@@ -10,6 +10,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: '@falcon/tensor/testing', replacement: `${root}packages/tensor/src/testing/index.ts` },
+      { find: '@falcon/parallel/testing', replacement: `${root}packages/parallel/src/testing/index.ts` },
       ...pkgs.map((p) => ({ find: new RegExp(`^@falcon/${p}$`), replacement: `${root}packages/${p}/src/index.ts` })),
     ],
   },

@@ -47,3 +47,4 @@ export { describeRun } from './train/run_directory.js';
 export type { CommittedCheckpoint, TrainerState } from './train/checkpoint.js';
 export { PRESETS } from './presets.js';
 export { HFTokenizer, loadTokenizer } from './tokenizer/hf.js';
+export * from './train/distributed_checkpoint/index.js';

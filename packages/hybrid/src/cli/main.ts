@@ -1,6 +1,7 @@
 /** The `falcon` command dispatcher: parses the command name, prints help, maps errors to exit codes. */
 import { buildCudaCommand } from './build_cuda.js';
 import { convertCommand } from './convert.js';
+import { exportCommand } from './export.js';
 import { generateCommand } from './generate.js';
 import { infoCommand } from './info.js';
 import { launchCommand } from './launch.js';
@@ -9,7 +10,7 @@ import type { Command } from './command.js';
 import { UsageError } from './command.js';
 
 /** Every command of the `falcon` CLI, by name. */
-export const COMMANDS: Record<string, Command> = { train: trainCommand, generate: generateCommand, convert: convertCommand, info: infoCommand, launch: launchCommand, 'build-cuda': buildCudaCommand };
+export const COMMANDS: Record<string, Command> = { train: trainCommand, generate: generateCommand, convert: convertCommand, info: infoCommand, launch: launchCommand, 'build-cuda': buildCudaCommand, export: exportCommand };
 
 function help(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));

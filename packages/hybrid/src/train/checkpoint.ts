@@ -96,12 +96,7 @@ export interface CheckpointParts {
  */
 export async function saveCheckpoint(dir: string, parts: CheckpointParts): Promise<string> {
   const { step } = parts;
-  const previous = await readLatest(dir);
-  let name = `checkpoint-${step}`;
-  for (let r = 1; previous?.checkpoint === name; r++) name = `checkpoint-${step}-r${r}`;
-  const tmp = join(dir, `.${name}.tmp-${process.pid}`);
-  await rm(tmp, { recursive: true, force: true });
-  await mkdir(tmp, { recursive: true });
+  const { name, tmp } = await startCheckpoint(dir, step);
   // model: config.json + model.safetensors (or shards); killed half-way through its tensors when armed
   await parts.model.savePretrained(tmp, { onTensor: (i, n) => i === n >> 1 && killPoint('write:model.safetensors', step) });
   killPoint('after:model.safetensors', step);
@@ -115,6 +110,40 @@ export async function saveCheckpoint(dir: string, parts: CheckpointParts): Promi
     files[f] = await digest(join(tmp, f));
   }
   await writeDurable(join(tmp, MANIFEST), JSON.stringify({ format: RUN_FORMAT, step, files }, null, 2) + '\n', MANIFEST, step);
+  const final = await commitCheckpoint(dir, name, tmp, step, MANIFEST);
+  await exportModel(dir, final, step);
+  return final;
+}
+
+/**
+ * Begin a checkpoint of `step`: its directory name (`checkpoint-<step>`, `-r<n>` when the latest
+ * commit already has that name) and a fresh, empty temporary directory for its files. @internal
+ * @param dir - the run directory
+ * @param step - the step saved
+ */
+export async function startCheckpoint(dir: string, step: number): Promise<{ name: string; tmp: string }> {
+  const previous = await readLatest(dir);
+  let name = `checkpoint-${step}`;
+  for (let r = 1; previous?.checkpoint === name; r++) name = `checkpoint-${step}-r${r}`;
+  const tmp = join(dir, `.${name}.tmp-${process.pid}`);
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  return { name, tmp };
+}
+
+/**
+ * Commit a checkpoint whose files (its manifest last) are complete in `tmp`: rename the directory to
+ * `name`, commit it by renaming a new `latest.json` (naming it and the manifest's digest) into place,
+ * then remove the other checkpoint directories. Kill points `before-rename`, `after-rename`,
+ * `latest-tmp`, `after-commit`. @internal
+ * @param dir - the run directory
+ * @param name - the checkpoint's directory name
+ * @param tmp - its temporary directory (from {@link startCheckpoint})
+ * @param step - the step saved
+ * @param manifest - the manifest's file name in the checkpoint
+ * @returns the checkpoint's directory
+ */
+export async function commitCheckpoint(dir: string, name: string, tmp: string, step: number, manifest: string): Promise<string> {
   await fsync(tmp);
   killPoint('before-rename', step);
   const final = join(dir, name);
@@ -122,7 +151,7 @@ export async function saveCheckpoint(dir: string, parts: CheckpointParts): Promi
   await rename(tmp, final);
   await fsync(dir);
   killPoint('after-rename', step);
-  const latest: Latest = { format: RUN_FORMAT, step, checkpoint: name, manifest: await digest(join(final, MANIFEST)) };
+  const latest: Latest = { format: RUN_FORMAT, step, checkpoint: name, manifest: await digest(join(final, manifest)) };
   const latestTmp = join(dir, `.${LATEST}.tmp-${process.pid}`);
   await rm(latestTmp, { force: true });
   await writeDurable(latestTmp, JSON.stringify(latest, null, 2) + '\n', LATEST, step);
@@ -131,7 +160,6 @@ export async function saveCheckpoint(dir: string, parts: CheckpointParts): Promi
   await fsync(dir);
   killPoint('after-commit', step);
   for (const f of await readdir(dir)) if (CHECKPOINT_DIR.test(f) && f !== name) await rm(join(dir, f), { recursive: true, force: true });
-  await exportModel(dir, final, step);
   return final;
 }
 

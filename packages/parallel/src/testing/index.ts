@@ -8,3 +8,4 @@
 export { runNcclChecks } from './nccl_checks.js';
 export type { NcclCheck } from './nccl_checks.js';
 export { createEmulatedNcclAddon } from './nccl_emulator.js';
+export { randomSpecs, RANDOM_SPEC_KINDS } from '../sharding/random_plans.js';
