@@ -44,3 +44,5 @@ export { allToAllMapping } from './mappings/all_to_all.js';
 export type { SequenceMappingOptions } from './mappings/common.js';
 export { replicated, checkShardSpec, localShape, takeShard } from './sharding/shard_spec.js';
 export type { ShardSpec, ShardPlan } from './sharding/shard_spec.js';
+// pipeline parallelism (issue 15, PP)
+export * from './pipeline/index.js';

@@ -1,0 +1,7 @@
+/** Pipeline parallelism: schedules as data, the stage executor and its transports. */
+export { oneFOneBSchedule, interleavedSchedule, pipelineSchedule, checkSchedule } from './schedule.js';
+export type { PipelineAction, PipelineShape, PipelineScheduleKind, ScheduleReplay } from './schedule.js';
+export { runPipeline } from './executor.js';
+export type { PipelineStageFunctions, RunPipelineOptions } from './executor.js';
+export { groupTransport, memoryTransports } from './transport.js';
+export type { PipelineTransport } from './transport.js';
