@@ -47,3 +47,5 @@ export { describeRun } from './train/run_directory.js';
 export type { CommittedCheckpoint, TrainerState } from './train/checkpoint.js';
 export { PRESETS } from './presets.js';
 export { HFTokenizer, loadTokenizer } from './tokenizer/hf.js';
+export { topWeights, embedTokens } from './model.js';
+export * from './model_parallel/pipeline/index.js';

@@ -42,7 +42,8 @@ export interface RunPipelineOptions extends PipelineShape {
   transport: PipelineTransport;
 }
 
-const MAX_TAG = 1 << 24;
+/** Tags from this one up (16 of them, below 2^24) are never used by {@link runPipeline}: the caller's own transfers between stages (tied embeddings, norms, the loss) use them. */
+export const PIPELINE_FREE_TAG = (1 << 24) - 16;
 
 /**
  * Run this stage's part of one pipelined step (every stage calls it with the same shape).
@@ -56,7 +57,7 @@ export async function runPipeline(fns: PipelineStageFunctions, options: RunPipel
   const v = options.chunks ?? 1;
   const actions = pipelineSchedule(options.schedule ?? (v > 1 ? 'interleaved' : '1f1b'), options, stage);
   const S = s * v;
-  if (2 * (m * S) > MAX_TAG) throw new RangeError(`runPipeline: ${m} microbatches × ${S} virtual stages need more message tags than there are (2^24)`);
+  if (2 * (m * S) > PIPELINE_FREE_TAG) throw new RangeError(`runPipeline: ${m} microbatches × ${S} virtual stages need more message tags than there are (2^24 − 16)`);
   if (!shape.every((d) => Number.isInteger(d) && d > 0)) throw new RangeError(`runPipeline: bad activation shape [${shape}]`);
   const tag = (mb: number, vs: number, grad: boolean) => 2 * (mb * S + vs) + (grad ? 1 : 0);
   const where = (a: PipelineAction, vs: number) => `pipeline stage ${stage} (virtual stage ${vs} of ${S}), ${a.kind} of microbatch ${a.microbatch}`;

@@ -5,3 +5,6 @@ export { runPipeline } from './executor.js';
 export type { PipelineStageFunctions, RunPipelineOptions } from './executor.js';
 export { groupTransport, memoryTransports } from './transport.js';
 export type { PipelineTransport } from './transport.js';
+export { PIPELINE_FREE_TAG } from './executor.js';
+export { stageSum, stageBroadcast } from './stage_reduce.js';
+export type { StagePosition } from './stage_reduce.js';

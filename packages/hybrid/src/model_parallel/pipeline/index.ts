@@ -1,0 +1,6 @@
+/** Pipeline parallelism of Falcon-H1: the stage, its layer split, the pipelined step and trainer. */
+export { pipelineLayerRanges } from './partition.js';
+export { FalconH1PipelineStage } from './stage.js';
+export type { PipelineStageLayer, PipelineStageOptions, StageInputs } from './stage.js';
+export { pipelineValueAndGrads } from './step.js';
+export type { PipelineBatch, PipelineStepOptions } from './step.js';

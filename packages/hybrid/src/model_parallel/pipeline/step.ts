@@ -1,0 +1,175 @@
+/**
+ * One pipelined forward/backward of a Falcon-H1 stage over the microbatches of a batch:
+ * {@link pipelineValueAndGrads}. The batch's rows are split into `m` microbatches; the stages run
+ * the schedule ({@link runPipeline}: 1F1B, or interleaved with several chunks per stage); the loss
+ * is the mean of the microbatches' mean losses (the one-rank loss of the whole batch when every
+ * microbatch has as many labelled tokens, as with labels = ids), its gradient the mean of theirs.
+ *
+ * What a stage keeps between a microbatch's forward and its backward (tfjs has no tape that lives
+ * across calls): only the chunk's INPUT `[rows, seqlen, d]`; the backward runs the chunk's forward
+ * again under a tape and takes its gradient against dL/d(output) from the next stage (full
+ * recomputation of the chunk, one extra forward per microbatch and chunk). So a stage's memory is
+ * its in-flight inputs (at most `s − stage` under 1F1B) plus ONE microbatch's chunk activations
+ * during a backward, which the selective recomputation policies (`recompute`) shrink further. The
+ * last virtual stage computes its loss and gradients at once in the forward (its backward follows
+ * immediately in 1F1B) and keeps only dL/d(input) until then.
+ *
+ * With `tie_word_embeddings` and several stages, the first and the last stage each hold the
+ * embeddings; after the backward they exchange their gradients and both take the sum (in the same
+ * order, so both copies get bit-identical gradients and stay equal under the same optimizer).
+ */
+import { PIPELINE_FREE_TAG, runPipeline } from '@falcon/parallel';
+import type { PipelineScheduleKind, PipelineStageFunctions, PipelineTransport } from '@falcon/parallel';
+import { tf } from '@falcon/tensor';
+import type { Scalar, Tensor, Tensor2D } from '@falcon/tensor';
+import { positionIds } from '../../model.js';
+import type { RecomputePolicy } from '../../recompute.js';
+import type { FalconH1PipelineStage, StageInputs } from './stage.js';
+
+/** Options of {@link pipelineValueAndGrads}. */
+export interface PipelineStepOptions {
+  /** Microbatches `m` (must divide the batch size). */
+  microbatches: number;
+  /** How this stage reaches the others (`groupTransport(pp group)`, or `memoryTransports` in one process). */
+  transport: PipelineTransport;
+  /** `'1f1b'` (default with one chunk) or `'interleaved'` (default with several). */
+  schedule?: PipelineScheduleKind;
+  /** Sub-layers recomputed in the backward's forward (default none). */
+  recompute?: RecomputePolicy;
+  /** Tokens per chunk of the chunked loss. */
+  lossChunkSize?: number;
+}
+
+/** The global batch (the same on every stage). */
+export interface PipelineBatch {
+  /** int32 `[batch, seqlen]`. */
+  inputIds: Tensor2D;
+  /** int32 `[batch, seqlen]` (default the ids; shifted inside; −100 ignored). */
+  labels?: Tensor2D;
+  /** `[batch, seqlen]` 1 keep / 0 padding. */
+  attentionMask?: Tensor2D;
+}
+
+/** Tag of the tied embeddings' gradient exchange. @internal */
+export const TIED_GRAD_TAG = PIPELINE_FREE_TAG;
+
+/**
+ * This stage's part of the loss and gradients of one batch (every stage of the pipeline calls it
+ * with the same batch and options).
+ * @param stage - this stage's model part
+ * @param batch - the global batch
+ * @returns on the last stage the mean loss (a scalar); on every stage the gradient of the loss for
+ *   each of its variables (names of {@link FalconH1PipelineStage.variables})
+ * @throws naming the stage, the pass and the microbatch when something fails
+ */
+export async function pipelineValueAndGrads(stage: FalconH1PipelineStage, batch: PipelineBatch, options: PipelineStepOptions): Promise<{ loss?: Scalar; grads: Record<string, Tensor> }> {
+  const m = options.microbatches;
+  const ids = batch.inputIds;
+  if (ids.rank !== 2) throw new Error(`pipeline: the input ids must be [batch, seqlen], got shape [${ids.shape}]`);
+  const [rowsAll, seqlen] = ids.shape;
+  if (!Number.isInteger(m) || m < 1 || rowsAll % m !== 0) throw new Error(`pipeline: the batch of ${rowsAll} rows does not split into ${m} microbatches`);
+  for (const [k, t] of [['labels', batch.labels], ['attentionMask', batch.attentionMask]] as const) {
+    if (t && !tf.util.arraysEqual(t.shape, ids.shape)) throw new Error(`pipeline: ${k} has shape [${t.shape}], the ids [${ids.shape}]`);
+  }
+  const rows = rowsAll / m;
+  const s = stage.stages;
+  const S = s * stage.chunks;
+  const vars = stage.variables();
+  const names = Object.keys(vars);
+  const list = Object.values(vars);
+  const sums: Record<string, Tensor> = {};
+  const inputsOf = new Map<number, { ids: Tensor; inputs: StageInputs }>();
+  const kept = new Map<string, Tensor>();
+  const lastDx = new Map<number, Tensor>();
+  let lossSum: Tensor | undefined;
+  const mbScale = tf.scalar(1 / m);
+
+  const micro = (mb: number) => {
+    let r = inputsOf.get(mb);
+    if (!r) {
+      const cut = (t: Tensor) => tf.slice(t, [mb * rows, 0], [rows, seqlen]);
+      const mask = batch.attentionMask && cut(batch.attentionMask);
+      r = { ids: cut(ids), inputs: { positions: positionIds(rows, seqlen, mask), mask, labels: cut(batch.labels ?? ids), recompute: options.recompute, lossChunkSize: options.lossChunkSize } };
+      inputsOf.set(mb, r);
+    }
+    return r;
+  };
+  const accumulate = (gs: (Tensor | null)[], offset: number) => {
+    names.forEach((k, i) => {
+      const g = gs[offset + i];
+      if (!g) return;
+      const prev = sums[k];
+      sums[k] = prev ? tf.add(prev, g) : g;
+      if (prev) tf.dispose([prev, g]);
+    });
+  };
+  /** The chunk's gradient for dy (dL/d(output), or 1/m for the loss): the variables' into the sums, dL/d(input) returned. */
+  const differentiate = (mb: number, chunk: number, x: Tensor, vs: number, dy: Tensor): { value: Tensor; dx?: Tensor } => {
+    const { inputs } = micro(mb);
+    const xs = vs === 0 ? list : [x, ...list];
+    const r = tf.engine().gradients(() => stage.forwardChunk(chunk, x, inputs), xs, dy, true);
+    const dx = vs === 0 ? undefined : (r.grads[0] ?? tf.zerosLike(x));
+    accumulate(r.grads, vs === 0 ? 0 : 1);
+    return { value: r.value, dx };
+  };
+
+  const fns: PipelineStageFunctions = {
+    forward(mb, chunk, input) {
+      const vs = chunk * s + stage.stage;
+      const x = vs === 0 ? micro(mb).ids : input!;
+      if (vs === S - 1) {
+        const { value, dx } = differentiate(mb, chunk, x, vs, mbScale);
+        const next = lossSum ? tf.add(lossSum, value) : value;
+        if (lossSum) tf.dispose([lossSum, value]);
+        lossSum = next;
+        if (dx) lastDx.set(mb, dx);
+        return undefined;
+      }
+      if (vs > 0) kept.set(`${mb}:${chunk}`, tf.clone(x));
+      return stage.forwardChunk(chunk, x, micro(mb).inputs);
+    },
+    backward(mb, chunk, dy) {
+      const vs = chunk * s + stage.stage;
+      if (vs === S - 1) {
+        const dx = lastDx.get(mb);
+        lastDx.delete(mb);
+        return dx;
+      }
+      const key = `${mb}:${chunk}`;
+      const x = vs === 0 ? micro(mb).ids : kept.get(key)!;
+      kept.delete(key);
+      const { value, dx } = differentiate(mb, chunk, x, vs, dy!);
+      value.dispose();
+      if (vs > 0) x.dispose();
+      return dx;
+    },
+  };
+
+  try {
+    await runPipeline(fns, { stages: s, chunks: stage.chunks, microbatches: m, stage: stage.stage, schedule: options.schedule, shape: [rows, seqlen, stage.config.base.hidden_size], transport: options.transport });
+  } catch (e) {
+    tf.dispose([...Object.values(sums), ...(lossSum ? [lossSum] : [])]);
+    throw e;
+  } finally {
+    for (const r of inputsOf.values()) tf.dispose([r.ids, r.inputs.positions, ...(r.inputs.mask ? [r.inputs.mask] : []), ...(r.inputs.labels ? [r.inputs.labels] : [])]);
+    tf.dispose([...kept.values(), ...lastDx.values(), mbScale]);
+  }
+  for (const [k, v] of Object.entries(vars)) sums[k] ??= tf.zerosLike(v);
+  await syncTiedGradients(stage, sums, options.transport);
+  const loss = lossSum ? (tf.div(lossSum, m) as Scalar) : undefined;
+  lossSum?.dispose();
+  return { ...(loss ? { loss } : {}), grads: sums };
+}
+
+/** With tied embeddings over several stages: first and last stage both end with g_first + g_last. */
+async function syncTiedGradients(stage: FalconH1PipelineStage, grads: Record<string, Tensor>, transport: PipelineTransport): Promise<void> {
+  if (!stage.config.base.tie_word_embeddings || stage.stages === 1 || !(stage.isFirst || stage.isLast)) return;
+  const k = 'model.embed_tokens.weight';
+  const peer = stage.isFirst ? stage.stages - 1 : 0;
+  const mine = grads[k];
+  const sent = transport.send(mine, peer, TIED_GRAD_TAG);
+  const theirs = await transport.recv([...mine.shape], peer, TIED_GRAD_TAG);
+  await sent;
+  grads[k] = stage.isFirst ? tf.add(mine, theirs) : tf.add(theirs, mine);
+  tf.dispose([mine, theirs]);
+}

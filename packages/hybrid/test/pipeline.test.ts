@@ -1,0 +1,110 @@
+// Pipeline parallelism of Falcon-H1 in one process (every stage a concurrent task over
+// memoryTransports, the same executor and stage code the multi-process runs use): the loss and
+// every gradient of PP2 / PP4 with 4 microbatches equal one rank's on the same global batch —
+// even and uneven splits, tied and untied embeddings, BitNet layers, n_groups 2, the interleaved
+// schedule, selective recomputation.
+import { describe, expect, it } from 'vitest';
+import { memoryTransports } from '@falcon/parallel';
+import type { PipelineScheduleKind } from '@falcon/parallel';
+import { FalconH1ForCausalLM, FalconH1PipelineStage, pipelineLayerRanges, pipelineValueAndGrads } from '../src/index.js';
+import type { RecomputePolicy } from '../src/index.js';
+import { batches, config, relErr, SEED, values } from './pp/setup.js';
+import type { Variant } from './pp/setup.js';
+
+interface Case extends Variant {
+  stages: number;
+  chunks?: number;
+  counts?: number[];
+  recompute?: RecomputePolicy;
+  schedule?: PipelineScheduleKind;
+  microbatches?: number;
+}
+
+async function compare(c: Case) {
+  const cfg = config(c);
+  const ref = new FalconH1ForCausalLM(cfg, SEED);
+  const { inputIds } = batches().batch(0);
+  const want = ref.valueAndVariableGrads(inputIds);
+  const transports = memoryTransports(c.stages);
+  const stages = Array.from({ length: c.stages }, (_, r) => new FalconH1PipelineStage(cfg, { stages: c.stages, stage: r, chunks: c.chunks, layerCounts: c.counts, seed: SEED }));
+  const outs = await Promise.all(
+    stages.map((st, r) => pipelineValueAndGrads(st, { inputIds }, { microbatches: c.microbatches ?? 4, transport: transports[r], recompute: c.recompute, schedule: c.schedule })),
+  );
+  const loss = outs[c.stages - 1].loss!.dataSync()[0];
+  const wantLoss = want.loss.dataSync()[0];
+  // the mean of 4 microbatch means vs one mean over the batch: float32 sums in another order
+  expect(Math.abs(loss - wantLoss) / wantLoss).toBeLessThan(1e-5);
+  outs.slice(0, -1).forEach((o) => expect(o.loss).toBeUndefined());
+  const seen = new Set<string>();
+  outs.forEach((o, r) => {
+    for (const [k, g] of Object.entries(o.grads)) {
+      // float32: the gradient summed over 4 microbatches instead of taken once over the batch
+      // (the same terms in another order, ~1e-7 relative each); 1e-5 of the tensor's largest entry
+      expect(relErr(values(g), values(want.grads[k])), `stage ${r}: ${k}`).toBeLessThan(1e-5);
+      seen.add(k);
+    }
+  });
+  // every parameter of the model has its gradient on some stage
+  expect([...seen].sort()).toEqual(Object.keys(want.grads).sort());
+  ref.dispose();
+  stages.forEach((s) => s.dispose());
+}
+
+describe('pipeline parallelism (one process, memory transport)', () => {
+  const cases: [string, Case][] = [
+    ['PP2, tied embeddings', { stages: 2 }],
+    ['PP4, tied embeddings', { stages: 4 }],
+    ['PP2, untied embeddings', { stages: 2, tied: false }],
+    ['PP4, untied embeddings', { stages: 4, tied: false }],
+    ['PP2, uneven split [1, 3]', { stages: 2, counts: [1, 3] }],
+    ['PP4, uneven split [2, 0, 1, 1] (a stage without layers)', { stages: 4, counts: [2, 0, 1, 1] }],
+    ['PP2, BitNet layers', { stages: 2, bitnet: true }],
+    ['PP4, BitNet layers, untied', { stages: 4, bitnet: true, tied: false }],
+    ['PP2, n_groups 2', { stages: 2, groups: 2 }],
+    ['PP4, n_groups 2', { stages: 4, groups: 2 }],
+    ['PP2 interleaved, 2 chunks per stage', { stages: 2, chunks: 2 }],
+    ['PP2 interleaved, 2 chunks, uneven [1, 2, 0, 1], untied', { stages: 2, chunks: 2, counts: [1, 2, 0, 1], tied: false }],
+    ['PP2, recompute attention', { stages: 2, recompute: 'attention' }],
+    ['PP4, recompute both', { stages: 4, recompute: 'both' }],
+    ['PP2, 2 microbatches of 2 rows', { stages: 2, microbatches: 2 }],
+    ['PP1 (one stage, the whole model)', { stages: 1 }],
+  ];
+  for (const [name, c] of cases) it(`${name}: loss and every gradient equal one rank`, () => compare(c));
+
+  it('a stage holds only its layers, and the embeddings / head where they belong', () => {
+    const cfg = config({ tied: true });
+    const [first, , , last] = Array.from({ length: 4 }, (_, r) => new FalconH1PipelineStage(cfg, { stages: 4, stage: r, seed: SEED }));
+    expect(Object.keys(first.shardPlan()).filter((k) => !k.startsWith('model.layers.0.'))).toEqual(['model.embed_tokens.weight']);
+    expect(Object.keys(last.shardPlan()).filter((k) => !k.startsWith('model.layers.3.')).sort()).toEqual(['model.embed_tokens.weight', 'model.final_layernorm.weight']);
+    expect(last.holdsTiedCopy).toBe(true);
+    // the same seed gives the weights of the one-rank model
+    const ref = new FalconH1ForCausalLM(cfg, SEED);
+    const sd = ref.stateDict();
+    for (const [k, t] of Object.entries(last.stateDict())) expect(values(t), k).toEqual(values(sd[k]));
+    expect(last.shardPlan()['model.layers.3.self_attn.o_proj.weight']).toEqual({ shape: [32, 32], axis: null, ranges: [] });
+  });
+
+  it('loads a full model\'s weights into a stage', () => {
+    const cfg = config({ tied: false });
+    const ref = new FalconH1ForCausalLM(cfg, 9);
+    const st = new FalconH1PipelineStage(cfg, { stages: 2, stage: 1, seed: 1 });
+    st.loadStateDict(ref.stateDict());
+    const sd = ref.stateDict();
+    for (const [k, t] of Object.entries(st.stateDict())) expect(values(t), k).toEqual(values(sd[k]));
+    expect(() => st.loadStateDict({})).toThrow(/pipeline stage 1: missing 'model.final_layernorm.weight', 'lm_head.weight'/);
+  });
+
+  it('splits the layers evenly by default, unevenly by a list, and names a bad list', () => {
+    expect(pipelineLayerRanges(4, 2)).toEqual([[0, 2], [2, 4]]);
+    expect(pipelineLayerRanges(5, 3)).toEqual([[0, 2], [2, 4], [4, 5]]);
+    expect(pipelineLayerRanges(4, 2, [1, 3])).toEqual([[0, 1], [1, 4]]);
+    expect(() => pipelineLayerRanges(4, 2, [1, 2])).toThrow(/sums to 3, the model has 4 layers/);
+    expect(() => pipelineLayerRanges(4, 2, [4])).toThrow(/1 entries, expected one per virtual stage \(2\)/);
+  });
+
+  it('names a batch that does not split into the microbatches', async () => {
+    const st = new FalconH1PipelineStage(config(), { stages: 1, stage: 0 });
+    const { inputIds } = batches().batch(0);
+    await expect(pipelineValueAndGrads(st, { inputIds }, { microbatches: 3, transport: memoryTransports(1)[0] })).rejects.toThrow(/batch of 4 rows does not split into 3 microbatches/);
+  });
+});
