@@ -4,3 +4,5 @@ export { FalconH1PipelineStage } from './stage.js';
 export type { PipelineStageLayer, PipelineStageOptions, StageInputs } from './stage.js';
 export { pipelineValueAndGrads } from './step.js';
 export type { PipelineBatch, PipelineStepOptions } from './step.js';
+export { PipelineTrainer } from './trainer.js';
+export type { PipelineParallelOptions } from './trainer.js';
