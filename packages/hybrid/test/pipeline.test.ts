@@ -107,4 +107,14 @@ describe('pipeline parallelism (one process, memory transport)', () => {
     const { inputIds } = batches().batch(0);
     await expect(pipelineValueAndGrads(st, { inputIds }, { microbatches: 3, transport: memoryTransports(1)[0] })).rejects.toThrow(/batch of 4 rows does not split into 3 microbatches/);
   });
+
+  it('names the stage and microbatch whose output does not have the activation shape', async () => {
+    const cfg = config();
+    const t = memoryTransports(2);
+    const st = new FalconH1PipelineStage(cfg, { stages: 2, stage: 0, seed: SEED });
+    const { inputIds } = batches().batch(0);
+    await expect(pipelineValueAndGrads(st, { inputIds }, { microbatches: 4, transport: t[0], activationShape: [1, 6, 32] })).rejects.toThrow(
+      /pipeline stage 0 \(virtual stage 0 of 2\), forward of microbatch 0: the output is \[1,12,32\], the pipeline's activations are \[1,6,32\]/,
+    );
+  });
 });

@@ -38,6 +38,11 @@ export interface PipelineStepOptions {
   recompute?: RecomputePolicy;
   /** Tokens per chunk of the chunked loss. */
   lossChunkSize?: number;
+  /**
+   * The shape of what a stage sends on (default `[batch / m, seqlen, hidden_size]`); a layer
+   * factory whose layers hand on other shapes (e.g. sequence-parallel shards) says so here.
+   */
+  activationShape?: number[];
 }
 
 /** The global batch (the same on every stage). */
@@ -146,7 +151,7 @@ export async function pipelineValueAndGrads(stage: FalconH1PipelineStage, batch:
   };
 
   try {
-    await runPipeline(fns, { stages: s, chunks: stage.chunks, microbatches: m, stage: stage.stage, schedule: options.schedule, shape: [rows, seqlen, stage.config.base.hidden_size], transport: options.transport });
+    await runPipeline(fns, { stages: s, chunks: stage.chunks, microbatches: m, stage: stage.stage, schedule: options.schedule, shape: options.activationShape ?? [rows, seqlen, stage.config.base.hidden_size], transport: options.transport });
   } catch (e) {
     tf.dispose([...Object.values(sums), ...(lossSum ? [lossSum] : [])]);
     throw e;
