@@ -47,17 +47,26 @@ describe('pipeline parallelism (processes, Gloo)', () => {
     }, 120_000);
   }
 
-  it('20 training steps under PP2 give the one-rank losses', async () => {
-    const plain = new Trainer(new FalconH1ForCausalLM(config(), SEED), batches(), OPTIONS, '/nonexistent');
+  const plain = async () => {
+    const t = new Trainer(new FalconH1ForCausalLM(config(), SEED), batches(), OPTIONS, '/nonexistent');
     const want = [];
-    for (let i = 0; i < OPTIONS.steps; i++) want.push(await plain.trainStep());
-    const dumps = await run<{ metrics: { loss: number; gradNorm: number }[] }>('train', 2, {});
-    for (const d of dumps) {
-      for (let i = 0; i < OPTIONS.steps; i++) {
-        // float32 rounding carried through 20 AdamW steps (~1e-6 measured in one process); 1e-5 leaves 10×
-        expect(Math.abs(d.metrics[i].loss - want[i].loss) / want[i].loss, `step ${i + 1}`).toBeLessThan(1e-5);
-        expect(Math.abs(d.metrics[i].gradNorm - want[i].gradNorm) / want[i].gradNorm, `step ${i + 1} norm`).toBeLessThan(1e-5);
+    for (let i = 0; i < OPTIONS.steps; i++) want.push(await t.trainStep());
+    return want;
+  };
+  for (const [name, world, c] of [
+    ['PP2', 2, {}],
+    ['DP2 × PP2 (2 microbatches of one row per replica)', 4, { pp: 2 }],
+  ] as [string, number, WorkerCase][]) {
+    it(`20 training steps under ${name} give the one-rank losses`, async () => {
+      const want = await plain();
+      const dumps = await run<{ metrics: { loss: number; gradNorm: number }[] }>('train', world, c);
+      for (const d of dumps) {
+        for (let i = 0; i < OPTIONS.steps; i++) {
+          // float32 rounding carried through 20 AdamW steps (~1e-6 measured in one process); 1e-5 leaves 10×
+          expect(Math.abs(d.metrics[i].loss - want[i].loss) / want[i].loss, `step ${i + 1}`).toBeLessThan(1e-5);
+          expect(Math.abs(d.metrics[i].gradNorm - want[i].gradNorm) / want[i].gradNorm, `step ${i + 1} norm`).toBeLessThan(1e-5);
+        }
       }
-    }
-  }, 180_000);
+    }, 180_000);
+  }
 });

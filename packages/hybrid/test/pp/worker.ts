@@ -1,5 +1,5 @@
 // A pipeline-parallel worker for the PP tests, started by launch() (RANK, WORLD_SIZE, ... set); the
-// world is one pipeline (initializeModelParallel with pp = WORLD_SIZE), stage = rank:
+// world is `pp` stages (default WORLD_SIZE) × WORLD_SIZE / pp data-parallel replicas (initializeModelParallel):
 //   worker.ts grads <outDir> <case json>   one pipelined value-and-grads of the global batch; writes
 //                                          rank<r>.json with the loss (last stage) and the stage's gradients
 //   worker.ts train <outDir> <case json>   the PipelineTrainer's 20 steps; writes rank<r>.json with the metrics
@@ -13,6 +13,8 @@ import type { Variant } from './setup.js';
 
 /** What a test asks a worker to run. */
 export interface WorkerCase extends Variant {
+  /** Pipeline stages (default the world size; the rest of the world is data-parallel). */
+  pp?: number;
   chunks?: number;
   counts?: number[];
   recompute?: RecomputePolicy;
@@ -22,7 +24,7 @@ export interface WorkerCase extends Variant {
 const [mode, outDir, json] = process.argv.slice(2);
 const c = JSON.parse(json) as WorkerCase;
 const world = await initProcessGroup({ backend: 'gloo', timeoutMs: 60_000 });
-const groups = await initializeModelParallel({ pp: world.size });
+const groups = await initializeModelParallel({ pp: c.pp ?? world.size });
 const transport = groupTransport(groups.pp);
 const stage = new FalconH1PipelineStage(config(c), { stages: groups.pp.size, stage: groups.pp.rank, chunks: c.chunks, layerCounts: c.counts, seed: SEED });
 const microbatches = c.microbatches ?? 4;
@@ -32,7 +34,7 @@ if (mode === 'grads') {
   const r = await pipelineValueAndGrads(stage, { inputIds }, { microbatches, transport, recompute: c.recompute });
   out = { loss: r.loss ? r.loss.dataSync()[0] : null, grads: Object.fromEntries(Object.entries(r.grads).map(([k, g]) => [k, values(g)])) };
 } else if (mode === 'train') {
-  const t = new PipelineTrainer(stage, batches(), OPTIONS, { microbatches, transport });
+  const t = new PipelineTrainer(stage, batches(), OPTIONS, { microbatches: groups.dp.size > 1 ? microbatches / groups.dp.size : microbatches, transport, dataParallel: groups.dp, bucketMb: 0.01 });
   out = { metrics: await t.run() };
 } else throw new Error(`unknown mode ${mode}`);
 writeFileSync(join(outDir, `rank${world.rank}.json`), JSON.stringify(out));

@@ -5,9 +5,13 @@
  * embeddings counted once), the clip coefficient, and AdamW on the stage's parameters with the
  * run's schedule and μP groups — so `s` stages train the model one process trains (to float
  * rounding: {@link Trainer} on the same batches).
+ *
+ * With a data-parallel group (PP × DP), each replica of the pipeline takes its rows of the global
+ * batch, the stage's gradients are averaged over its data-parallel group ({@link allReduceGradients})
+ * before the norm, and the reported loss is the mean over the replicas.
  */
-import { PIPELINE_FREE_TAG, stageBroadcast, stageSum } from '@falcon/parallel';
-import type { PipelineScheduleKind, PipelineTransport } from '@falcon/parallel';
+import { allReduce, allReduceGradients, broadcastParameters, PIPELINE_FREE_TAG, planBuckets, stageBroadcast, stageSum } from '@falcon/parallel';
+import type { PipelineScheduleKind, PipelineTransport, ProcessGroup } from '@falcon/parallel';
 import { clipCoefficient, tf } from '@falcon/tensor';
 import type { Scalar, Tensor } from '@falcon/tensor';
 import { AdamW } from '../../train/adamw.js';
@@ -26,6 +30,13 @@ export interface PipelineParallelOptions {
   transport: PipelineTransport;
   /** `'1f1b'` (default with one chunk per stage) or `'interleaved'`. */
   schedule?: PipelineScheduleKind;
+  /**
+   * The stage's data-parallel group (`groups.dp` of `initializeModelParallel`: the same stage of
+   * every pipeline replica); its first rank's weights are broadcast before the first step.
+   */
+  dataParallel?: ProcessGroup;
+  /** Gradient bucket size of the data-parallel all-reduce, MiB (default 25). */
+  bucketMb?: number;
 }
 
 const NORM_TAG = PIPELINE_FREE_TAG + 1; // and + 2
@@ -39,6 +50,7 @@ export class PipelineTrainer {
   /** AdamW over this stage's parameters. */
   readonly optimizer: TrainerOptimizer;
   private tiedSynced = false;
+  private started = false;
 
   /**
    * @param stage - this stage's part of the model (updated in place)
@@ -56,7 +68,9 @@ export class PipelineTrainer {
     if (!(Number.isInteger(options.steps) && options.steps > 0)) throw new Error(`steps must be a positive integer, got ${options.steps}`);
     if (!(options.lr > 0)) throw new Error(`lr must be positive, got ${options.lr}`);
     if ((options.accumulate ?? 1) !== 1) throw new Error(`accumulate is ${options.accumulate}: under pipeline parallelism the microbatches are the accumulation (set microbatches instead)`);
-    if (data.batchSize % parallel.microbatches !== 0) throw new Error(`the batch size ${data.batchSize} does not split into ${parallel.microbatches} microbatches`);
+    const dp = parallel.dataParallel?.size ?? 1;
+    if (parallel.dataParallel && parallel.dataParallel.rank < 0) throw new Error(`this process is not a member of the data-parallel group of ranks [${parallel.dataParallel.ranks}]`);
+    if (data.batchSize % (dp * parallel.microbatches) !== 0) throw new Error(`the batch size ${data.batchSize} does not split into ${dp} data-parallel replicas × ${parallel.microbatches} microbatches`);
     const vars = stage.variables();
     this.optimizer = new AdamW(vars, adamWOptions(options, vars));
   }
@@ -91,22 +105,40 @@ export class PipelineTrainer {
 
   /** One optimizer step on every stage (each stage must call it); the metrics are the same on every stage. */
   async trainStep(): Promise<StepMetrics> {
-    if (!this.tiedSynced) await this.syncTiedEmbeddings();
+    const { transport, microbatches, schedule, dataParallel: dpGroup } = this.parallel;
+    const bucketBytes = (this.parallel.bucketMb ?? 25) * 2 ** 20;
+    if (!this.started) {
+      if (dpGroup && dpGroup.size > 1) await broadcastParameters(this.stage.variables(), { group: dpGroup, src: dpGroup.ranks[0], bucketBytes });
+      if (!this.tiedSynced) await this.syncTiedEmbeddings();
+      this.started = true;
+    }
     const t0 = performance.now();
-    const { inputIds } = this.data.batch(this.step);
-    const { transport, microbatches, schedule } = this.parallel;
+    const { inputIds } = this.data.batch(this.step, 0, dpGroup ? { index: dpGroup.rank, count: dpGroup.size } : undefined);
     let out: { loss?: Scalar; grads: Record<string, Tensor> };
     try {
       out = await pipelineValueAndGrads(this.stage, { inputIds }, { microbatches, transport, schedule, recompute: this.options.recompute });
     } finally {
       inputIds.dispose();
     }
-    const { loss, grads } = out;
+    let { loss, grads } = out;
+    if (dpGroup && dpGroup.size > 1) {
+      const shapes = Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, g.shape]));
+      const local = grads;
+      grads = await allReduceGradients(local, planBuckets(shapes, bucketBytes), dpGroup);
+      tf.dispose(Object.values(local));
+      if (loss) {
+        const one = tf.reshape(loss, [1]);
+        const sum = await allReduce(one, { group: dpGroup }).wait();
+        tf.dispose([one, loss]);
+        loss = tf.div(tf.reshape(sum, []), dpGroup.size) as Scalar;
+        sum.dispose();
+      }
+    }
     const mine = tf.tidy(() => {
       const parts = Object.entries(grads)
         .filter(([k]) => !(this.stage.holdsTiedCopy && k === 'model.embed_tokens.weight'))
         .map(([, g]) => tf.sum(tf.square(g)));
-      return tf.reshape(parts.length ? tf.addN(parts) : tf.scalar(0), [1]);
+      return tf.reshape(parts.length === 0 ? tf.scalar(0) : parts.length === 1 ? parts[0] : tf.addN(parts), [1]);
     });
     const total = await stageSum(transport, this.at, mine, NORM_TAG);
     const norm = tf.tidy(() => tf.sqrt(tf.reshape(total, [])) as Scalar);
