@@ -15,6 +15,8 @@ import type { Variant } from './setup.js';
 export interface WorkerCase extends Variant {
   /** Pipeline stages (default the world size; the rest of the world is data-parallel). */
   pp?: number;
+  /** Training steps (default those of OPTIONS). */
+  steps?: number;
   chunks?: number;
   counts?: number[];
   recompute?: RecomputePolicy;
@@ -34,7 +36,7 @@ if (mode === 'grads') {
   const r = await pipelineValueAndGrads(stage, { inputIds }, { microbatches, transport, recompute: c.recompute });
   out = { loss: r.loss ? r.loss.dataSync()[0] : null, grads: Object.fromEntries(Object.entries(r.grads).map(([k, g]) => [k, values(g)])) };
 } else if (mode === 'train') {
-  const t = new PipelineTrainer(stage, batches(), OPTIONS, { microbatches: groups.dp.size > 1 ? microbatches / groups.dp.size : microbatches, transport, dataParallel: groups.dp, bucketMb: 0.01 });
+  const t = new PipelineTrainer(stage, batches(), { ...OPTIONS, steps: c.steps ?? OPTIONS.steps }, { microbatches: groups.dp.size > 1 ? microbatches / groups.dp.size : microbatches, transport, dataParallel: groups.dp, bucketMb: 0.01 });
   out = { metrics: await t.run() };
 } else throw new Error(`unknown mode ${mode}`);
 writeFileSync(join(outDir, `rank${world.rank}.json`), JSON.stringify(out));
