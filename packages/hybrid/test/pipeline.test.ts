@@ -5,6 +5,7 @@
 // schedule, selective recomputation.
 import { describe, expect, it } from 'vitest';
 import { memoryTransports } from '@falcon/parallel';
+import { tf } from '@falcon/tensor';
 import type { PipelineScheduleKind } from '@falcon/parallel';
 import { FalconH1ForCausalLM, FalconH1PipelineStage, pipelineLayerRanges, pipelineValueAndGrads } from '../src/index.js';
 import type { RecomputePolicy } from '../src/index.js';
@@ -106,6 +107,27 @@ describe('pipeline parallelism (one process, memory transport)', () => {
     const st = new FalconH1PipelineStage(config(), { stages: 1, stage: 0 });
     const { inputIds } = batches().batch(0);
     await expect(pipelineValueAndGrads(st, { inputIds }, { microbatches: 3, transport: memoryTransports(1)[0] })).rejects.toThrow(/batch of 4 rows does not split into 3 microbatches/);
+  });
+
+  it('PP2 with a left-padding attention mask: loss and every gradient equal one rank', async () => {
+    const cfg = config();
+    const ref = new FalconH1ForCausalLM(cfg, SEED);
+    const { inputIds } = batches().batch(0);
+    const pad = [0, 3, 0, 5];
+    const attentionMask = tf.tensor2d(pad.flatMap((p) => Array.from({ length: 12 }, (_, j) => (j < p ? 0 : 1))), [4, 12], 'int32');
+    const want = ref.valueAndVariableGrads(inputIds, { attentionMask });
+    const t = memoryTransports(2);
+    const stages = [0, 1].map((r) => new FalconH1PipelineStage(cfg, { stages: 2, stage: r, seed: SEED }));
+    const outs = await Promise.all(stages.map((st, r) => pipelineValueAndGrads(st, { inputIds, attentionMask }, { microbatches: 4, transport: t[r] })));
+    // float32 sums in another order, as above
+    expect(Math.abs(outs[1].loss!.dataSync()[0] - want.loss.dataSync()[0]) / want.loss.dataSync()[0]).toBeLessThan(1e-5);
+    for (const o of outs) for (const [k, g] of Object.entries(o.grads)) expect(relErr(values(g), values(want.grads[k])), k).toBeLessThan(1e-5);
+  });
+
+  it('names a token id outside the vocabulary before anything runs', async () => {
+    const st = new FalconH1PipelineStage(config(), { stages: 1, stage: 0 });
+    const inputIds = tf.tensor2d([[1, 2, 40, 3]], [1, 4], 'int32');
+    await expect(pipelineValueAndGrads(st, { inputIds }, { microbatches: 1, transport: memoryTransports(1)[0] })).rejects.toThrow(/pipelineValueAndGrads: token ids must be in \[0, 40\), found 40 at position 2/);
   });
 
   it('names the stage and microbatch whose output does not have the activation shape', async () => {

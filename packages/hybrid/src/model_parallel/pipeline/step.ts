@@ -22,6 +22,7 @@ import { PIPELINE_FREE_TAG, runPipeline } from '@falcon/parallel';
 import type { PipelineScheduleKind, PipelineStageFunctions, PipelineTransport } from '@falcon/parallel';
 import { tf } from '@falcon/tensor';
 import type { Scalar, Tensor, Tensor2D } from '@falcon/tensor';
+import { checkInputIds } from '../../checks.js';
 import { positionIds } from '../../model.js';
 import type { RecomputePolicy } from '../../recompute.js';
 import type { FalconH1PipelineStage, StageInputs } from './stage.js';
@@ -70,7 +71,7 @@ export const TIED_GRAD_TAG = PIPELINE_FREE_TAG;
 export async function pipelineValueAndGrads(stage: FalconH1PipelineStage, batch: PipelineBatch, options: PipelineStepOptions): Promise<{ loss?: Scalar; grads: Record<string, Tensor> }> {
   const m = options.microbatches;
   const ids = batch.inputIds;
-  if (ids.rank !== 2) throw new Error(`pipeline: the input ids must be [batch, seqlen], got shape [${ids.shape}]`);
+  checkInputIds('pipelineValueAndGrads', ids, stage.config.base, batch.attentionMask);
   const [rowsAll, seqlen] = ids.shape;
   if (!Number.isInteger(m) || m < 1 || rowsAll % m !== 0) throw new Error(`pipeline: the batch of ${rowsAll} rows does not split into ${m} microbatches`);
   for (const [k, t] of [['labels', batch.labels], ['attentionMask', batch.attentionMask]] as const) {
