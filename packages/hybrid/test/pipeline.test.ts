@@ -67,6 +67,7 @@ describe('pipeline parallelism (one process, memory transport)', () => {
     ['PP2 interleaved, 2 chunks, uneven [1, 2, 0, 1], untied', { stages: 2, chunks: 2, counts: [1, 2, 0, 1], tied: false }],
     ['PP2, recompute attention', { stages: 2, recompute: 'attention' }],
     ['PP4, recompute both', { stages: 4, recompute: 'both' }],
+    ['PP2 interleaved, recompute mamba', { stages: 2, chunks: 2, recompute: 'mamba' }],
     ['PP2, 2 microbatches of 2 rows', { stages: 2, microbatches: 2 }],
     ['PP1 (one stage, the whole model)', { stages: 1 }],
   ];
