@@ -2,7 +2,8 @@
 // memoryTransports, the same executor and stage code the multi-process runs use): the loss and
 // every gradient of PP2 / PP4 with 4 microbatches equal one rank's on the same global batch —
 // even and uneven splits, tied and untied embeddings, BitNet layers, n_groups 2, the interleaved
-// schedule, selective recomputation.
+// schedule, selective recomputation — with the forward's tape kept until the backward and with
+// only the inputs kept (the forward recomputed).
 import { describe, expect, it } from 'vitest';
 import { memoryTransports } from '@falcon/parallel';
 import { tf } from '@falcon/tensor';
@@ -19,6 +20,7 @@ interface Case extends Variant {
   recompute?: RecomputePolicy;
   schedule?: PipelineScheduleKind;
   microbatches?: number;
+  stash?: 'activations' | 'inputs';
 }
 
 async function compare(c: Case) {
@@ -29,7 +31,7 @@ async function compare(c: Case) {
   const transports = memoryTransports(c.stages);
   const stages = Array.from({ length: c.stages }, (_, r) => new FalconH1PipelineStage(cfg, { stages: c.stages, stage: r, chunks: c.chunks, layerCounts: c.counts, seed: SEED }));
   const outs = await Promise.all(
-    stages.map((st, r) => pipelineValueAndGrads(st, { inputIds }, { microbatches: c.microbatches ?? 4, transport: transports[r], recompute: c.recompute, schedule: c.schedule })),
+    stages.map((st, r) => pipelineValueAndGrads(st, { inputIds }, { microbatches: c.microbatches ?? 4, transport: transports[r], recompute: c.recompute, schedule: c.schedule, stash: c.stash })),
   );
   const loss = outs[c.stages - 1].loss!.dataSync()[0];
   const wantLoss = want.loss.dataSync()[0];
@@ -71,7 +73,9 @@ describe('pipeline parallelism (one process, memory transport)', () => {
     ['PP2, 2 microbatches of 2 rows', { stages: 2, microbatches: 2 }],
     ['PP1 (one stage, the whole model)', { stages: 1 }],
   ];
-  for (const [name, c] of cases) it(`${name}: loss and every gradient equal one rank`, () => compare(c));
+  for (const stash of ['activations', 'inputs'] as const) {
+    for (const [name, c] of cases) it(`${name}, stash ${stash}: loss and every gradient equal one rank`, () => compare({ ...c, stash }));
+  }
 
   it('a stage holds only its layers, and the embeddings / head where they belong', () => {
     const cfg = config({ tied: true });
@@ -124,6 +128,21 @@ describe('pipeline parallelism (one process, memory transport)', () => {
     expect(Math.abs(outs[1].loss!.dataSync()[0] - want.loss.dataSync()[0]) / want.loss.dataSync()[0]).toBeLessThan(1e-5);
     for (const o of outs) for (const [k, g] of Object.entries(o.grads)) expect(relErr(values(g), values(want.grads[k])), k).toBeLessThan(1e-5);
   });
+
+  for (const stash of ['activations', 'inputs'] as const) {
+    it(`frees every tensor of the step but its results (stash ${stash}, interleaved, recompute both)`, async () => {
+      const cfg = config();
+      const stages = [0, 1].map((r) => new FalconH1PipelineStage(cfg, { stages: 2, stage: r, chunks: 2, seed: SEED }));
+      const { inputIds } = batches().batch(0);
+      const t = memoryTransports(2);
+      const step = () => Promise.all(stages.map((st, r) => pipelineValueAndGrads(st, { inputIds }, { microbatches: 4, transport: t[r], stash, recompute: 'both' })));
+      tf.dispose((await step()).flatMap((o) => [...Object.values(o.grads), ...(o.loss ? [o.loss] : [])])); // warm-up (lazily made constants)
+      const before = tf.memory().numTensors;
+      const outs = await step();
+      tf.dispose(outs.flatMap((o) => [...Object.values(o.grads), ...(o.loss ? [o.loss] : [])]));
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
 
   it('names a token id outside the vocabulary before anything runs', async () => {
     const st = new FalconH1PipelineStage(config(), { stages: 1, stage: 0 });

@@ -6,3 +6,5 @@ export { pipelineValueAndGrads } from './step.js';
 export type { PipelineBatch, PipelineStepOptions } from './step.js';
 export { PipelineTrainer } from './trainer.js';
 export type { PipelineParallelOptions } from './trainer.js';
+export { recordForward, backwardFromTape, freeTape } from './tape.js';
+export type { RecordedForward } from './tape.js';

@@ -5,14 +5,18 @@
  * is the mean of the microbatches' mean losses (the one-rank loss of the whole batch when every
  * microbatch has as many labelled tokens, as with labels = ids), its gradient the mean of theirs.
  *
- * What a stage keeps between a microbatch's forward and its backward (tfjs has no tape that lives
- * across calls): only the chunk's INPUT `[rows, seqlen, d]`; the backward runs the chunk's forward
- * again under a tape and takes its gradient against dL/d(output) from the next stage (full
- * recomputation of the chunk, one extra forward per microbatch and chunk). So a stage's memory is
- * its in-flight inputs (at most `s − stage` under 1F1B) plus ONE microbatch's chunk activations
- * during a backward, which the selective recomputation policies (`recompute`) shrink further. The
- * last virtual stage computes its loss and gradients at once in the forward (its backward follows
- * immediately in 1F1B) and keeps only dL/d(input) until then.
+ * What a stage keeps between a microbatch's forward and its backward (`stash`):
+ * - `'activations'` (default): the forward runs under a tape of its own that is kept until the
+ *   backward ({@link recordForward} / {@link backwardFromTape}): the tensors the chunk's backward
+ *   needs, as in any autodiff, for at most `s − stage` in-flight microbatches under 1F1B — 1F1B's
+ *   usual memory. The selective recomputation policies (`recompute`) keep only the recomputed
+ *   sub-layers' inputs on that tape and redo them in the backward.
+ * - `'inputs'`: only the chunk's INPUT `[rows, seqlen, d]`; the backward runs the chunk's forward
+ *   again under a tape (full recomputation: one extra forward per microbatch and chunk). Memory:
+ *   the in-flight inputs plus ONE microbatch's chunk activations during a backward.
+ *
+ * The last virtual stage computes its loss and gradients at once in the forward (its backward
+ * follows immediately in 1F1B) and keeps only dL/d(input) until then.
  *
  * With `tie_word_embeddings` and several stages, the first and the last stage each hold the
  * embeddings; after the backward they exchange their gradients and both take the sum (in the same
@@ -26,6 +30,8 @@ import { checkInputIds } from '../../checks.js';
 import { positionIds } from '../../model.js';
 import type { RecomputePolicy } from '../../recompute.js';
 import type { FalconH1PipelineStage, StageInputs } from './stage.js';
+import { backwardFromTape, freeTape, recordForward } from './tape.js';
+import type { RecordedForward } from './tape.js';
 
 /** Options of {@link pipelineValueAndGrads}. */
 export interface PipelineStepOptions {
@@ -39,6 +45,8 @@ export interface PipelineStepOptions {
   recompute?: RecomputePolicy;
   /** Tokens per chunk of the chunked loss. */
   lossChunkSize?: number;
+  /** What a stage keeps from a forward for its backward: its tape (`'activations'`, default) or only its input (`'inputs'`, recomputing the forward). */
+  stash?: 'activations' | 'inputs';
   /**
    * The shape of what a stage sends on (default `[batch / m, seqlen, hidden_size]`); a layer
    * factory whose layers hand on other shapes (e.g. sequence-parallel shards) says so here.
@@ -85,7 +93,10 @@ export async function pipelineValueAndGrads(stage: FalconH1PipelineStage, batch:
   const list = Object.values(vars);
   const sums: Record<string, Tensor> = {};
   const inputsOf = new Map<number, { ids: Tensor; inputs: StageInputs }>();
+  const stash = options.stash ?? 'activations';
+  if (stash !== 'activations' && stash !== 'inputs') throw new Error(`pipeline: stash must be 'activations' or 'inputs', got '${String(stash)}'`);
   const kept = new Map<string, Tensor>();
+  const tapes = new Map<string, RecordedForward>();
   const lastDx = new Map<number, Tensor>();
   let lossSum: Tensor | undefined;
   const mbScale = tf.scalar(1 / m);
@@ -131,8 +142,14 @@ export async function pipelineValueAndGrads(stage: FalconH1PipelineStage, batch:
         if (dx) lastDx.set(mb, dx);
         return undefined;
       }
-      if (vs > 0) kept.set(`${mb}:${chunk}`, tf.clone(x));
-      return stage.forwardChunk(chunk, x, micro(mb).inputs);
+      const key = `${mb}:${chunk}`;
+      const own = vs > 0 ? tf.clone(x) : x;
+      if (vs > 0) kept.set(key, own);
+      const { inputs } = micro(mb); // made outside the forward's tidy: they live until the step ends
+      if (stash === 'inputs') return stage.forwardChunk(chunk, own, inputs);
+      const rec = recordForward(() => stage.forwardChunk(chunk, own, inputs));
+      tapes.set(key, rec);
+      return tf.clone(rec.y);
     },
     backward(mb, chunk, dy) {
       const vs = chunk * s + stage.stage;
@@ -144,8 +161,18 @@ export async function pipelineValueAndGrads(stage: FalconH1PipelineStage, batch:
       const key = `${mb}:${chunk}`;
       const x = vs === 0 ? micro(mb).ids : kept.get(key)!;
       kept.delete(key);
-      const { value, dx } = differentiate(mb, chunk, x, vs, dy!);
-      value.dispose();
+      let dx: Tensor | undefined;
+      const rec = tapes.get(key);
+      if (rec) {
+        tapes.delete(key);
+        const gs = backwardFromTape(rec, vs === 0 ? list : [x, ...list], dy!);
+        dx = vs === 0 ? undefined : (gs[0] ?? tf.zerosLike(x));
+        accumulate(gs, vs === 0 ? 0 : 1);
+      } else {
+        const r = differentiate(mb, chunk, x, vs, dy!);
+        r.value.dispose();
+        dx = r.dx;
+      }
       if (vs > 0) x.dispose();
       return dx;
     },
@@ -158,6 +185,7 @@ export async function pipelineValueAndGrads(stage: FalconH1PipelineStage, batch:
     throw e;
   } finally {
     for (const r of inputsOf.values()) tf.dispose([r.ids, r.inputs.positions, ...(r.inputs.mask ? [r.inputs.mask] : []), ...(r.inputs.labels ? [r.inputs.labels] : [])]);
+    for (const rec of tapes.values()) freeTape(rec);
     tf.dispose([...kept.values(), ...lastDx.values(), mbScale]);
   }
   for (const [k, v] of Object.entries(vars)) sums[k] ??= tf.zerosLike(v);

@@ -37,6 +37,8 @@ export interface PipelineParallelOptions {
   dataParallel?: ProcessGroup;
   /** Gradient bucket size of the data-parallel all-reduce, MiB (default 25). */
   bucketMb?: number;
+  /** What a stage keeps from a forward for its backward (see {@link PipelineStepOptions.stash}). */
+  stash?: 'activations' | 'inputs';
 }
 
 const NORM_TAG = PIPELINE_FREE_TAG + 1; // and + 2
@@ -105,7 +107,7 @@ export class PipelineTrainer {
 
   /** One optimizer step on every stage (each stage must call it); the metrics are the same on every stage. */
   async trainStep(): Promise<StepMetrics> {
-    const { transport, microbatches, schedule, dataParallel: dpGroup } = this.parallel;
+    const { transport, microbatches, schedule, stash, dataParallel: dpGroup } = this.parallel;
     const bucketBytes = (this.parallel.bucketMb ?? 25) * 2 ** 20;
     if (!this.started) {
       if (dpGroup && dpGroup.size > 1) await broadcastParameters(this.stage.variables(), { group: dpGroup, src: dpGroup.ranks[0], bucketBytes });
@@ -116,7 +118,7 @@ export class PipelineTrainer {
     const { inputIds } = this.data.batch(this.step, 0, dpGroup ? { index: dpGroup.rank, count: dpGroup.size } : undefined);
     let out: { loss?: Scalar; grads: Record<string, Tensor> };
     try {
-      out = await pipelineValueAndGrads(this.stage, { inputIds }, { microbatches, transport, schedule, recompute: this.options.recompute });
+      out = await pipelineValueAndGrads(this.stage, { inputIds }, { microbatches, transport, schedule, stash, recompute: this.options.recompute });
     } finally {
       inputIds.dispose();
     }
