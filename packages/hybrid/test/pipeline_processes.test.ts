@@ -24,7 +24,7 @@ describe('pipeline parallelism (processes, Gloo)', () => {
   const cases: [string, number, WorkerCase][] = [
     ['PP2, tied embeddings', 2, {}],
     ['PP4, untied, BitNet layers, n_groups 2', 4, { tied: false, bitnet: true, groups: 2 }],
-    ['PP4, tied, uneven [2, 0, 1, 1], recompute both', 4, { counts: [2, 0, 1, 1], recompute: 'both' }],
+    ['PP4, tied, uneven [2, 0, 1, 1], recompute both, stash inputs', 4, { counts: [2, 0, 1, 1], recompute: 'both', stash: 'inputs' }],
     ['PP2 interleaved (2 chunks), uneven [1, 2, 0, 1], n_groups 2', 2, { chunks: 2, counts: [1, 2, 0, 1], groups: 2 }],
   ];
   for (const [name, stages, c] of cases) {

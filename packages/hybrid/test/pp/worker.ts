@@ -17,6 +17,8 @@ export interface WorkerCase extends Variant {
   pp?: number;
   /** Training steps (default those of OPTIONS). */
   steps?: number;
+  /** What a stage keeps for its backward (default its forward's tape). */
+  stash?: 'activations' | 'inputs';
   chunks?: number;
   counts?: number[];
   recompute?: RecomputePolicy;
@@ -33,7 +35,7 @@ const microbatches = c.microbatches ?? 4;
 let out: unknown;
 if (mode === 'grads') {
   const { inputIds } = batches().batch(0);
-  const r = await pipelineValueAndGrads(stage, { inputIds }, { microbatches, transport, recompute: c.recompute });
+  const r = await pipelineValueAndGrads(stage, { inputIds }, { microbatches, transport, recompute: c.recompute, stash: c.stash });
   out = { loss: r.loss ? r.loss.dataSync()[0] : null, grads: Object.fromEntries(Object.entries(r.grads).map(([k, g]) => [k, values(g)])) };
 } else if (mode === 'train') {
   const t = new PipelineTrainer(stage, batches(), { ...OPTIONS, steps: c.steps ?? OPTIONS.steps }, { microbatches: groups.dp.size > 1 ? microbatches / groups.dp.size : microbatches, transport, dataParallel: groups.dp, bucketMb: 0.01 });
