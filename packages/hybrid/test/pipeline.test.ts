@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { memoryTransports } from '@falcon/parallel';
 import { tf } from '@falcon/tensor';
 import type { PipelineScheduleKind } from '@falcon/parallel';
-import { FalconH1ForCausalLM, FalconH1PipelineStage, pipelineLayerRanges, pipelineValueAndGrads } from '../src/index.js';
-import type { RecomputePolicy } from '../src/index.js';
+import { FalconH1ForCausalLM, FalconH1PipelineStage, ParallelHybridLayer, pipelineLayerRanges, pipelineValueAndGrads, wholeStageEnds } from '../src/index.js';
+import type { RecomputePolicy, StageRoles } from '../src/index.js';
 import { batches, config, relErr, SEED, values } from './pp/setup.js';
 import type { Variant } from './pp/setup.js';
 
@@ -88,6 +88,43 @@ describe('pipeline parallelism (one process, memory transport)', () => {
     const sd = ref.stateDict();
     for (const [k, t] of Object.entries(last.stateDict())) expect(values(t), k).toEqual(values(sd[k]));
     expect(last.shardPlan()['model.layers.3.self_attn.o_proj.weight']).toEqual({ shape: [32, 32], axis: null, ranges: [] });
+  });
+
+  it('takes its layers and its ends from the factories it is given (how tensor-parallel pieces plug in)', async () => {
+    const cfg = config({ tied: false });
+    const made: number[][] = [[], []];
+    const roles: StageRoles[] = [];
+    const calls = { forward: 0, loss: 0 };
+    const stages = [0, 1].map(
+      (r) =>
+        new FalconH1PipelineStage(cfg, {
+          stages: 2,
+          stage: r,
+          seed: SEED,
+          layer: (i) => {
+            made[r].push(i);
+            const l = new ParallelHybridLayer(cfg, i, SEED);
+            const forward = l.forward.bind(l);
+            l.forward = (x, inputs) => (calls.forward++, forward(x, inputs));
+            return l;
+          },
+          ends: (ro) => {
+            roles.push(ro);
+            const e = wholeStageEnds(cfg, SEED, ro);
+            return { ...e, loss: (h, labels, n) => (calls.loss++, e.loss(h, labels, n)) };
+          },
+        }),
+    );
+    expect(made).toEqual([[0, 1], [2, 3]]);
+    expect(roles).toEqual([{ first: true, last: false }, { first: false, last: true }]);
+    const ref = new FalconH1ForCausalLM(cfg, SEED);
+    const { inputIds } = batches().batch(0);
+    const want = ref.valueAndVariableGrads(inputIds);
+    const t = memoryTransports(2);
+    const outs = await Promise.all(stages.map((st, r) => pipelineValueAndGrads(st, { inputIds }, { microbatches: 4, transport: t[r] })));
+    expect(calls).toEqual({ forward: 16, loss: 4 }); // 4 layers × 4 microbatches (the tape is kept: no second forward); one loss per microbatch
+    // float32 sums in another order, as above
+    for (const o of outs) for (const [k, g] of Object.entries(o.grads)) expect(relErr(values(g), values(want.grads[k])), k).toBeLessThan(1e-5);
   });
 
   it('loads a full model\'s weights into a stage', () => {

@@ -15,6 +15,10 @@ import type { LayerInputs } from '../../parallel_hybrid_layer.js';
 import { ParallelHybridLayer } from '../../parallel_hybrid_layer.js';
 import { pipelineLayerRanges } from './partition.js';
 
+const EMBED = 'model.embed_tokens.weight';
+const NORM = 'model.final_layernorm.weight';
+const HEAD = 'lm_head.weight';
+
 /** What a stage needs of a decoder layer ({@link ParallelHybridLayer} has it; a tensor-parallel layer may too). */
 export interface PipelineStageLayer {
   /** `[batch, seqlen, d]` → `[batch, seqlen, d]`. */
@@ -47,6 +51,55 @@ export interface PipelineStageOptions {
   seed?: number;
   /** Makes decoder layer `index` (default `new ParallelHybridLayer(config, index, seed)`). */
   layer?: (index: number) => PipelineStageLayer;
+  /** Makes the embeddings and the loss this stage runs (default {@link wholeStageEnds}: whole weights; e.g. vocab-parallel ones under TP). */
+  ends?: (roles: StageRoles) => PipelineStageEnds;
+}
+
+/** Which ends of the model a stage holds. */
+export interface StageRoles {
+  /** Virtual stage 0 is here: the embeddings. */
+  first: boolean;
+  /** The last virtual stage is here: final norm, head, loss. */
+  last: boolean;
+}
+
+/** The embeddings and the loss of a stage, with their weights. */
+export interface PipelineStageEnds {
+  /** The top weights this stage holds, by transformers name (`model.embed_tokens.weight` on the first stage and, tied, on the last). */
+  weights: Record<string, Variable>;
+  /** Ids int32 `[rows, seqlen]` → the residual stream `[rows, seqlen, d]` (× embedding_multiplier); first stage. */
+  embed(ids: Tensor): Tensor;
+  /** The last layer's output `[rows, seqlen, d]` → the mean causal LM loss (final norm, head, cross-entropy); last stage. */
+  loss(hidden: Tensor, labels: Tensor, lossChunkSize?: number): Scalar;
+  /** This rank's pieces of `weights` by transformers name (absent: whole). */
+  shardPlan?(): ShardPlan;
+}
+
+/**
+ * The default ends: whole weights made by {@link topWeights} (the one-rank model's for the same
+ * seed), {@link embedTokens}, and the final RMSNorm with the chunked {@link lmHeadCrossEntropy}
+ * (never the full logits); with tied embeddings the last stage's head is its copy of the embeddings.
+ */
+export function wholeStageEnds(config: HybridConfig, seed: number, roles: StageRoles): PipelineStageEnds {
+  const top = topWeights(config, seed);
+  const keep = new Set<string>();
+  if (roles.first) keep.add(EMBED);
+  if (roles.last) {
+    keep.add(NORM);
+    keep.add(config.base.tie_word_embeddings ? EMBED : HEAD);
+  }
+  const weights: Record<string, Variable> = {};
+  for (const [k, v] of Object.entries(top)) {
+    if (keep.has(k)) weights[k] = v;
+    else v.dispose();
+  }
+  const base = config.base;
+  return {
+    weights,
+    embed: (ids) => embedTokens(ids, weights[EMBED], config),
+    loss: (hidden, labels, lossChunkSize) =>
+      lmHeadCrossEntropy(rmsNorm(hidden, weights[NORM], base.rms_norm_eps), weights[HEAD] ?? weights[EMBED], labels, { multiplier: base.lm_head_multiplier, chunkSize: lossChunkSize }),
+  };
 }
 
 /** Per-microbatch inputs of a chunk's forward. */
@@ -63,10 +116,6 @@ export interface StageInputs {
   lossChunkSize?: number;
 }
 
-const EMBED = 'model.embed_tokens.weight';
-const NORM = 'model.final_layernorm.weight';
-const HEAD = 'lm_head.weight';
-
 /** One pipeline stage of a Falcon-H1 model. */
 export class FalconH1PipelineStage {
   /** Pipeline stages. */
@@ -81,6 +130,8 @@ export class FalconH1PipelineStage {
   readonly layers = new Map<number, PipelineStageLayer>();
   /** Embeddings (first stage; also the last with tied embeddings), final norm and lm_head (last stage), by transformers name. */
   readonly top: Record<string, Variable> = {};
+  /** The embeddings and the loss this stage runs. */
+  readonly ends: PipelineStageEnds;
 
   /**
    * @param config - the model config
@@ -104,17 +155,8 @@ export class FalconH1PipelineStage {
     const seed = options.seed ?? 0;
     const make = options.layer ?? ((i: number) => new ParallelHybridLayer(config, i, seed));
     for (const [a, b] of this.chunkLayers) for (let i = a; i < b; i++) this.layers.set(i, make(i));
-    const top = topWeights(config, seed);
-    const keep = new Set<string>();
-    if (this.isFirst) keep.add(EMBED);
-    if (this.isLast) {
-      keep.add(NORM);
-      keep.add(config.base.tie_word_embeddings ? EMBED : HEAD);
-    }
-    for (const [k, v] of Object.entries(top)) {
-      if (keep.has(k)) this.top[k] = v;
-      else v.dispose();
-    }
+    this.ends = (options.ends ?? ((roles: StageRoles) => wholeStageEnds(config, seed, roles)))({ first: this.isFirst, last: this.isLast });
+    Object.assign(this.top, this.ends.weights);
   }
 
   /** Whether this stage runs virtual stage 0 (the embeddings). */
@@ -151,8 +193,8 @@ export class FalconH1PipelineStage {
    * whole) and the top weights it holds, whole (the tied copy of the embeddings included).
    */
   shardPlan(): ShardPlan {
-    const out: ShardPlan = {};
-    for (const [k, v] of Object.entries(this.top)) out[k] = replicated([...v.shape]);
+    const out: ShardPlan = this.ends.shardPlan?.() ?? {};
+    for (const [k, v] of Object.entries(this.top)) out[k] ??= replicated([...v.shape]);
     for (const [i, l] of this.layers) {
       const plan = l.shardPlan?.() ?? Object.fromEntries(Object.entries(l.transformersShapes()).map(([k, s]) => [k, replicated(s)]));
       for (const [k, spec] of Object.entries(plan)) out[`model.layers.${i}.${k}`] = spec;
@@ -192,14 +234,12 @@ export class FalconH1PipelineStage {
     const vs = chunk * this.stages + this.stage;
     const last = vs === this.stages * this.chunks - 1;
     return tf.tidy(() => {
-      let h = vs === 0 ? embedTokens(x, this.top[EMBED], this.config) : x;
+      let h = vs === 0 ? this.ends.embed(x) : x;
       const [a, b] = this.chunkLayers[chunk];
       for (let i = a; i < b; i++) h = this.layers.get(i)!.forward(h, { positions: inputs.positions, mask: inputs.mask, recompute: inputs.recompute }).y;
       if (!last) return h;
       if (!inputs.labels) throw new Error(`pipeline stage ${this.stage}: the last virtual stage needs the labels`);
-      const base = this.config.base;
-      const normed = rmsNorm(h, this.top[NORM], base.rms_norm_eps);
-      return lmHeadCrossEntropy(normed, this.top[HEAD] ?? this.top[EMBED], inputs.labels, { multiplier: base.lm_head_multiplier, chunkSize: inputs.lossChunkSize }) as Scalar;
+      return this.ends.loss(h, inputs.labels, inputs.lossChunkSize);
     });
   }
 
