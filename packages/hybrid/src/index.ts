@@ -48,3 +48,5 @@ export type { CommittedCheckpoint, TrainerState } from './train/checkpoint.js';
 export { PRESETS } from './presets.js';
 export { HFTokenizer, loadTokenizer } from './tokenizer/hf.js';
 export * from './train/distributed_checkpoint/index.js';
+export { topWeights, embedTokens } from './model.js';
+export * from './model_parallel/pipeline/index.js';

@@ -58,6 +58,42 @@ export function positionIds(batch: number, seqlen: number, mask?: Tensor, offset
   });
 }
 
+/**
+ * The model's top-level weights, freshly initialised: `model.embed_tokens.weight` `[vocab, d]`
+ * (normal), `model.final_layernorm.weight` `[d]` (ones) and, unless tied, `lm_head.weight`
+ * `[vocab, d]` (normal). What {@link FalconH1ForCausalLM}'s constructor makes (pipeline stages make
+ * the ones they hold with it).
+ * @param seed - the model's seed
+ */
+export function topWeights(config: HybridConfig, seed = 0): Record<string, Variable> {
+  const b = config.base;
+  const top: Record<string, Variable> = {};
+  top['model.embed_tokens.weight'] = tf.variable(init.normal([b.vocab_size, b.hidden_size], { std: b.initializer_range, seed: seed + 7 }), true);
+  top['model.final_layernorm.weight'] = tf.variable(init.ones([b.hidden_size]), true);
+  if (!b.tie_word_embeddings) {
+    top['lm_head.weight'] = tf.variable(init.normal([b.vocab_size, b.hidden_size], { std: b.initializer_range, seed: seed + 8 }), true);
+  }
+  return top;
+}
+
+/**
+ * Embeddings of `[batch, seqlen]` ids × `embedding_multiplier`, computed on the device without
+ * reading the ids back: an id outside `[0, vocab_size)` gathers row 0 (never memory past the
+ * table) and its embedding is NaN.
+ * @param ids - int32 `[batch, seqlen]`
+ * @param table - `[vocab_size, d]`
+ * @returns `[batch, seqlen, d]`
+ */
+export function embedTokens(ids: Tensor, table: Tensor, config: HybridConfig): Tensor {
+  const v = config.base.vocab_size;
+  const i = tf.cast(ids, 'int32');
+  const inRange = tf.logicalAnd(tf.greaterEqual(i, 0), tf.less(i, v));
+  const rows = tf.gather(table, tf.where(inRange, i, tf.zerosLike(i)));
+  // + 0 for valid ids (exact), + NaN for the others
+  const poison = tf.expandDims(tf.where(inRange, tf.zeros(i.shape), tf.fill(i.shape, NaN)), -1);
+  return tf.mul(tf.add(rows, poison), config.base.embedding_multiplier);
+}
+
 /** The Falcon-H1 causal language model. */
 export class FalconH1ForCausalLM implements CausalLm {
   /** The decoder layers. */
@@ -75,11 +111,7 @@ export class FalconH1ForCausalLM implements CausalLm {
     seed = 0,
   ) {
     const b = config.base;
-    this.top['model.embed_tokens.weight'] = tf.variable(init.normal([b.vocab_size, b.hidden_size], { std: b.initializer_range, seed: seed + 7 }), true);
-    this.top['model.final_layernorm.weight'] = tf.variable(init.ones([b.hidden_size]), true);
-    if (!b.tie_word_embeddings) {
-      this.top['lm_head.weight'] = tf.variable(init.normal([b.vocab_size, b.hidden_size], { std: b.initializer_range, seed: seed + 8 }), true);
-    }
+    Object.assign(this.top, topWeights(config, seed));
     this.layers = Array.from({ length: b.num_hidden_layers }, (_, i) => new ParallelHybridLayer(config, i, seed));
   }
 
@@ -140,13 +172,7 @@ export class FalconH1ForCausalLM implements CausalLm {
    * ({@link FalconH1ForCausalLM.checkInputIds} names the bad id, asynchronously).
    */
   private embed(ids: Tensor): Tensor {
-    const v = this.config.base.vocab_size;
-    const i = tf.cast(ids, 'int32');
-    const inRange = tf.logicalAnd(tf.greaterEqual(i, 0), tf.less(i, v));
-    const rows = tf.gather(this.top['model.embed_tokens.weight'], tf.where(inRange, i, tf.zerosLike(i)));
-    // + 0 for valid ids (exact), + NaN for the others
-    const poison = tf.expandDims(tf.where(inRange, tf.zeros(i.shape), tf.fill(i.shape, NaN)), -1);
-    return tf.mul(tf.add(rows, poison), this.config.base.embedding_multiplier);
+    return embedTokens(ids, this.top['model.embed_tokens.weight'], this.config);
   }
 
   private head(h: Tensor): Tensor3D {

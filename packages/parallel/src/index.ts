@@ -51,3 +51,5 @@ export { copyBox } from './sharding/copy_box.js';
 export type { IndexedArray } from './sharding/copy_box.js';
 export { reshardTensor } from './sharding/reshard_tensor.js';
 export type { HeldShard } from './sharding/reshard_tensor.js';
+// pipeline parallelism (issue 15, PP)
+export * from './pipeline/index.js';
