@@ -27,11 +27,8 @@ export function stateMatrix(mixer: Mamba2Mixer): Tensor {
  * B or C per head: `[..., ngroups, dstate]` → `[..., nheads, dstate]` (head i reads group i / (nheads / ngroups)).
  */
 export function perHead(t: Tensor, nHeads: number): Tensor {
-  const g = t.shape[t.rank - 2];
+  const g = t.shape[t.rank - 2] as number;
   if (g === nHeads) return t;
-  const shape = t.shape;
-  const e = tf.expandDims(t, t.rank - 1); // [..., g, 1, n]
-  const reps = shape.map(() => 1);
-  reps.splice(t.rank - 1, 0, nHeads / g);
-  return tf.reshape(tf.tile(e, reps), [...shape.slice(0, -2), nHeads, shape[shape.length - 1]]);
+  const groupOf = Int32Array.from({ length: nHeads }, (_, i) => Math.floor(i / (nHeads / g)));
+  return tf.gather(t, tf.tensor1d(groupOf, 'int32'), t.rank - 2);
 }

@@ -72,7 +72,8 @@ export function statePassingScan(xBC: Tensor, dt: Tensor, mixer: Mamba2Mixer, gr
       returnFinalStates: true,
     });
     // 3. summaries and the exclusive scan over chunks
-    const cum = tf.cumsum(tf.mul(timeStep(dts, P.dt_bias, mixer), A), 1); // [2b, L, h]
+    // (along the last axis: the gradient of tfjs' cumsum is wrong on other axes)
+    const cum = tf.transpose(tf.cumsum(tf.transpose(tf.mul(timeStep(dts, P.dt_bias, mixer), A), [0, 2, 1]), 2), [0, 2, 1]); // [2b, L, h]
     const decay = tf.exp(tf.reshape(tf.slice(cum, [0, L - 1, 0], [-1, 1, -1]), [2, b, h, 1, 1]));
     const init = tf.reshape(exclusiveChunkScan(decay, tf.reshape(local.finalStates!, [2, b, h, p, n]), { group }), [2 * b, h, p, n]);
     // 4. y_t += exp(cum_t) · (S_init · C_t)
