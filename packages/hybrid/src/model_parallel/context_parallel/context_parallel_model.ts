@@ -48,6 +48,14 @@ export function contextParallelHidden(model: FalconH1ForCausalLM, inputIds: Tens
   if (rope?.rope_type === 'dynamic') throw new Error('contextParallel: dynamic RoPE scales with the longest position of the call, which a rank cannot see; use another rope_type');
   const mode = opts.mambaMode ?? 'state-passing';
   if (mode !== 'state-passing' && mode !== 'all-to-all') throw new Error(`contextParallel: mambaMode must be 'state-passing' or 'all-to-all', got '${String(mode)}'`);
+  for (const layer of model.layers) {
+    const m = layer.mamba;
+    if (!m) continue;
+    if (mode === 'all-to-all' && m.nHeads % group.size !== 0) throw new RangeError(`contextParallel (all-to-all mode): layer ${layer.index} has nheads ${m.nHeads}, which must be divisible by the CP size ${group.size}; use the state-passing mode`);
+    if (mode === 'state-passing' && layout.chunkLength < m.dConv - 1) {
+      throw new RangeError(`contextParallel (state passing): each chunk (${layout.chunkLength} tokens = seqlen ${seqlen} / 2·cp ${2 * group.size}) must hold at least dConv − 1 = ${m.dConv - 1} tokens for the conv halo`);
+    }
+  }
   const local = tf.tidy(() => splitSequence(inputIds, layout));
   checkTokenIds('contextParallel', local.dataSync(), base.vocab_size);
   return tf.tidy(() => {
