@@ -51,7 +51,7 @@ function expectSame(ranks: CpResult[][], cases: CpCase[]): void {
 const base = { batch: 2, seed: 3 } as const;
 
 describe('context parallelism of Falcon-H1 (Gloo, real processes)', () => {
-  it('CP2 equals one rank: state passing and all-to-all, nGroups 1 and 2, BitNet, chunks of 3 and 4 tokens', async () => {
+  it('CP2 equals one rank: state passing and all-to-all, nGroups 1, 2 and 3, BitNet, recomputation, chunks of 3 and 4 tokens', async () => {
     const cases: CpCase[] = [
       { ...base, nGroups: 1, bitnet: false, seqlen: 12, mode: 'state-passing' },
       { ...base, nGroups: 2, bitnet: false, seqlen: 16, mode: 'state-passing' },
@@ -60,6 +60,8 @@ describe('context parallelism of Falcon-H1 (Gloo, real processes)', () => {
       { ...base, nGroups: 2, bitnet: true, seqlen: 16, mode: 'all-to-all' },
       // 6 heads in 3 groups over 2 ranks: each rank's 3 heads straddle groups (B/C per head)
       { ...base, nGroups: 3, bitnet: false, mambaHeads: 6, seqlen: 12, mode: 'all-to-all' },
+      // selective recomputation re-runs the exchanges inside the backward
+      { ...base, nGroups: 1, bitnet: false, seqlen: 12, mode: 'state-passing', recompute: 'both' },
     ];
     expectSame(await runCp(2, cases), cases);
   }, 240_000);
