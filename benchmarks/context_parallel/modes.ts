@@ -2,8 +2,8 @@
 // vs all-to-all over heads: one Mamba2Mixer's forward + backward (pre out_proj) over a sequence
 // split across CP = 2 processes, at growing lengths up to what a cpu does in about a minute, next to
 // the same mixer on one process over the whole sequence. Time is the slowest rank's, median of the
-// timed rounds after a warm-up round. Shapes: a reduced Falcon-H1 mixer (d_model 256, 8 heads of
-// 32, 1 group, state 64, chunk 64; Falcon-H1-0.5B has d_model 1024, 24 heads of 64, state 128, chunk
+// timed rounds after a warm-up round. Shapes: a reduced Falcon-H1 mixer (d_model 128, 4 heads of
+// 16, 1 group, state 16, chunk 64; Falcon-H1-0.5B has d_model 1024, 24 heads of 64, state 128, chunk
 // 256 — the 32k/128k GPU figures are for later).
 // Run from the repo root: npx tsx benchmarks/context_parallel/modes.ts   (writes benchmarks/results/cp-modes-cpu.*)
 import { execSync, spawn } from 'node:child_process';
@@ -17,9 +17,9 @@ import type { Tensor } from '@falcon/tensor';
 import { writeResults } from '../lib/report.js';
 import type { Row } from '../lib/report.js';
 
-const SHAPE = { dModel: 256, nHeads: 8, headDim: 32, nGroups: 1, dState: 64, chunkSize: 64, dConv: 4 };
-const LENGTHS = (process.env.CP_BENCH_LENGTHS ?? '1024,2048,4096,8192').split(',').map(Number);
-const ROUNDS = Number(process.env.CP_BENCH_ROUNDS ?? 3);
+const SHAPE = { dModel: 128, nHeads: 4, headDim: 16, nGroups: 1, dState: 16, chunkSize: 64, dConv: 4 };
+const LENGTHS = (process.env.CP_BENCH_LENGTHS ?? '1024,4096,16384').split(',').map(Number);
+const ROUNDS = Number(process.env.CP_BENCH_ROUNDS ?? 2);
 
 async function worker(): Promise<void> {
   const world = Number(process.env.WORLD_SIZE) > 1 ? await initProcessGroup({ timeoutMs: 600_000 }) : undefined;
