@@ -5,10 +5,11 @@
  * (ring attention's K/V blocks) and halos (the causal conv's k−1 inputs of the previous chunk) are
  * made of it; the K/V gradients then travel back around the ring by themselves.
  *
- * The send is posted first and never blocks (Gloo posts it on the group's FIFO thread and waits for
- * it on a thread of its own; NCCL queues it on the stream), then the receive runs in its blocking
- * form, as autodiff needs its result at once: so every rank sending before receiving cannot
- * deadlock. Every rank of the group must call the same exchanges in the same order.
+ * On Gloo the send is posted first and never blocks (it is posted on the group's FIFO thread and
+ * waited for on a thread of its own), then the receive runs in its blocking form, as autodiff needs
+ * its result at once: every rank sending before receiving cannot deadlock. On NCCL both are queued
+ * on the stream, where a send waits for its receive: odd group ranks queue the receive first.
+ * Every rank of the group must call the same exchanges in the same order.
  */
 import { tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
@@ -49,9 +50,16 @@ function shift(x: Tensor, group: ProcessGroup, to: number | null, from: number |
     failures.delete(group);
     throw failed instanceof Error ? failed : new CollectiveError(`exchange: an earlier send failed: ${String(failed)}`, group.globalRank, 'send');
   }
+  const receive = () => (from === null ? tf.zerosLike(x) : recvSync([...x.shape], x.dtype as 'float32', group, from, tag));
+  // NCCL runs a stream's sends and receives in order and a send waits for its receive: odd ranks
+  // receive first, so a ring or a chain always has a matching pair at its head
+  if (group.backend === 'nccl' && group.rank % 2 === 1) {
+    const y = receive();
+    if (to !== null) post(x, group, to, tag);
+    return y;
+  }
   if (to !== null) post(x, group, to, tag);
-  if (from === null) return tf.zerosLike(x);
-  return recvSync([...x.shape], x.dtype as 'float32', group, from, tag);
+  return receive();
 }
 
 /**
