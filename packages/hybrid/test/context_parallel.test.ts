@@ -5,14 +5,13 @@
 // over heads). The one-rank reference is model.valueAndVariableGrads on the whole batch.
 import { describe, expect, it } from 'vitest';
 import { tf } from '@falcon/tensor';
-import { FalconH1ForCausalLM } from '../src/index.js';
 import { runCp } from './cp/run.js';
 import type { CpResult } from './cp/run.js';
 import type { CpCase } from './cp/setup.js';
-import { cpBatch, cpConfig } from './cp/setup.js';
+import { cpBatch, cpModel } from './cp/setup.js';
 
 function reference(c: CpCase): CpResult {
-  const model = new FalconH1ForCausalLM(cpConfig(c.nGroups, c.bitnet, c.mambaHeads), c.seed);
+  const model = cpModel(c);
   const { ids, labels } = cpBatch(c.batch, c.seqlen, model.config.base.vocab_size);
   const { loss, grads } = model.valueAndVariableGrads(ids, { labels });
   const out = { loss: loss.dataSync()[0], grads: Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, Array.from(g.dataSync())])) };
@@ -21,11 +20,15 @@ function reference(c: CpCase): CpResult {
   return out;
 }
 
-/** max |a − b| / max(max |b|, 1e-6) over one tensor. */
+/**
+ * max |a − b| / max(max |b|, 1e-3) over one tensor. The floor: a few gradients are tiny sums of
+ * large terms that cancel (the last layer's A_log: entries ~1e-4 from terms ~1e-1), where float32
+ * leaves ~1e-9 absolute whatever the order of the sums; the other gradients are ~1e-2 to 1.
+ */
 function relErr(a: number[], b: number[]): number {
   expect(a.length).toBe(b.length);
   let d = 0;
-  let s = 1e-6;
+  let s = 1e-3;
   for (let i = 0; i < a.length; i++) {
     d = Math.max(d, Math.abs(a[i] - b[i]));
     s = Math.max(s, Math.abs(b[i]));

@@ -7,14 +7,15 @@ import { ProcessGroup } from '@falcon/parallel';
 import { tf } from '@falcon/tensor';
 import { contextParallelLoss, contextParallelValueAndGrads, FalconH1ForCausalLM } from '../src/index.js';
 import type { ContextParallelMambaMode } from '../src/index.js';
-import { cpBatch, cpConfig } from './cp/setup.js';
+import { cpBatch, cpConfig, cpModel } from './cp/setup.js';
 
 /** A group object of `size` ranks without an engine (this process is rank 0); any collective on it throws. */
 const groupOf = (size: number) => new ProcessGroup(`cp-test-${size}`, Array.from({ length: size }, (_, i) => i), 0, 'gloo', 1000);
 
+/** max |a − b| / max(max |b|, 1e-3) over one tensor (the floor: see context_parallel.test.ts). */
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let d = 0;
-  let s = 1e-6;
+  let s = 1e-3;
   for (let i = 0; i < b.length; i++) {
     d = Math.max(d, Math.abs(a[i] - b[i]));
     s = Math.max(s, Math.abs(b[i]));
@@ -29,7 +30,7 @@ describe('context parallelism on a group of one', () => {
     [2, false, 6, 'all-to-all'],
   ] as [number, boolean, number, ContextParallelMambaMode][]) {
     it(`nGroups ${nGroups}, bitnet ${bitnet}, seqlen ${seqlen}, ${mode}`, async () => {
-      const model = new FalconH1ForCausalLM(cpConfig(nGroups, bitnet), 5);
+      const model = cpModel({ nGroups: nGroups as 1 | 2, bitnet, seqlen, batch: 2, mode, seed: 5 });
       const { ids, labels } = cpBatch(2, seqlen, 37);
       const ref = model.valueAndVariableGrads(ids, { labels });
       const cp = await contextParallelValueAndGrads(model, ids, { group: groupOf(1), labels, mambaMode: mode });

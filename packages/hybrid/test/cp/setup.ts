@@ -1,6 +1,6 @@
 // The tiny Falcon-H1 configs and batches the context-parallel tests share (the worker processes and the tests).
 import { tf } from '@falcon/tensor';
-import { hybridConfig } from '../../src/index.js';
+import { FalconH1ForCausalLM, hybridConfig } from '../../src/index.js';
 import type { ContextParallelMambaMode, HybridConfig, RecomputePolicy } from '../../src/index.js';
 
 /** One context-parallel case: the model, the batch and the Mamba-2 mode. */
@@ -39,4 +39,22 @@ export function cpBatch(batch: number, seqlen: number, vocab: number): { ids: tf
   const ids = Int32Array.from({ length: batch * seqlen }, (_, i) => (i * 7 + 3 + ((i * i) % 5)) % vocab);
   const labels = Int32Array.from(ids, (v, i) => (i % 11 === 5 ? -100 : v));
   return { ids: tf.tensor2d(ids, [batch, seqlen], 'int32'), labels: tf.tensor2d(labels, [batch, seqlen], 'int32') };
+}
+
+/**
+ * The model of a case, with slow Mamba-2 decays (A = −0.03·(1…h), dt_bias −1: Δ ≈ 0.3, so the
+ * state carries across the whole sequence and the state passed between ranks matters).
+ */
+export function cpModel(c: CpCase): FalconH1ForCausalLM {
+  const model = new FalconH1ForCausalLM(cpConfig(c.nGroups, c.bitnet, c.mambaHeads), c.seed);
+  for (const layer of model.layers) {
+    const p = layer.mamba?.parameters();
+    if (!p) continue;
+    const h = p.A_log.shape[0];
+    tf.tidy(() => {
+      p.A_log.assign(tf.log(tf.mul(tf.range(1, h + 1), 0.03)));
+      p.dt_bias.assign(tf.fill([h], -1));
+    });
+  }
+  return model;
 }

@@ -5,16 +5,16 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { destroyProcessGroup, initProcessGroup } from '@falcon/parallel';
 import { tf } from '@falcon/tensor';
-import { contextParallelValueAndGrads, FalconH1ForCausalLM } from '../../src/index.js';
+import { contextParallelValueAndGrads } from '../../src/index.js';
 import type { CpCase } from './setup.js';
-import { cpBatch, cpConfig } from './setup.js';
+import { cpBatch, cpModel } from './setup.js';
 
 const outDir = process.argv[2];
 const cases = JSON.parse(process.env.CP_CASES ?? '[]') as CpCase[];
 const group = await initProcessGroup({ backend: 'gloo', timeoutMs: 30_000 });
 const results = [];
 for (const c of cases) {
-  const model = new FalconH1ForCausalLM(cpConfig(c.nGroups, c.bitnet, c.mambaHeads), c.seed);
+  const model = cpModel(c);
   const { ids, labels } = cpBatch(c.batch, c.seqlen, model.config.base.vocab_size);
   const { loss, grads } = await contextParallelValueAndGrads(model, ids, { group, labels, mambaMode: c.mode, recompute: c.recompute });
   results.push({ loss: loss.dataSync()[0], grads: Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, Array.from(g.dataSync())])) });
