@@ -45,7 +45,7 @@ export type { SequenceMappingOptions } from './mappings/common.js';
 export { replicated, checkShardSpec, localShape, takeShard } from './sharding/shard_spec.js';
 export type { ShardSpec, ShardPlan } from './sharding/shard_spec.js';
 // context parallelism (issue 15, CP)
-export { contextParallelLayout, contextParallelPositions, chunkOwner, rankMajorPositions, splitSequence } from './context_parallel/layout.js';
+export { contextParallelLayout, contextParallelPositions, chunkOwner, rankMajorPositions, rankMajorToNatural, naturalToRankMajor, splitSequence } from './context_parallel/layout.js';
 export type { ContextParallelLayout } from './context_parallel/layout.js';
 export { exchange, ringShift } from './context_parallel/exchange.js';
 export type { ExchangeOptions } from './context_parallel/exchange.js';

@@ -4,7 +4,7 @@
 // one process.
 import { describe, expect, it } from 'vitest';
 import { tf } from '@falcon/tensor';
-import { chunkOwner, contextParallelLayout, contextParallelPositions, rankMajorPositions, splitSequence } from '../src/index.js';
+import { chunkOwner, contextParallelLayout, contextParallelPositions, naturalToRankMajor, rankMajorPositions, rankMajorToNatural, splitSequence } from '../src/index.js';
 import { dump, runGroup } from './helpers/spawn_group.js';
 
 describe('context-parallel layout', () => {
@@ -20,6 +20,13 @@ describe('context-parallel layout', () => {
   it('the rank-major order of all ranks covers every position once', () => {
     const p = Array.from(rankMajorPositions(24, 3)).sort((a, b) => a - b);
     expect(p).toEqual(Array.from({ length: 24 }, (_, i) => i));
+  });
+
+  it('rank-major and natural order convert into each other', () => {
+    const pos = rankMajorPositions(24, 3);
+    const gathered = tf.tensor2d(Array.from(pos), [1, 24]); // entry i holds its own position
+    expect(Array.from(rankMajorToNatural(gathered, 3).dataSync())).toEqual(Array.from({ length: 24 }, (_, i) => i));
+    expect(Array.from(naturalToRankMajor(tf.reshape(tf.range(0, 24), [1, 24]), 3).dataSync())).toEqual(Array.from(pos));
   });
 
   it('splitSequence takes the two chunks along the axis', () => {

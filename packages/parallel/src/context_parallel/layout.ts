@@ -84,17 +84,32 @@ export function splitSequence(x: Tensor, layout: ContextParallelLayout, axis = 1
   });
 }
 
-/**
- * Reorders a sequence axis: `perm[i]` is where entry i of the result comes from. Differentiable.
- * @internal
- */
-export function permuteAxis(x: Tensor, perm: Int32Array, axis: number): Tensor {
-  return tf.tidy(() => tf.gather(x, tf.tensor1d(perm, 'int32'), axis));
+function blocks(x: Tensor, n: number, axis: number): Tensor[] {
+  return tf.split(x, n, axis);
 }
 
-/** The inverse permutation. @internal */
-export function invertPermutation(p: Int32Array): Int32Array {
-  const q = new Int32Array(p.length);
-  p.forEach((v, i) => (q[v] = i));
-  return q;
+/**
+ * The whole sequence in natural order from the rank-major concatenation of every rank's local
+ * sequence (what an all-gather or all-to-all along the sequence yields). Slices and a concat,
+ * differentiable.
+ * @param x - `[..., seqlen (axis), ...]` in rank-major order
+ * @returns `[..., seqlen, ...]` in position order
+ */
+export function rankMajorToNatural(x: Tensor, size: number, axis = 1): Tensor {
+  return tf.tidy(() => {
+    const b = blocks(x, 2 * size, axis); // block 2q + i = chunk i of rank q
+    return tf.concat(Array.from({ length: 2 * size }, (_, j) => b[2 * chunkOwner(j, size) + (j < size ? 0 : 1)]), axis);
+  });
+}
+
+/**
+ * The inverse of {@link rankMajorToNatural}: natural order to the rank-major concatenation.
+ * @param x - `[..., seqlen (axis), ...]` in position order
+ * @returns `[..., seqlen, ...]` in rank-major order
+ */
+export function naturalToRankMajor(x: Tensor, size: number, axis = 1): Tensor {
+  return tf.tidy(() => {
+    const b = blocks(x, 2 * size, axis);
+    return tf.concat(Array.from({ length: size }, (_, q) => [b[q], b[2 * size - 1 - q]]).flat(), axis);
+  });
 }

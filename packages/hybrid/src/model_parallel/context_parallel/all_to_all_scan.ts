@@ -9,16 +9,11 @@
  */
 import type { Mamba2Mixer } from '@falcon/mamba2';
 import { causalConv1d, ssdChunkScan } from '@falcon/mamba2';
-import { allToAllMapping, contextParallelLayout, gatherFromSequence, rankMajorPositions } from '@falcon/parallel';
+import { allToAllMapping, contextParallelLayout, gatherFromSequence, naturalToRankMajor, rankMajorToNatural } from '@falcon/parallel';
 import type { ProcessGroup } from '@falcon/parallel';
 import { tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
 import { convWeight, perHead, stateMatrix } from './ssd_terms.js';
-
-/** `[..., seqlen (axis 1), ...]` reordered by `perm` (entry i from perm[i]). */
-function reorder(t: Tensor, perm: Int32Array): Tensor {
-  return tf.gather(t, tf.tensor1d(perm, 'int32'), 1);
-}
 
 /**
  * The conv + SSD with the heads spread over the group.
@@ -37,16 +32,13 @@ export function allToAllScan(xBC: Tensor, dt: Tensor, mixer: Mamba2Mixer, group:
   const r = group.rank;
   const [b, l2] = xBC.shape;
   const P = mixer.parameters();
-  const rankMajor = rankMajorPositions(seqlen, c); // index i of the gathered sequence holds position rankMajor[i]
-  const natural = new Int32Array(seqlen);
-  rankMajor.forEach((pos, i) => (natural[pos] = i));
   return tf.tidy(() => {
     const [x, BC] = tf.split(xBC, [dSsm, 2 * g * n], -1);
     // all positions, this rank's heads (rank-major order → natural order)
-    const toHeads = (t: Tensor) => reorder(c === 1 ? t : allToAllMapping(t, { group, splitAxis: 2, concatAxis: 1 }), natural);
+    const toHeads = (t: Tensor) => rankMajorToNatural(c === 1 ? t : allToAllMapping(t, { group, splitAxis: 2, concatAxis: 1 }), c);
     const xh = toHeads(tf.reshape(x, [b, l2, h, p])); // [b, l, hc, p]
     const dth = toHeads(tf.expandDims(dt, 3)); // [b, l, hc, 1]
-    const bc = reorder(c === 1 ? BC : gatherFromSequence(BC, { group, axis: 1 }), natural); // [b, l, 2gn]
+    const bc = rankMajorToNatural(c === 1 ? BC : gatherFromSequence(BC, { group, axis: 1 }), c); // [b, l, 2gn]
     // the conv over this rank's x channels and every B/C channel
     const W = convWeight(mixer);
     const bias = P['conv1d.bias'];
@@ -72,7 +64,7 @@ export function allToAllScan(xBC: Tensor, dt: Tensor, mixer: Mamba2Mixer, group:
       chunkSize: mixer.chunkSize,
     }).y;
     // back to this rank's positions, every head
-    const back = reorder(y, rankMajor);
+    const back = naturalToRankMajor(y, c);
     return c === 1 ? back : allToAllMapping(back, { group, splitAxis: 1, concatAxis: 2 });
   });
 }
