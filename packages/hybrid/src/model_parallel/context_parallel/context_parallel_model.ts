@@ -116,13 +116,15 @@ export function contextParallelLoss(model: FalconH1ForCausalLM, inputIds: Tensor
 /**
  * The loss and the gradients of a CP step: this rank's loss share differentiated, the loss and
  * every gradient summed over the CP group (equal to the one-rank `valueAndVariableGrads`).
+ * With `reduce: false` this rank's share and its own gradients are returned as they are (to sum
+ * them over a larger group, e.g. Megatron's `dpCp`, in one all-reduce).
  * @param inputIds - int32 `[batch, seqlen]` (whole sequences, the same on every rank of the group)
  * @returns the global mean loss and the gradient of every variable, by internal name (as `model.variables()`)
  */
 export async function contextParallelValueAndGrads(
   model: FalconH1ForCausalLM,
   inputIds: Tensor2D,
-  opts: ContextParallelOptions & { labels?: Tensor2D },
+  opts: ContextParallelOptions & { labels?: Tensor2D; reduce?: boolean },
 ): Promise<{ loss: Scalar; grads: Record<string, Tensor> }> {
   const vars = model.variables();
   const names = new Map(Object.entries(vars).map(([k, v]) => [v.name, k]));
@@ -131,7 +133,7 @@ export async function contextParallelValueAndGrads(
   for (const [vname, g] of Object.entries(grads)) local[names.get(vname)!] = g;
   for (const [k, v] of Object.entries(vars)) if (!local[k]) local[k] = tf.zerosLike(v);
   const { group } = opts;
-  if (group.size === 1) return { loss: value, grads: local };
+  if (group.size === 1 || opts.reduce === false) return { loss: value, grads: local };
   // one flat all-reduce for the loss and every gradient
   const keys = Object.keys(local);
   const flat = tf.tidy(() => tf.concat([tf.reshape(value, [1]), ...keys.map((k) => tf.reshape(local[k], [-1]))]));
