@@ -14,6 +14,8 @@ export interface CpCase {
   mode: ContextParallelMambaMode;
   seed: number;
   recompute?: RecomputePolicy;
+  /** false: each rank returns its own share (summed by the test). */
+  reduce?: boolean;
 }
 
 /**
