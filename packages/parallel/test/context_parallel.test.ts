@@ -4,7 +4,7 @@
 // one process.
 import { describe, expect, it } from 'vitest';
 import { tf } from '@falcon/tensor';
-import { chunkOwner, contextParallelLayout, contextParallelPositions, naturalToRankMajor, rankMajorPositions, rankMajorToNatural, splitSequence } from '../src/index.js';
+import { chunkOwner, contextParallelLayout, exchange, exclusiveChunkScan, ProcessGroup, contextParallelPositions, naturalToRankMajor, rankMajorPositions, rankMajorToNatural, splitSequence } from '../src/index.js';
 import { dump, runGroup } from './helpers/spawn_group.js';
 
 describe('context-parallel layout', () => {
@@ -40,6 +40,18 @@ describe('context-parallel layout', () => {
     expect(() => contextParallelLayout(10, 2, 0)).toThrow(/multiple of 2·cp = 4/);
     expect(() => contextParallelLayout(8, 2, 2)).toThrow(/rank 2 is not in \[0, 2\)/);
     expect(() => splitSequence(tf.zeros([1, 6]), contextParallelLayout(8, 2, 0))).toThrow(/sequence length 8/);
+  });
+});
+
+describe('context-parallel mappings refuse bad input before any message', () => {
+  const group = new ProcessGroup('cp-bad', [0, 1], 0, 'gloo', 1000);
+  it('an exchange with itself or outside the group, a bad tag', () => {
+    expect(() => exchange(tf.zeros([2]), { group, sendTo: 0, recvFrom: null })).toThrow(/sendTo 0 is not another rank of the group/);
+    expect(() => exchange(tf.zeros([2]), { group, sendTo: null, recvFrom: 2 })).toThrow(/recvFrom 2 is not another rank/);
+    expect(() => exchange(tf.zeros([2]), { group, sendTo: 1, recvFrom: 1, tag: -1 })).toThrow(/tag must be an integer/);
+  });
+  it('a chunk scan without two chunks', () => {
+    expect(() => exclusiveChunkScan(tf.zeros([3, 1]), tf.zeros([3, 2]), { group })).toThrow(/must hold this rank's 2 chunks/);
   });
 });
 
