@@ -64,6 +64,12 @@ export interface AttentionForwardOptions {
   causal?: boolean;
   /** Prefill: return a {@link KVCache} of this capacity holding the sequence's keys and values. */
   cacheCapacity?: number;
+  /**
+   * Computes the attention from the projected, rotated heads instead of the local flash attention
+   * (context parallelism's ring attention): q `[batch, seqlen, nHeads, headDim]`, k and v
+   * `[batch, seqlen, nKvHeads, headDim]` → `[batch, seqlen, nHeads, headDim]`.
+   */
+  attend?: (q: Tensor, k: Tensor, v: Tensor) => Tensor;
 }
 
 /** Options of {@link Attention.step}. */
@@ -199,6 +205,7 @@ export class Attention {
         cache = this.createCache(batch, options.cacheCapacity);
         cache.append(k, v, options.keyPaddingMask);
       }
+      if (options.attend) return tf.reshape(options.attend(q, k, v), [batch, seqlen, this.numHeads * this.headDim]) as Tensor3D;
       const { out } = flashAttention(q, k, v, {
         causal: options.causal ?? true,
         softmaxScale: this.softmaxScale,

@@ -50,3 +50,10 @@ export { HFTokenizer, loadTokenizer } from './tokenizer/hf.js';
 export * from './train/distributed_checkpoint/index.js';
 export { topWeights, embedTokens } from './model.js';
 export * from './model_parallel/pipeline/index.js';
+// context parallelism (issue 15, CP)
+export { contextParallelHidden, contextParallelLoss, contextParallelValueAndGrads } from './model_parallel/context_parallel/context_parallel_model.js';
+export type { ContextParallelOptions, ContextParallelMambaMode } from './model_parallel/context_parallel/context_parallel_model.js';
+export { ringAttention, mergeAttention } from './model_parallel/context_parallel/ring_attention.js';
+export type { RingAttentionOptions } from './model_parallel/context_parallel/ring_attention.js';
+export { statePassingScan } from './model_parallel/context_parallel/state_passing.js';
+export { allToAllScan } from './model_parallel/context_parallel/all_to_all_scan.js';

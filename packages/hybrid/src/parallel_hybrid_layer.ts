@@ -10,9 +10,9 @@
  * which is transformers' `o_proj(a)·α_attn_out + out_proj(m)·α_ssm_out` computed as one product.
  */
 import { Attention } from '@falcon/attention';
-import type { AttentionConfig, KVCache } from '@falcon/attention';
+import type { AttentionConfig, AttentionForwardOptions, KVCache } from '@falcon/attention';
 import { Mamba2Mixer } from '@falcon/mamba2';
-import type { Mamba2Cache } from '@falcon/mamba2';
+import type { Mamba2Cache, Mamba2ForwardOptions } from '@falcon/mamba2';
 import { init, rmsNorm, tf } from '@falcon/tensor';
 import type { Tensor, Variable } from '@falcon/tensor';
 import type { HybridConfig } from './config.js';
@@ -42,6 +42,10 @@ export interface LayerInputs {
   cache?: LayerCache;
   /** Training: sub-layers whose activations are recomputed in the backward (default none). */
   recompute?: RecomputePolicy;
+  /** Context parallelism: attention's core (see the `attend` option of `Attention.forwardPreProjection`). */
+  attend?: AttentionForwardOptions['attend'];
+  /** Context parallelism: Mamba-2's conv + SSD core (see the `core` option of `Mamba2Mixer.forwardPreProjection`). */
+  mambaCore?: Mamba2ForwardOptions['core'];
 }
 
 const FUSED = 'fused_out_proj.weight';
@@ -237,9 +241,9 @@ export class ParallelHybridLayer {
           next.kv = inputs.cache.kv;
         } else if (rec === 'attention' || rec === 'both') {
           const attn = this.attention;
-          a = recomputed((t, [pos, mask]) => attn.forwardPreProjection(t, { positions: pos, keyPaddingMask: mask }).output, ua, Object.values(attn.parameters()), [inputs.positions, inputs.mask]);
+          a = recomputed((t, [pos, mask]) => attn.forwardPreProjection(t, { positions: pos, keyPaddingMask: mask, attend: inputs.attend }).output, ua, Object.values(attn.parameters()), [inputs.positions, inputs.mask]);
         } else {
-          const r = this.attention.forwardPreProjection(ua, { positions: inputs.positions, keyPaddingMask: inputs.mask, cacheCapacity: inputs.cacheCapacity });
+          const r = this.attention.forwardPreProjection(ua, { positions: inputs.positions, keyPaddingMask: inputs.mask, cacheCapacity: inputs.cacheCapacity, attend: inputs.attend });
           a = r.output;
           if (r.cache) next.kv = r.cache;
         }
@@ -253,9 +257,9 @@ export class ParallelHybridLayer {
           next.mamba = { convState: tf.keep(r.cache.convState), ssmState: tf.keep(r.cache.ssmState) };
         } else if (rec === 'mamba' || rec === 'both') {
           const mixer = this.mamba;
-          m = recomputed((t, [mask]) => mixer.forwardPreProjection(t, { attentionMask: mask }).y, u, Object.values(mixer.parameters()), [inputs.mask]);
+          m = recomputed((t, [mask]) => mixer.forwardPreProjection(t, { attentionMask: mask, core: inputs.mambaCore }).y, u, Object.values(mixer.parameters()), [inputs.mask]);
         } else {
-          const r = this.mamba.forwardPreProjection(u, { attentionMask: inputs.mask, returnCache: inputs.cacheCapacity !== undefined });
+          const r = this.mamba.forwardPreProjection(u, { attentionMask: inputs.mask, returnCache: inputs.cacheCapacity !== undefined, core: inputs.mambaCore });
           m = r.y;
           if (r.cache) next.mamba = { convState: tf.keep(r.cache.convState), ssmState: tf.keep(r.cache.ssmState) };
         }

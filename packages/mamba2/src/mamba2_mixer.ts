@@ -87,6 +87,12 @@ export interface Mamba2ForwardOptions {
   returnCache?: boolean;
   /** Packed sequences: int32 `[batch, seqlen]` sequence ids; neither the conv nor the state crosses a change of id. */
   seqIdx?: Tensor;
+  /**
+   * Replaces the conv + SSD core (context parallelism): receives the conv input
+   * `xBC [batch, seqlen, conv_dim]`, the raw `dt [batch, seqlen, nheads]` and the mixer, returns
+   * the SSD output `[batch, seqlen, nheads, headdim]` (D·x included, before the gate).
+   */
+  core?: (xBC: Tensor, dt: Tensor, mixer: Mamba2Mixer) => Tensor;
 }
 
 /** Result of {@link Mamba2Mixer.forward} and {@link Mamba2Mixer.step}. */
@@ -305,6 +311,7 @@ export class Mamba2Mixer {
       const hs = mask ? tf.mul(u, mask) : u;
       const zxbcdt = this.inProj(hs);
       const [z, xBC, dt] = tf.split(zxbcdt, [this.dSsm, this.convDim, this.nHeads], -1);
+      if (options.core) return { y: this.gate(tf.reshape(options.core(xBC, dt, this), [b, l, this.dSsm]), z) };
       const conv = causalConv1d(xBC, this.convWeight(), {
         bias: this.params['conv1d.bias'],
         silu: true,

@@ -53,3 +53,9 @@ export { reshardTensor } from './sharding/reshard_tensor.js';
 export type { HeldShard } from './sharding/reshard_tensor.js';
 // pipeline parallelism (issue 15, PP)
 export * from './pipeline/index.js';
+// context parallelism (issue 15, CP)
+export { contextParallelLayout, contextParallelPositions, chunkOwner, rankMajorPositions, rankMajorToNatural, naturalToRankMajor, splitSequence } from './context_parallel/layout.js';
+export type { ContextParallelLayout } from './context_parallel/layout.js';
+export { exchange, ringShift } from './context_parallel/exchange.js';
+export type { ExchangeOptions } from './context_parallel/exchange.js';
+export { exclusiveChunkScan } from './context_parallel/chunk_scan.js';

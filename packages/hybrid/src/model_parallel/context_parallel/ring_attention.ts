@@ -1,0 +1,87 @@
+/**
+ * Ring attention over the context-parallel layout: each rank holds the queries, keys and values of
+ * its two mirrored chunks; the K/V blocks go round the ring (c − 1 point-to-point shifts, each rank
+ * sending its current block to the next rank and receiving the previous rank's), and at every step
+ * each local query chunk attends to the block's key chunks that are not after it (the diagonal
+ * chunk causally, earlier chunks fully, later ones skipped). The partial results are merged with
+ * their log-sum-exps (the online softmax). The backward is autodiff through the same steps: dQ
+ * stays, dK/dV travel back around the ring through the shifts' gradients.
+ */
+import { flashAttention } from '@falcon/attention';
+import { contextParallelLayout, ringShift } from '@falcon/parallel';
+import type { ContextParallelLayout, ProcessGroup } from '@falcon/parallel';
+import { tf } from '@falcon/tensor';
+import type { Tensor } from '@falcon/tensor';
+
+/** Options of {@link ringAttention}. */
+export interface RingAttentionOptions {
+  /** The context-parallel group. */
+  group: ProcessGroup;
+  /** The whole sequence length (divisible by 2 × group size). */
+  seqlen: number;
+  /** Softmax scale (default `headDim^−0.5`). */
+  softmaxScale?: number;
+}
+
+/**
+ * Merges partial attention results over disjoint key sets by their log-sum-exps.
+ * @param parts - out `[batch, L, nHeads, headDim]` and lse `[batch, nHeads, L]` of each part
+ * @returns the attention over the union of the key sets, `[batch, L, nHeads, headDim]`
+ */
+export function mergeAttention(parts: { out: Tensor; lse: Tensor }[]): Tensor {
+  if (parts.length === 1) return parts[0].out;
+  return tf.tidy(() => {
+    const lses = tf.stack(parts.map((p) => p.lse)); // [n, b, H, L]
+    const lse = tf.logSumExp(lses, 0); // [b, H, L]
+    let acc: Tensor | undefined;
+    parts.forEach((p) => {
+      // weight exp(lse_i − lse) per (b, H, L) → [b, L, H, 1]
+      const w = tf.expandDims(tf.transpose(tf.exp(tf.sub(p.lse, lse)), [0, 2, 1]), 3);
+      const term = tf.mul(p.out, w);
+      acc = acc ? tf.add(acc, term) : term;
+    });
+    return acc!;
+  });
+}
+
+/**
+ * Causal attention of this rank's queries over every rank's keys and values.
+ * @param q - `[batch, 2L, nHeads, headDim]`: this rank's two chunks (RoPE at the global positions)
+ * @param k - `[batch, 2L, nKvHeads, headDim]`
+ * @param v - `[batch, 2L, nKvHeads, headDim]`
+ * @returns `[batch, 2L, nHeads, headDim]`
+ */
+export function ringAttention(q: Tensor, k: Tensor, v: Tensor, opts: RingAttentionOptions): Tensor {
+  const { group } = opts;
+  const layout: ContextParallelLayout = contextParallelLayout(opts.seqlen, group.size, group.rank);
+  const L = layout.chunkLength;
+  if (q.rank !== 4 || q.shape[1] !== 2 * L) throw new RangeError(`ringAttention: q [${q.shape.join(',')}] must be [batch, ${2 * L} (two chunks of ${L}), nHeads, headDim]`);
+  if (k.shape[1] !== 2 * L || v.shape[1] !== 2 * L || k.shape[2] !== v.shape[2]) throw new RangeError(`ringAttention: k [${k.shape.join(',')}] and v [${v.shape.join(',')}] must be [batch, ${2 * L}, nKvHeads, headDim]`);
+  const c = group.size;
+  const hkv = k.shape[2] as number;
+  const softmaxScale = opts.softmaxScale ?? (q.shape[3] as number) ** -0.5;
+  return tf.tidy(() => {
+    const qs = tf.split(q, 2, 1);
+    const parts: { out: Tensor; lse: Tensor }[][] = [[], []];
+    // one message per step: k and v side by side along the heads
+    let block = tf.concat([k, v], 2);
+    for (let s = 0; s < c; s++) {
+      const src = (group.rank - s + c) % c;
+      const current = block;
+      // the next block is fetched before this one is used (posted sends never wait for the compute)
+      if (s + 1 < c) block = ringShift(current, { group, tag: 0x5100 });
+      const [kb, vb] = tf.split(current, [hkv, hkv], 2);
+      const ks = tf.split(kb, 2, 1);
+      const vs = tf.split(vb, 2, 1);
+      const srcChunks = [src, 2 * c - 1 - src];
+      layout.chunks.forEach((qc, i) => {
+        srcChunks.forEach((kc, j) => {
+          if (kc > qc) return;
+          const r = flashAttention(qs[i], ks[j], vs[j], { causal: kc === qc, softmaxScale });
+          parts[i].push({ out: r.out, lse: r.lse });
+        });
+      });
+    }
+    return tf.concat([mergeAttention(parts[0]), mergeAttention(parts[1])], 1);
+  });
+}
