@@ -17,7 +17,7 @@
 //
 // Gloo's location can be overridden with $GLOO_INCLUDE (the folder holding gloo/) and $GLOO_LIB (holding libgloo.so).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,10 +57,20 @@ function upToDate(out, which) {
   return !flag('--force') && existsSync(out) && statSync(out).mtimeMs >= newestInput(which);
 }
 
-function run(cmd, argv, what) {
+/**
+ * Runs the compiler with its `-o` pointed at a temporary name beside `out`, then renames it into
+ * place: two suites that build at the same time (parallel's and hybrid's test setups) never load
+ * a half-written addon.
+ */
+function run(cmd, argv, what, out) {
   const t0 = Date.now();
-  const r = spawnSync(cmd, argv, { stdio: 'inherit' });
-  if (r.status !== 0) throw new Error(`${what} failed (exit ${r.status ?? r.signal}): ${cmd} ${argv.join(' ')}`);
+  const tmp = `${out}.${process.pid}.tmp`;
+  const r = spawnSync(cmd, argv.map((a) => (a === out ? tmp : a)), { stdio: 'inherit' });
+  if (r.status !== 0) {
+    rmSync(tmp, { force: true });
+    throw new Error(`${what} failed (exit ${r.status ?? r.signal}): ${cmd} ${argv.join(' ')}`);
+  }
+  renameSync(tmp, out);
   console.log(`built ${what} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
@@ -80,6 +90,7 @@ function buildGloo(outDir) {
     cxx,
     ['-O2', '-std=c++17', '-shared', '-fPIC', '-fvisibility=hidden', '-pthread', '-I', join(pkg, 'csrc'), ...(g.inc === '/usr/include' ? [] : ['-I', g.inc]), '-I', nodeApiInclude(), '-I', nodeAddonApiInclude(), ...sources(join(pkg, 'csrc', 'gloo')), '-L', g.lib, `-Wl,-rpath,${g.lib}`, '-lgloo', '-o', out],
     'the Gloo addon (falcon_parallel_gloo.node)',
+    out,
   );
   return out;
 }
@@ -100,6 +111,7 @@ function buildNccl(outDir) {
     nvcc,
     ['-O2', '-std=c++17', '-shared', '-Xcompiler', '-fPIC,-fvisibility=hidden', '-cudart', 'static', ...gencodes(), '-x', 'cu', '-I', join(pkg, 'csrc'), '-I', tensorInclude, '-I', nodeApiInclude(), '-I', nodeAddonApiInclude(), ...sources(join(pkg, 'csrc', 'nccl')), '-ldl', '-o', out],
     'the NCCL addon (falcon_parallel_nccl.node)',
+    out,
   );
   return out;
 }
