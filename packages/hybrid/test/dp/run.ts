@@ -1,26 +1,8 @@
-// Starts the data-parallel test worker (worker.ts, from source through tsx) in `n` processes with launch().
-import { fileURLToPath } from 'node:url';
-import { PassThrough } from 'node:stream';
-import { launch } from '@falcon/parallel';
+// Starts the data-parallel test worker (worker.ts) in `n` processes.
 import type { LaunchResult } from '@falcon/parallel';
-
-const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
-const TSCONFIG = fileURLToPath(new URL('../../../../tsconfig.dev.json', import.meta.url));
+import { launchWorkers } from '../helpers/launch_workers.js';
 
 /** Run `worker.ts <args>` in `n` ranks; resolves with the launch result and the prefixed output. */
-export async function runWorkers(n: number, args: string[], env: Record<string, string> = {}, graceMs = 2000): Promise<LaunchResult & { out: string }> {
-  const sink = new PassThrough();
-  let out = '';
-  sink.on('data', (c: Buffer) => (out += c.toString()));
-  const r = await launch({
-    nprocPerNode: n,
-    command: process.execPath,
-    args: ['--import', 'tsx', WORKER, ...args],
-    env: { ...process.env, TSX_TSCONFIG_PATH: TSCONFIG, ...env },
-    stdout: sink,
-    stderr: sink,
-    forwardSignals: false,
-    graceMs,
-  });
-  return { ...r, out };
+export function runWorkers(n: number, args: string[], env: Record<string, string> = {}, graceMs = 2000): Promise<LaunchResult & { out: string }> {
+  return launchWorkers(new URL('./worker.ts', import.meta.url), n, args, env, graceMs);
 }
