@@ -114,7 +114,7 @@ async function main(): Promise<void> {
     const ms = [await trainer.trainStep(), await trainer.trainStep(), await trainer.trainStep()].sort((a, b) => b.tokensPerSec - a.tokensPerSec);
     const peak = mem().peakBytesInUse;
     const prof = await profiled(() => trainer.trainStep());
-    const row = {
+    const row: Record<string, unknown> & { stepS: number; tokensPerS: number; peakGiB: number; warmupS: number; kernels: Profile['rows'] } = {
       recompute,
       warmupS: warm.tokens / warm.tokensPerSec,
       stepS: ms[1].tokens / ms[1].tokensPerSec,
@@ -130,8 +130,10 @@ async function main(): Promise<void> {
     console.log(`memory: ${pm.startGiB.toFixed(2)} GiB in use before the step, peak ${pm.peakGiB.toFixed(2)} GiB after kernel #${pm.peakOrdinal} ${pm.peakKernel} (after ${pm.before.join(', ')})`);
     console.log('kernel'.padEnd(28) + 'count'.padStart(7) + 'GPU ms'.padStart(10) + 'host ms'.padStart(10) + '  % GPU');
     for (const r of row.kernels) console.log(r.name.padEnd(28) + String(r.count).padStart(7) + r.gpuMs.toFixed(1).padStart(10) + r.hostMs.toFixed(1).padStart(10) + `  ${((100 * r.gpuMs) / prof.gpuMs).toFixed(1)}`);
-    writeFileSync(join(outDir, 'profile-step.json'), JSON.stringify(result, null, 1));
+    trainer.dispose();
     model.dispose();
+    (row as Record<string, unknown>).leftAfterDisposeGiB = mem().bytesInUse / GiB;
+    writeFileSync(join(outDir, 'profile-step.json'), JSON.stringify(result, null, 1));
   }
 }
 

@@ -4,7 +4,7 @@
  * `key_multiplier`, `forward` over a sequence (prefill can return a KV cache) and `step` for
  * decoding. The `…PreProjection` methods stop before `o_proj`, for layers that fuse it.
  */
-import { init, tf } from '@falcon/tensor';
+import { init, tf, variableFrom } from '@falcon/tensor';
 import type { OpCheck, Tensor, Tensor1D, Tensor3D, Variable } from '@falcon/tensor';
 import { alibiSlopes } from './alibi_slopes.js';
 import { applyRope } from './apply_rope.js';
@@ -151,8 +151,8 @@ export class Attention {
     ];
     if (config.outputProjection ?? true) shapes.push(['o_proj', hiddenSize, qd]);
     shapes.forEach(([name, out, inp], i) => {
-      this.params[`${name}.weight`] = tf.variable(init.normal([out, inp], { std, seed: seed * 16 + i }));
-      if (config.attentionBias) this.params[`${name}.bias`] = tf.variable(tf.zeros([out]));
+      this.params[`${name}.weight`] = variableFrom(init.normal([out, inp], { std, seed: seed * 16 + i }));
+      if (config.attentionBias) this.params[`${name}.bias`] = variableFrom(tf.zeros([out]));
     });
   }
 

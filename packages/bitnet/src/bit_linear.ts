@@ -8,7 +8,7 @@
  * whole weight to a shard (and `activationAbsMax` the max|x| of the whole input row to a
  * row-parallel shard), so the ops need no change.
  */
-import { init, opCheck, rmsNorm, tf } from '@falcon/tensor';
+import { init, opCheck, rmsNorm, tf, variableFrom } from '@falcon/tensor';
 import type { Tensor, Variable } from '@falcon/tensor';
 import { activationQuant } from './activation_quant.js';
 import { checkLayerInput } from './layer_input.js';
@@ -85,9 +85,9 @@ export class BitLinear {
     this.weightMeanAbs = weightMeanAbs;
     this.activationAbsMax = activationAbsMax;
     const bound = 1 / Math.sqrt(k);
-    this.weight = tf.variable(weight ? weight.clone() : init.uniform([n, k], { seed, min: -bound, max: bound }), true);
-    if (bias) this.bias = tf.variable(init.uniform([n], { seed: seed + 1, min: -bound, max: bound }), true);
-    if (useRmsNorm) this.rmsNormWeight = tf.variable(init.ones([k]), true);
+    this.weight = variableFrom(weight ? weight.clone() : init.uniform([n, k], { seed, min: -bound, max: bound }));
+    if (bias) this.bias = variableFrom(init.uniform([n], { seed: seed + 1, min: -bound, max: bound }));
+    if (useRmsNorm) this.rmsNormWeight = variableFrom(init.ones([k]));
   }
 
   /**

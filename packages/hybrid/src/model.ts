@@ -4,7 +4,7 @@
  * with transformers' parameter names, loss and gradients, hybrid-cache generation, and
  * `fromPretrained` / `savePretrained` in the Hugging Face layout.
  */
-import { rmsNorm, tf } from '@falcon/tensor';
+import { rmsNorm, tf, variableFrom } from '@falcon/tensor';
 import type { Scalar, Tensor, Tensor2D, Tensor3D, Variable } from '@falcon/tensor';
 import { init } from '@falcon/tensor';
 import { checkInputIds, checkTokenIds } from './checks.js';
@@ -68,10 +68,10 @@ export function positionIds(batch: number, seqlen: number, mask?: Tensor, offset
 export function topWeights(config: HybridConfig, seed = 0): Record<string, Variable> {
   const b = config.base;
   const top: Record<string, Variable> = {};
-  top['model.embed_tokens.weight'] = tf.variable(init.normal([b.vocab_size, b.hidden_size], { std: b.initializer_range, seed: seed + 7 }), true);
-  top['model.final_layernorm.weight'] = tf.variable(init.ones([b.hidden_size]), true);
+  top['model.embed_tokens.weight'] = variableFrom(init.normal([b.vocab_size, b.hidden_size], { std: b.initializer_range, seed: seed + 7 }));
+  top['model.final_layernorm.weight'] = variableFrom(init.ones([b.hidden_size]));
   if (!b.tie_word_embeddings) {
-    top['lm_head.weight'] = tf.variable(init.normal([b.vocab_size, b.hidden_size], { std: b.initializer_range, seed: seed + 8 }), true);
+    top['lm_head.weight'] = variableFrom(init.normal([b.vocab_size, b.hidden_size], { std: b.initializer_range, seed: seed + 8 }));
   }
   return top;
 }

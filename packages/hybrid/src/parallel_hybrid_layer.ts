@@ -13,7 +13,7 @@ import { Attention } from '@falcon/attention';
 import type { AttentionConfig, AttentionForwardOptions, KVCache } from '@falcon/attention';
 import { Mamba2Mixer } from '@falcon/mamba2';
 import type { Mamba2Cache, Mamba2ForwardOptions } from '@falcon/mamba2';
-import { init, rmsNorm, tf } from '@falcon/tensor';
+import { init, rmsNorm, tf, variableFrom } from '@falcon/tensor';
 import type { Tensor, Variable } from '@falcon/tensor';
 import type { HybridConfig } from './config.js';
 import { layerDims } from './config.js';
@@ -120,7 +120,7 @@ export class ParallelHybridLayer {
     }
     const d = b.hidden_size;
     const f = b.intermediate_size;
-    const v = (t: Tensor) => tf.variable(t, true);
+    const v = (t: Tensor) => variableFrom(t);
     this.own['input_layernorm.weight'] = v(init.ones([d]));
     this.own['pre_ff_layernorm.weight'] = v(init.ones([d]));
     this.own[FUSED] = v(init.normal([d, attnWidth + dSsm], { std, seed: s + 3 }));
@@ -284,8 +284,10 @@ export class ParallelHybridLayer {
     return out;
   }
 
-  /** Free the layer's variables. */
+  /** Free the layer's variables and its mixers' constants. */
   dispose(): void {
-    for (const p of Object.values(this.variables())) p.dispose();
+    for (const p of Object.values(this.own)) p.dispose();
+    this.attention?.dispose(); // its variables and constants (ALiBi slopes)
+    this.mamba?.dispose(); // its variables and constants (the μP multiplier vector)
   }
 }

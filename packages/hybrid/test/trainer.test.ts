@@ -41,6 +41,21 @@ describe('Trainer', () => {
     expect([...firstHalf, ...secondHalf]).toEqual(straight);
   });
 
+  it('dispose() frees the optimizer state: a model and its trainer leave no tensor behind', async () => {
+    const before = tf.memory();
+    const model = new FalconH1ForCausalLM(hybridConfig(CONFIG), 3);
+    const paramBytes = Object.values(model.variables()).reduce((n, v) => n + 4 * v.size, 0);
+    const withModel = tf.memory().numBytes; // the parameters and the model's constants (μP vectors)
+    const t = new Trainer(model, new TokenBatches(TOKENS, 2, 12, 5), { steps: 2, lr: 1e-2 }, mkdtempSync(join(tmpdir(), 'falcon-dispose-')));
+    await t.trainStep();
+    // AdamW's two moments are all the memory a step adds (no initial value outlives its variable)
+    expect(tf.memory().numBytes - withModel).toBe(2 * paramBytes);
+    t.dispose();
+    model.dispose();
+    expect(tf.memory().numBytes).toBe(before.numBytes);
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+  });
+
   it('recomputation gives the same gradients as storing activations', () => {
     const model = new FalconH1ForCausalLM(hybridConfig(CONFIG), 2);
     const ids = tf.tensor2d(Array.from(TOKENS.subarray(0, 24)), [2, 12], 'int32');

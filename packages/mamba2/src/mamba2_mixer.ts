@@ -4,7 +4,7 @@
  * conv, the SSD scan, the gated RMSNorm (or a SiLU gate) and out_proj — over a whole sequence
  * (training, prefill) or one token at a time from a cache (decoding).
  */
-import { init, tf } from '@falcon/tensor';
+import { init, tf, variableFrom } from '@falcon/tensor';
 import type { OpCheck, Tensor, Tensor3D, Tensor4D, Variable } from '@falcon/tensor';
 import { causalConv1d } from './causal_conv1d.js';
 import { gatedRmsNorm } from './gated_rms_norm.js';
@@ -216,8 +216,7 @@ export class Mamba2Mixer {
     };
     this.params = {};
     for (const [k, t] of Object.entries(initial)) {
-      this.params[k] = tf.variable(t, true, `${prefix}${k}`);
-      t.dispose();
+      this.params[k] = variableFrom(t, true, `${prefix}${k}`);
     }
     const m = this.ssmMultipliers;
     if (m.some((v) => v !== 1)) {

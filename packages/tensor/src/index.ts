@@ -40,6 +40,7 @@ export { clipCoefficient } from './clip_coefficient.js';
 export { f32ToBf16, bf16ToF32, f32ToF16, f16ToF32, fp8ToF32, f32ToFp8 } from './dtype.js';
 export type { Float8Format } from './dtype.js';
 export { Rng } from './random.js';
+export { variableFrom } from './variable_from.js';
 export * as init from './init.js';
 export type { InitOptions } from './init.js';
 export { VERSION } from './version.js';

@@ -4,7 +4,7 @@
  * with per-parameter learning-rate and weight-decay multipliers (μP parameter groups). Each
  * parameter's update is one fused `adamwStep` kernel of @falcon/tensor.
  */
-import { adamwStep, tf } from '@falcon/tensor';
+import { adamwStep, tf, variableFrom } from '@falcon/tensor';
 import type { Tensor, Variable } from '@falcon/tensor';
 
 /** AdamW hyper-parameters. */
@@ -45,8 +45,8 @@ export class AdamW {
     for (const [name, p] of Object.entries(params)) {
       const g = options.groups?.(name) ?? {};
       this.mult.set(name, { lr: g.lrMultiplier ?? 1, wd: g.weightDecayMultiplier ?? 1 });
-      this.m.set(name, tf.variable(tf.zerosLike(p), false));
-      this.v.set(name, tf.variable(tf.zerosLike(p), false));
+      this.m.set(name, variableFrom(tf.zerosLike(p), false));
+      this.v.set(name, variableFrom(tf.zerosLike(p), false));
     }
   }
 

@@ -95,6 +95,8 @@ export interface TrainerOptimizer {
   state(): { tensors: Record<string, Tensor>; step: number };
   /** Restore a state written by `state()`. */
   loadState(tensors: Record<string, Tensor>, step: number): void;
+  /** Free the optimizer's state (called by {@link Trainer.dispose}). */
+  dispose?(): void;
 }
 
 /**
@@ -137,6 +139,15 @@ export class Trainer {
   ) {
     if (!(Number.isInteger(options.steps) && options.steps > 0)) throw new Error(`steps must be a positive integer, got ${options.steps}`);
     if (!(options.lr > 0)) throw new Error(`lr must be positive, got ${options.lr}`);
+  }
+
+  /**
+   * Free what the trainer holds on the device: the optimizer's state (AdamW's two moments, twice the
+   * parameters' memory). The model stays the caller's; the trainer must not step afterwards.
+   */
+  dispose(): void {
+    this.optimizerInstance?.dispose?.();
+    this.optimizerInstance = undefined;
   }
 
   /** The optimizer, made on first use by {@link Trainer.createOptimizer}. */

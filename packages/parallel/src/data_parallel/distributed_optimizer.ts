@@ -17,7 +17,7 @@
  * gather the state first ({@link DistributedOptimizer.gatherState}), so they are independent of the
  * number of ranks; {@link DistributedOptimizer.loadState} takes such a full state.
  */
-import { clipCoefficient, tf } from '@falcon/tensor';
+import { clipCoefficient, tf, variableFrom } from '@falcon/tensor';
 import type { Tensor, Variable } from '@falcon/tensor';
 import { allGather } from '../collectives/all_gather.js';
 import { allReduce } from '../collectives/all_reduce.js';
@@ -113,7 +113,7 @@ export class DistributedOptimizer {
       if (this.masters[p.name]) {
         this.masters[p.name].assign(piece);
         piece.dispose();
-      } else this.masters[p.name] = tf.variable(piece, false);
+      } else this.masters[p.name] = variableFrom(piece, false);
     }
   }
 
