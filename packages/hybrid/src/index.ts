@@ -52,3 +52,5 @@ export { TensorParallelFalconH1 } from './model_parallel/tensor_parallel/model.j
 export type { TensorParallelOptions, TensorParallelForwardOptions } from './model_parallel/tensor_parallel/model.js';
 export { tensorParallelLayout, evenSplit, blockLayout } from './model_parallel/tensor_parallel/layout.js';
 export type { HeadSplit, HeadSegment, BlockLayout, LayerLayout, TensorParallelLayout, TensorParallelLayoutOptions } from './model_parallel/tensor_parallel/layout.js';
+export { routeHeads, routeModel, naiveSplit, headCosts, rankCosts, imbalance, CALIBRATION } from './model_parallel/tensor_parallel/router.js';
+export type { HeadCosts, HeadCostOptions, BackendCalibration } from './model_parallel/tensor_parallel/router.js';
