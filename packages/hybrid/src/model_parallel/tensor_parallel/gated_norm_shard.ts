@@ -28,12 +28,13 @@ export interface GatedNormShardConfig {
  * @param block - this rank's Mamba-2 layout (when `block.split`, every rank of the group must call)
  * @returns same shape as y
  */
-export function gatedNormShard(y: Tensor, z: Tensor, weight: Tensor | undefined, block: BlockLayout, c: GatedNormShardConfig, group: ProcessGroup): Tensor {
+export function gatedNormShard(y: Tensor, z: Tensor, weight: Tensor | undefined, block: BlockLayout, c: GatedNormShardConfig, group: ProcessGroup | undefined): Tensor {
   const nLocal = block.shared[1] - block.shared[0];
   if (!block.split) {
     // every local group is whole: the plain kernel over this rank's groups
     return gatedRmsNorm(y, weight!, { z, eps: c.eps, ngroups: nLocal, normBeforeGate: c.normBeforeGate });
   }
+  if (!group) throw new Error('gatedNormShard: a norm group spans TP ranks, so the TP group is needed');
   return tf.tidy(() => {
     const [b, l] = y.shape;
     const g = block.total.shared;

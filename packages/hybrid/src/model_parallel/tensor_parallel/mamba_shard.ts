@@ -54,9 +54,10 @@ export function localMup(block: BlockLayout, c: MambaShardConfig): Tensor | unde
  * @param project - `(x [tokens, d]) → [tokens, local in_proj rows]` (bias included)
  * @param p - conv1d.weight/bias, dt_bias, A_log, D, norm.weight (local)
  * @param block - this rank's Mamba-2 layout (at least one head)
+ * @param group - the TP group (needed only by a gated norm whose groups span ranks)
  * @returns `[batch, seqlen, localHeads·p]`
  */
-export function mambaShard(u: Tensor, project: (x: Tensor) => Tensor, p: MambaShardParams, block: BlockLayout, c: MambaShardConfig, group: ProcessGroup, mask?: Tensor): Tensor {
+export function mambaShard(u: Tensor, project: (x: Tensor) => Tensor, p: MambaShardParams, block: BlockLayout, c: MambaShardConfig, group: ProcessGroup | undefined, mask?: Tensor): Tensor {
   return tf.tidy(() => {
     const [b, l, d] = u.shape;
     const h = block.heads[1] - block.heads[0];
