@@ -1,12 +1,13 @@
-// The hybrid head router on cpu: for a Falcon-H1 layer with 8 attention and 24 Mamba-2 heads (the
-// Falcon-H1-0.5B shapes of tools/device/model-cuda.ts: d 1024, head_dim 64, 2 KV heads, Mamba-2
-// head dim 64, d_state 128, one group, chunk 128) on TP t = 3 and 5, time the forward + backward of
+// The hybrid head router on cpu: for a Falcon-H1 layer with the head counts of Falcon-H1-0.5B
+// (tools/device/model-cuda.ts: 8 attention heads with 2 KV heads, 24 Mamba-2 heads in one group)
+// and its widths divided by 4 so that a shard's step takes seconds on a cpu (d 256, head_dim 16,
+// Mamba-2 head dim 16, d_state 32, chunk 64), on TP t = 3 and 5, time the forward + backward of
 // every rank's shard (its attention heads, its Mamba-2 heads and its columns of the shared output
-// projection — the work the head split moves; the evenly split MLP is left out) one rank after
-// another in this process, for the naive split and the routed one, and report the slowest rank's
-// time over the mean. First it measures the backend's throughputs (the router's calibration) at
-// these shapes.
-//   npx tsx benchmarks/router/run.ts [--seqlen 256] [--iters 3]     (writes results/router-cpu.{json,md})
+// projection — the work the head split moves; the evenly split MLP is left out) in this process,
+// for the naive split and the routed one, and report the slowest rank's time over the mean. The
+// ranks are timed round-robin, each rank's minimum over the rounds kept (robust to other load on
+// the machine). First it measures the backend's throughputs (the router's calibration) at these shapes.
+//   npx tsx benchmarks/router/run.ts [--seqlen 1024] [--rounds 3]     (writes results/router-cpu.{json,md})
 import { execSync } from 'node:child_process';
 import { flashAttention } from '@falcon/attention';
 import { localShape } from '@falcon/parallel';
@@ -22,14 +23,15 @@ const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : dflt;
 };
-const L = Number(arg('seqlen', '256'));
-const ITERS = Number(arg('iters', '3'));
+const L = Number(arg('seqlen', '1024'));
+const ITERS = Number(arg('rounds', '3'));
+const W = 4; // width divisor
 await initBackend('cpu');
 
 const config: HybridConfig = hybridConfig({
-  model_type: 'falcon_h1', vocab_size: 32784, hidden_size: 1024, intermediate_size: 2048, num_hidden_layers: 1,
-  num_attention_heads: 8, num_key_value_heads: 2, head_dim: 64, mamba_d_ssm: 1536, mamba_n_heads: 24, mamba_d_head: 64,
-  mamba_n_groups: 1, mamba_d_state: 128, mamba_d_conv: 4, mamba_chunk_size: 128, mamba_rms_norm: false,
+  model_type: 'falcon_h1', vocab_size: 32784, hidden_size: 1024 / W, intermediate_size: 2048 / W, num_hidden_layers: 1,
+  num_attention_heads: 8, num_key_value_heads: 2, head_dim: 64 / W, mamba_d_ssm: 1536 / W, mamba_n_heads: 24, mamba_d_head: 64 / W,
+  mamba_n_groups: 1, mamba_d_state: 128 / W, mamba_d_conv: 4, mamba_chunk_size: 256 / W, mamba_rms_norm: false,
   max_position_embeddings: 16384, rope_parameters: { rope_type: 'default', rope_theta: 1e11 }, tie_word_embeddings: false, initializer_range: 0.02,
 });
 const b = config.base;
@@ -46,41 +48,42 @@ async function fwdBwd(f: (...xs: Tensor[]) => Tensor, xs: Tensor[]): Promise<num
 // (1) calibration: forward-equivalent throughput of each op class (model FLOPs / (fwd+bwd time / 3))
 async function calibrate(): Promise<BackendCalibration> {
   const T = L;
+  const [hd, p, n, Q] = [b.head_dim ?? 16, b.mamba_d_head, b.mamba_d_state, Math.min(b.mamba_chunk_size, L)];
   const x = rnd([T, d]);
   const w = rnd([512, d]);
   const mm = await fwdBwd((a, c) => tf.matMul(a, c, false, true), [x, w]);
-  const q = rnd([1, L, 4, 64]);
-  const kv = rnd([1, L, 1, 64]);
+  const q = rnd([1, L, 4, hd]);
+  const kv = rnd([1, L, 1, hd]);
   const at = await fwdBwd((a, k, v) => flashAttention(a, k, v, { causal: true }).out, [q, kv, kv]);
   const h = 8;
-  const X = rnd([1, L, h, 64]);
+  const X = rnd([1, L, h, p]);
   const dt = rnd([1, L, h]);
   const A = tf.neg(tf.ones([h]));
-  const B = rnd([1, L, 1, 128]);
-  const ss = await fwdBwd((xx, t, bb, cc) => ssdChunkScan(xx, t, A, bb, cc, { chunkSize: 128, dtSoftplus: true }).y, [X, dt, B, B]);
+  const B = rnd([1, L, 1, n]);
+  const ss = await fwdBwd((xx, t, bb, cc) => ssdChunkScan(xx, t, A, bb, cc, { chunkSize: Q, dtSoftplus: true }).y, [X, dt, B, B]);
   const e = rnd([T, 1024]);
   const el = await fwdBwd((a) => tf.mul(a, tf.sigmoid(a)), [e]);
-  const Q = Math.min(128, L);
   const bytes = await fwdBwd((a) => tf.add(a, 1), [rnd([T, 4096])]);
   return {
     matmul: (2 * T * d * 512) / (mm / 3 / 1000),
-    attention: (2 * T * L * 64 * 4) / (at / 3 / 1000),
-    ssd: (h * (2 * T * Q * (64 + 128 / h) + 4 * T * 128 * 64)) / (ss / 3 / 1000),
+    attention: (2 * T * L * hd * 4) / (at / 3 / 1000),
+    ssd: (h * (2 * T * Q * (p + n / h) + 4 * T * n * p)) / (ss / 3 / 1000),
     elementwise: (10 * T * 1024) / (el / 3 / 1000),
     bytes: (8 * T * 4096) / (bytes / 3 / 1000),
   };
 }
 
-/** ms of rank r's shard (attention heads, Mamba-2 heads, output-projection columns), forward + backward. */
-async function rankTime(split: HeadSplit, t: number, r: number): Promise<number> {
+/** One forward + backward of rank r's shard (attention heads, Mamba-2 heads, output-projection columns), and its cleanup. */
+function rankStep(split: HeadSplit, t: number, r: number): { step: () => void; dispose: () => void } {
   const layout = tensorParallelLayout(config, { size: t, rank: r, splits: [split] });
   const shape = (n: string) => localShape(layout.plan[`model.layers.0.${n}`]);
   const names = ['self_attn.q_proj.weight', 'self_attn.k_proj.weight', 'self_attn.v_proj.weight', 'self_attn.o_proj.weight', 'mamba.in_proj.weight', 'mamba.conv1d.weight', 'mamba.conv1d.bias', 'mamba.dt_bias', 'mamba.A_log', 'mamba.D', 'mamba.out_proj.weight'];
   const params = names.map((n) => rnd(shape(n)));
   const u = rnd([1, L, d]);
   const positions = tf.reshape(tf.range(0, L, 1, 'int32'), [1, L]);
-  const attn = { headDim: 64, keyMultiplier: 1, rope: ropeOf(b.rope_parameters as never, 64, b.max_position_embeddings) };
-  const mcfg = { headDim: 64, dState: 128, dConv: 4, chunkSize: 128, inMultiplier: 1, multipliers: [1, 1, 1, 1, 1] as const, dtLimit: [0, Infinity] as const, rmsNorm: false, normBeforeGate: false, eps: 1e-5 };
+  const hd = b.head_dim ?? 16;
+  const attn = { headDim: hd, keyMultiplier: 1, rope: ropeOf(b.rope_parameters as never, hd, b.max_position_embeddings) };
+  const mcfg = { headDim: b.mamba_d_head, dState: b.mamba_d_state, dConv: 4, chunkSize: b.mamba_chunk_size, inMultiplier: 1, multipliers: [1, 1, 1, 1, 1] as const, dtLimit: [0, Infinity] as const, rmsNorm: false, normBeforeGate: false, eps: 1e-5 };
   const L0 = layout.layers[0];
   const f = (uu: Tensor, q: Tensor, k: Tensor, v: Tensor, o: Tensor, inp: Tensor, cw: Tensor, cb: Tensor, dtb: Tensor, al: Tensor, D: Tensor, out: Tensor) => {
     const w: Record<string, Tensor> = { q_proj: q, k_proj: k, v_proj: v };
@@ -88,9 +91,24 @@ async function rankTime(split: HeadSplit, t: number, r: number): Promise<number>
     const m = mambaShard(uu, (x) => tf.matMul(x, inp, false, true), { 'conv1d.weight': cw, 'conv1d.bias': cb, dt_bias: dtb, A_log: al, D }, L0.mamba!, mcfg, undefined);
     return tf.matMul(tf.reshape(tf.concat([a, m], -1), [L, -1]), tf.concat([o, out], 1), false, true);
   };
-  const ms = await fwdBwd(f as (...xs: Tensor[]) => Tensor, [u, ...params]);
-  tf.dispose([u, positions, ...params]);
-  return ms;
+  const g = tf.grads((...a: Tensor[]) => tf.sum((f as (...xs: Tensor[]) => Tensor)(...a)));
+  return { step: () => tf.tidy(() => tf.dispose(g([u, ...params]))), dispose: () => tf.dispose([u, positions, ...params]) };
+}
+
+/** Each rank's minimum ms over the rounds (ranks timed round-robin, one warm-up each). */
+function rankTimes(split: HeadSplit, t: number): number[] {
+  const steps = Array.from({ length: t }, (_, r) => rankStep(split, t, r));
+  steps.forEach((s) => s.step());
+  const best = new Array<number>(t).fill(Infinity);
+  for (let round = 0; round < ITERS; round++) {
+    steps.forEach((s, r) => {
+      const t0 = performance.now();
+      s.step();
+      best[r] = Math.min(best[r], performance.now() - t0);
+    });
+  }
+  steps.forEach((s) => s.dispose());
+  return best;
 }
 
 const cal = await calibrate();
@@ -100,8 +118,7 @@ const rows: Row[] = [];
 for (const t of [3, 5]) {
   const heads = config.layers[0];
   for (const [name, split] of [['naive', naiveSplit(heads, t)], ['router', routeHeads(heads, t, costs)]] as const) {
-    const ms: number[] = [];
-    for (let r = 0; r < t; r++) ms.push(await rankTime(split, t, r));
+    const ms = rankTimes(split, t);
     const mean = ms.reduce((a, x) => a + x, 0) / t;
     rows.push({
       t,
@@ -119,9 +136,9 @@ for (const t of [3, 5]) {
 const commit = execSync('git rev-parse --short HEAD').toString().trim();
 writeResults('router-cpu', 'Hybrid head router vs naive head split (cpu, per-rank shard timing)', rows, {
   commit,
-  shapes: 'Falcon-H1-0.5B layer (tools/device/model-cuda.ts): d 1024, 8 attention heads (hd 64, 2 KV heads), 24 Mamba-2 heads (p 64, n 128, 1 group, chunk 128)',
+  shapes: 'head counts of Falcon-H1-0.5B (tools/device/model-cuda.ts), widths / 4: d 256, 8 attention heads (hd 16, 2 KV heads), 24 Mamba-2 heads (p 16, n 32, 1 group, chunk 64)',
   batchSeqlen: `1 × ${L}`,
-  iters: `median of ${ITERS} (after 1 warm-up)`,
+  timing: `each rank's minimum over ${ITERS} round-robin rounds (after 1 warm-up each)`,
   calibration: Object.fromEntries(Object.entries(cal).map(([k, v]) => [k, Number(v.toPrecision(3))])),
   perHeadModelMs: { attention: +(costs.attention * 1000).toFixed(2), mamba: +(costs.mamba * 1000).toFixed(2) },
 });
