@@ -73,3 +73,15 @@ export const CASES: Record<number, TpCase[]> = {
 /** Batch and sequence length (12: divisible by 2 and 3 for SP). */
 export const BATCH = 2;
 export const SEQLEN = 12;
+
+/** Generation with the hybrid cache (no SP): per TP size, the configs and head splits. */
+export const GENERATION: Record<number, Array<{ name: string; config: () => HybridConfig; splits?: HeadSplit[]; mask?: boolean }>> = {
+  2: [
+    { name: 'groups1 generate', config: () => groups1(false) },
+    { name: 'groups2 bitnet generate (left padding)', config: () => groups2(true, true), mask: true },
+  ],
+  3: [
+    { name: 'groups1 uneven generate', config: () => groups1(false), splits: awkward3 },
+    { name: 'groups2 norm uneven generate (left padding)', config: () => groups2(false, true), splits: awkward3b, mask: true },
+  ],
+};

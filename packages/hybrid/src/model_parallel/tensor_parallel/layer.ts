@@ -16,11 +16,13 @@ import type { Tensor } from '@falcon/tensor';
 import { falconH1Dims } from '@falcon/checkpoint';
 import type { HybridConfig } from '../../config.js';
 import { layerDims } from '../../config.js';
-import { attentionShard } from './attention_shard.js';
+import { attentionShardPrefill, attentionShardStep } from './attention_shard.js';
 import type { AttentionShardConfig } from './attention_shard.js';
 import { countedRows, rowAbsMax, shardedBitMatMul, weightMeanAbs } from './bitnet_shard.js';
 import type { TensorParallelLayout } from './layout.js';
-import { mambaShard } from './mamba_shard.js';
+import { mambaShardPrefill, mambaShardStep } from './mamba_shard.js';
+import type { MambaShardCache } from './mamba_shard.js';
+import type { KVCache } from '@falcon/attention';
 
 /** What every layer of one rank shares. */
 export interface TensorParallelContext {
@@ -38,14 +40,31 @@ export interface TensorParallelContext {
 
 const matMulT = (x: Tensor, w: Tensor) => tf.matMul(x, w, false, true);
 
+/** One layer's decoding state on this rank: its KV cache (local KV heads) and its Mamba-2 states (local channels and heads). */
+export interface TensorParallelLayerCache {
+  kv?: KVCache;
+  mamba?: MambaShardCache;
+}
+
+/** Prefill (`capacity`: build the cache) or decoding (`cache`: continue from it; replaced in `next`). */
+export interface TensorParallelDecode {
+  /** Prefill: the KV cache capacity. */
+  capacity?: number;
+  /** Decoding: the layer's cache (its KV caches are appended in place). */
+  cache?: TensorParallelLayerCache;
+  /** Filled with the layer's cache after the call. */
+  next?: TensorParallelLayerCache;
+}
+
 /**
  * @param x - residual stream `[batch, seqlen, d]` (SP: `[batch, seqlen/t, d]`)
  * @param i - layer index
  * @param positions - int32 `[batch, seqlen]` RoPE positions (full sequence)
  * @param mask - `[batch, seqlen]` 1 keep / 0 padding
+ * @param decode - prefill / decoding with the hybrid cache (not under sequence parallelism)
  * @returns the new residual stream, shape of x
  */
-export function tensorParallelLayer(x: Tensor, i: number, ctx: TensorParallelContext, positions: Tensor, mask?: Tensor): Tensor {
+export function tensorParallelLayer(x: Tensor, i: number, ctx: TensorParallelContext, positions: Tensor, mask?: Tensor, decode?: TensorParallelDecode): Tensor {
   const { config, layout, group, params } = ctx;
   const b = config.base;
   const bit = config.bitnet;
@@ -55,7 +74,9 @@ export function tensorParallelLayer(x: Tensor, i: number, ctx: TensorParallelCon
   const d = b.hidden_size;
   const { attnWidth, dSsm } = layerDims(config, i);
   const hd = falconH1Dims(b).head_dim;
-  return tf.tidy(() => {
+  if (decode && layout.sequenceParallel) throw new Error('tensorParallelLayer: decoding with the cache runs without sequence parallelism');
+  const next: TensorParallelLayerCache = {};
+  const y = tf.tidy(() => {
     const u = enterTensorParallel(rmsNorm(x, P('input_layernorm.weight'), b.rms_norm_eps), opts);
     const [bs, l] = u.shape;
     const parts: Tensor[] = [];
@@ -75,7 +96,17 @@ export function tensorParallelLayer(x: Tensor, i: number, ctx: TensorParallelCon
         const bias = P(`self_attn.${name}.bias`);
         return bias ? tf.add(y, bias) : y;
       };
-      parts.push(tf.mul(attentionShard(tf.mul(u, b.attention_in_multiplier), project, a, ctx.attention, positions, mask), b.attention_out_multiplier));
+      const ua = tf.mul(u, b.attention_in_multiplier);
+      let y: Tensor;
+      if (decode?.cache) {
+        y = attentionShardStep(ua, project, a, ctx.attention, positions, decode.cache.kv!, mask);
+        next.kv = decode.cache.kv;
+      } else {
+        const r = attentionShardPrefill(ua, project, a, ctx.attention, positions, mask, decode?.capacity);
+        y = r.y;
+        if (r.cache) next.kv = r.cache;
+      }
+      parts.push(tf.mul(y, b.attention_out_multiplier));
     }
     if (L.mamba) {
       const m = L.mamba;
@@ -108,7 +139,17 @@ export function tensorParallelLayer(x: Tensor, i: number, ctx: TensorParallelCon
         normBeforeGate: b.mamba_norm_before_gate,
         eps: b.rms_norm_eps,
       };
-      parts.push(tf.mul(mambaShard(u, project, mp, m, cfg, group, mask), b.ssm_out_multiplier));
+      let y: Tensor;
+      if (decode?.cache) {
+        const r = mambaShardStep(u, project, mp, m, cfg, group, decode.cache.mamba!);
+        y = r.y;
+        next.mamba = { convState: tf.keep(r.cache.convState), ssmState: tf.keep(r.cache.ssmState) };
+      } else {
+        const r = mambaShardPrefill(u, project, mp, m, cfg, group, mask, decode?.capacity !== undefined);
+        y = r.y;
+        if (r.cache) next.mamba = { convState: tf.keep(r.cache.convState), ssmState: tf.keep(r.cache.ssmState) };
+      }
+      parts.push(tf.mul(y, b.ssm_out_multiplier));
     }
     // the fused shared output projection, row-parallel: my heads' input columns of [o_proj | out_proj]
     const feats = tf.reshape(parts.length === 1 ? parts[0] : tf.concat(parts, -1), [bs * l, -1]);
@@ -123,6 +164,8 @@ export function tensorParallelLayer(x: Tensor, i: number, ctx: TensorParallelCon
     const x1 = tf.add(x, h);
     return tf.add(x1, mlpShard(x1, i, ctx));
   });
+  if (decode) decode.next = next;
+  return y;
 }
 
 /** The MLP of layer i on this rank: gate/up column-parallel, down row-parallel. @returns the MLP output, shape of x */

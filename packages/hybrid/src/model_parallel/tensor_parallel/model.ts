@@ -19,7 +19,11 @@ import type { FalconH1ForCausalLM } from '../../model.js';
 import { positionIds } from '../../model.js';
 import { ropeOf } from './attention_shard.js';
 import { tensorParallelLayer } from './layer.js';
-import type { TensorParallelContext } from './layer.js';
+import type { TensorParallelContext, TensorParallelDecode } from './layer.js';
+import type { CausalLm } from '../../causal_lm.js';
+import { generate } from '../../generate.js';
+import type { GenerateOptions } from '../../generate.js';
+import type { LayerCache } from '../../parallel_hybrid_layer.js';
 import { tensorParallelLayout } from './layout.js';
 import type { HeadSplit, TensorParallelLayout } from './layout.js';
 
@@ -44,7 +48,7 @@ export interface TensorParallelForwardOptions {
 }
 
 /** One TP rank of the Falcon-H1 causal LM. */
-export class TensorParallelFalconH1 {
+export class TensorParallelFalconH1 implements CausalLm {
   /** This rank's parameter pieces by HF name (`layout.plan` says how each is cut). */
   readonly params: Record<string, Variable> = {};
   private readonly ctx: TensorParallelContext;
@@ -161,6 +165,111 @@ export class TensorParallelFalconH1 {
       out[name] = gatherShards(spec ? pieces[name] : undefined, spec, { group: this.group, shape });
     }
     return out;
+  }
+
+  /** This rank's vocabulary slice of the logits `[rows, d]` → the full logits `[rows, vocab]` (one row per sequence: sampling needs every entry). */
+  private fullLogits(h: Tensor): Tensor2D {
+    const b = this.config.base;
+    return tf.tidy(() => {
+      const head = this.params['lm_head.weight'] ?? this.params['model.embed_tokens.weight'];
+      const local = tf.mul(tf.matMul(h, head, false, true), b.lm_head_multiplier);
+      const rows = h.shape[0];
+      return gatherShards(local, { shape: [rows, b.vocab_size], axis: 1, ranges: [this.layout.vocab] }, { group: this.group }) as Tensor2D;
+    });
+  }
+
+  private embed(ids: Tensor): Tensor {
+    return tf.mul(vocabParallelEmbedding(ids, this.params['model.embed_tokens.weight'], { group: this.group, vocabStart: this.layout.vocab[0] }), this.config.base.embedding_multiplier);
+  }
+
+  private noSp(where: string): void {
+    if (this.layout.sequenceParallel) throw new Error(`TensorParallelFalconH1.${where}: generation with the hybrid cache runs without sequence parallelism (build the model with sequenceParallel false)`);
+  }
+
+  /**
+   * Prefill: run the prompt once; the last position's full logits and this rank's hybrid cache.
+   * @internal
+   */
+  prefill(ids: Tensor2D, capacity: number, mask?: Tensor2D): { logits: Tensor2D; caches: LayerCache[] } {
+    this.noSp('prefill');
+    const [batch, seqlen] = ids.shape;
+    const caches: LayerCache[] = [];
+    const b = this.config.base;
+    const logits = tf.tidy(() => {
+      const positions = positionIds(batch, seqlen, mask);
+      let x = this.embed(ids);
+      for (let i = 0; i < this.config.layers.length; i++) {
+        const decode: TensorParallelDecode = { capacity };
+        x = tensorParallelLayer(x, i, this.ctx, positions, mask, decode);
+        caches.push(decode.next ?? {});
+      }
+      const last = rmsNorm(tf.slice(x, [0, seqlen - 1, 0], [-1, 1, -1]), this.params['model.final_layernorm.weight'], b.rms_norm_eps);
+      return this.fullLogits(tf.reshape(last, [batch, b.hidden_size]));
+    });
+    return { logits, caches };
+  }
+
+  /**
+   * One decoding step through this rank's cache (updated in place).
+   * @param ids - int32 `[batch, 1]`
+   * @param positions - int32 `[batch, 1]`
+   * @returns the full logits `[batch, vocab_size]`, the same on every rank
+   * @internal
+   */
+  step(ids: Tensor2D, positions: Tensor2D, caches: LayerCache[]): Tensor2D {
+    this.noSp('step');
+    const b = this.config.base;
+    return tf.tidy(() => {
+      let x = this.embed(ids);
+      for (let i = 0; i < this.config.layers.length; i++) {
+        const decode: TensorParallelDecode = { cache: caches[i] };
+        x = tensorParallelLayer(x, i, this.ctx, positions, undefined, decode);
+        const next = decode.next!;
+        if (caches[i].mamba && next.mamba) {
+          tf.dispose([caches[i].mamba!.convState, caches[i].mamba!.ssmState]);
+          caches[i].mamba = next.mamba;
+        }
+      }
+      x = rmsNorm(x, this.params['model.final_layernorm.weight'], b.rms_norm_eps);
+      return this.fullLogits(tf.reshape(x, [ids.shape[0], b.hidden_size]));
+    });
+  }
+
+  /**
+   * Generate with the hybrid cache (prefill once, one cached step per token); every rank calls it
+   * with the same prompt and options and gets the same tokens (each samples from the same gathered logits).
+   * @param promptIds - int32 `[batch, promptLen]`
+   * @returns int32 `[batch, promptLen + new tokens]`
+   */
+  async generate(promptIds: Tensor2D, options: GenerateOptions): Promise<Tensor2D> {
+    this.noSp('generate');
+    return generate(this, promptIds, options);
+  }
+
+  /** The full weights by HF name, gathered over the TP group (every rank calls it). */
+  stateDict(): Record<string, Tensor> {
+    return this.gather(this.params);
+  }
+
+  /** The full shape of every weight by HF name. */
+  stateDictShapes(): Map<string, number[]> {
+    return new Map(Object.entries(this.layout.shapes).map(([k, s]) => [k, [...s]]));
+  }
+
+  /**
+   * Load full weights by HF name (each rank cuts its pieces; every name and shape checked first).
+   * @throws naming the missing, unexpected or misshapen weight
+   */
+  loadStateDict(weights: Record<string, Tensor>): void {
+    const problems: string[] = [];
+    for (const [k, shape] of Object.entries(this.layout.shapes)) {
+      const t = weights[k];
+      if (!t) problems.push(`missing '${k}' [${shape}]`);
+      else if (!tf.util.arraysEqual(t.shape, shape)) problems.push(`'${k}' has shape [${t.shape}], expected [${shape}]`);
+    }
+    for (const k of Object.keys(weights)) if (!(k in this.layout.shapes)) problems.push(`unexpected '${k}'`);
+    if (problems.length) throw new Error(`TensorParallelFalconH1.loadStateDict: ${problems.join('; ')}`);
+    for (const [k, spec] of Object.entries(this.layout.plan)) tf.tidy(() => this.params[k].assign(takeShard(weights[k], spec)));
   }
 
   /** Free this rank's parameters. */

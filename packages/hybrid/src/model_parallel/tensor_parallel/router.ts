@@ -5,7 +5,7 @@
  * FLOPs per operation class (projections, attention scores, the SSD scan, the conv) and bytes moved
  * at the run's batch and sequence length, each divided by a measured throughput of the backend
  * ({@link CALIBRATION}). The routed split is still the same function as one rank: heads stay
- * contiguous ranges and only their counts change (see {@link tensorParallelLayout}).
+ * contiguous ranges and only their counts change (see `tensorParallelLayout`).
  */
 import { falconH1Dims } from '@falcon/checkpoint';
 import type { HybridConfig, LayerHeads } from '../../config.js';
