@@ -5,8 +5,8 @@
 // every rank's shard (its attention heads, its Mamba-2 heads and its columns of the shared output
 // projection — the work the head split moves; the evenly split MLP is left out) in this process,
 // for the naive split and the routed one, and report the slowest rank's time over the mean. The
-// ranks are timed round-robin, each rank's minimum over the rounds kept (robust to other load on
-// the machine). First it measures the backend's throughputs (the router's calibration) at these shapes.
+// ranks are timed round-robin by their CPU time, each rank's minimum over the rounds kept (robust
+// to other load on the machine). It also tabulates what the cost model predicts at longer sequences. First it measures the backend's throughputs (the router's calibration) at these shapes.
 //   npx tsx benchmarks/router/run.ts [--seqlen 1024] [--rounds 3]     (writes results/router-cpu.{json,md})
 import { execSync } from 'node:child_process';
 import { flashAttention } from '@falcon/attention';
@@ -16,7 +16,7 @@ import { initBackend, tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
 import { attentionShard, headCosts, hybridConfig, imbalance, naiveSplit, ropeOf, routeHeads, tensorParallelLayout, mambaShard } from '@falcon/hybrid';
 import type { BackendCalibration, HeadSplit, HybridConfig } from '@falcon/hybrid';
-import { time, writeResults } from '../lib/report.js';
+import { writeResults } from '../lib/report.js';
 import type { Row } from '../lib/report.js';
 
 const arg = (name: string, dflt: string) => {
@@ -38,32 +38,41 @@ const b = config.base;
 const d = b.hidden_size;
 const rnd = (shape: number[]) => tf.mul(tf.randomNormal(shape, 0, 1, 'float32', 1), 0.02);
 
-/** ms of forward + backward of f over its inputs. */
-async function fwdBwd(f: (...xs: Tensor[]) => Tensor, xs: Tensor[]): Promise<number> {
+/** CPU ms (user + system) of this process while fn runs: the tfjs cpu backend computes on this thread, so other load on the machine hardly changes it. */
+function cpuMs(fn: () => void): number {
+  const c0 = process.cpuUsage();
+  fn();
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000;
+}
+
+/** CPU ms of forward + backward of f over its inputs (minimum of ITERS after a warm-up). */
+function fwdBwd(f: (...xs: Tensor[]) => Tensor, xs: Tensor[]): number {
   const g = tf.grads((...a: Tensor[]) => tf.sum(f(...a)));
-  const r = await time(() => tf.tidy(() => tf.dispose(g(xs))), { warmup: 1, iters: ITERS });
-  return r.medianMs;
+  const run = () => tf.tidy(() => tf.dispose(g(xs)));
+  run();
+  return Math.min(...Array.from({ length: ITERS }, () => cpuMs(run)));
 }
 
 // (1) calibration: forward-equivalent throughput of each op class (model FLOPs / (fwd+bwd time / 3))
-async function calibrate(): Promise<BackendCalibration> {
+function calibrate(): BackendCalibration {
   const T = L;
   const [hd, p, n, Q] = [b.head_dim ?? 16, b.mamba_d_head, b.mamba_d_state, Math.min(b.mamba_chunk_size, L)];
   const x = rnd([T, d]);
   const w = rnd([512, d]);
-  const mm = await fwdBwd((a, c) => tf.matMul(a, c, false, true), [x, w]);
+  const mm = fwdBwd((a, c) => tf.matMul(a, c, false, true), [x, w]);
   const q = rnd([1, L, 4, hd]);
   const kv = rnd([1, L, 1, hd]);
-  const at = await fwdBwd((a, k, v) => flashAttention(a, k, v, { causal: true }).out, [q, kv, kv]);
+  const at = fwdBwd((a, k, v) => flashAttention(a, k, v, { causal: true }).out, [q, kv, kv]);
   const h = 8;
   const X = rnd([1, L, h, p]);
   const dt = rnd([1, L, h]);
   const A = tf.neg(tf.ones([h]));
   const B = rnd([1, L, 1, n]);
-  const ss = await fwdBwd((xx, t, bb, cc) => ssdChunkScan(xx, t, A, bb, cc, { chunkSize: Q, dtSoftplus: true }).y, [X, dt, B, B]);
+  const ss = fwdBwd((xx, t, bb, cc) => ssdChunkScan(xx, t, A, bb, cc, { chunkSize: Q, dtSoftplus: true }).y, [X, dt, B, B]);
   const e = rnd([T, 1024]);
-  const el = await fwdBwd((a) => tf.mul(a, tf.sigmoid(a)), [e]);
-  const bytes = await fwdBwd((a) => tf.add(a, 1), [rnd([T, 4096])]);
+  const el = fwdBwd((a) => tf.mul(a, tf.sigmoid(a)), [e]);
+  const bytes = fwdBwd((a) => tf.add(a, 1), [rnd([T, 4096])]);
   return {
     matmul: (2 * T * d * 512) / (mm / 3 / 1000),
     attention: (2 * T * L * hd * 4) / (at / 3 / 1000),
@@ -95,23 +104,19 @@ function rankStep(split: HeadSplit, t: number, r: number): { step: () => void; d
   return { step: () => tf.tidy(() => tf.dispose(g([u, ...params]))), dispose: () => tf.dispose([u, positions, ...params]) };
 }
 
-/** Each rank's minimum ms over the rounds (ranks timed round-robin, one warm-up each). */
+/** Each rank's minimum CPU ms over the rounds (ranks timed round-robin, one warm-up each). */
 function rankTimes(split: HeadSplit, t: number): number[] {
   const steps = Array.from({ length: t }, (_, r) => rankStep(split, t, r));
   steps.forEach((s) => s.step());
   const best = new Array<number>(t).fill(Infinity);
   for (let round = 0; round < ITERS; round++) {
-    steps.forEach((s, r) => {
-      const t0 = performance.now();
-      s.step();
-      best[r] = Math.min(best[r], performance.now() - t0);
-    });
+    steps.forEach((s, r) => (best[r] = Math.min(best[r], cpuMs(s.step))));
   }
   steps.forEach((s) => s.dispose());
   return best;
 }
 
-const cal = await calibrate();
+const cal = calibrate();
 console.log('calibration (forward FLOP/s, bytes/s):', cal);
 const costs = headCosts(config, 0, { seqlen: L, batch: 1, calibration: cal });
 const rows: Row[] = [];
@@ -125,20 +130,33 @@ for (const t of [3, 5]) {
       split: name,
       'attention heads': split.attention.join(' '),
       'mamba heads': split.mamba.join(' '),
-      'rank ms (fwd+bwd)': ms.map((x) => x.toFixed(0)).join(' '),
+      'rank CPU ms (fwd+bwd)': ms.map((x) => x.toFixed(0)).join(' '),
       'slowest / mean (measured)': +(Math.max(...ms) / mean).toFixed(3),
       'slowest / mean (model)': +imbalance(split, costs).toFixed(3),
-      'slowest ms': +Math.max(...ms).toFixed(1),
+      'slowest CPU ms': +Math.max(...ms).toFixed(1),
     });
     console.log(rows[rows.length - 1]);
   }
 }
+// what the cost model (with this calibration) predicts at longer sequences, where attention heads cost more
+const modelled: Row[] = [];
+for (const seqlen of [1024, 4096, 16384, 32768]) {
+  const cs = headCosts(config, 0, { seqlen, batch: 1, calibration: cal });
+  for (const t of [3, 5]) {
+    const heads = config.layers[0];
+    const n = naiveSplit(heads, t);
+    const r = routeHeads(heads, t, cs);
+    modelled.push({ seqlen, t, 'attention / mamba head cost': +(cs.attention / cs.mamba).toFixed(2), 'naive slowest / mean': +imbalance(n, cs).toFixed(3), 'routed split (attn | mamba)': `${r.attention.join(' ')} | ${r.mamba.join(' ')}`, 'routed slowest / mean': +imbalance(r, cs).toFixed(3) });
+  }
+}
+console.table(modelled);
 const commit = execSync('git rev-parse --short HEAD').toString().trim();
 writeResults('router-cpu', 'Hybrid head router vs naive head split (cpu, per-rank shard timing)', rows, {
   commit,
   shapes: 'head counts of Falcon-H1-0.5B (tools/device/model-cuda.ts), widths / 4: d 256, 8 attention heads (hd 16, 2 KV heads), 24 Mamba-2 heads (p 16, n 32, 1 group, chunk 64)',
   batchSeqlen: `1 × ${L}`,
-  timing: `each rank's minimum over ${ITERS} round-robin rounds (after 1 warm-up each)`,
+  timing: `CPU time (user + system) of each rank's forward + backward, its minimum over ${ITERS} round-robin rounds (after 1 warm-up each); the cpu backend computes on one thread, so the machine's other load hardly moves it`,
+  modelled: modelled.map((m) => `seqlen ${m.seqlen}, t ${m.t}: attention/mamba head ${m['attention / mamba head cost']}, naive ${m['naive slowest / mean']}, routed ${m['routed split (attn | mamba)']} → ${m['routed slowest / mean']}`),
   calibration: Object.fromEntries(Object.entries(cal).map(([k, v]) => [k, Number(v.toPrecision(3))])),
   perHeadModelMs: { attention: +(costs.attention * 1000).toFixed(2), mamba: +(costs.mamba * 1000).toFixed(2) },
 });
