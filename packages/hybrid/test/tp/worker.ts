@@ -57,6 +57,10 @@ for (const c of CASES[t] ?? []) {
     if (!(e <= 1e-5)) failures.push(`${name}: relative error ${e}`);
   }
   for (const name of Object.keys(full)) if (!(name in ref.grads)) failures.push(`unexpected TP parameter ${name}`);
+  // the global gradient norm (for clipping) from the pieces, each element counted once
+  const norm2 = tp.gradSquaredNorm(grads).dataSync()[0];
+  const refNorm2 = Object.values(ref.grads).reduce((a, g) => a + tf.sum(tf.square(g)).dataSync()[0], 0);
+  if (!(Math.abs(norm2 - refNorm2) <= 1e-5 * refNorm2)) failures.push(`gradSquaredNorm ${norm2} vs ${refNorm2}`);
   results.push({ name: c.name, loss: loss.dataSync()[0], lossErr, worst, grads: names.length, failures });
   tf.dispose([ids, loss, ref.loss, ...Object.values(grads), ...Object.values(full), ...Object.values(ref.grads)]);
   if (mask) tf.dispose([mask, labels]);

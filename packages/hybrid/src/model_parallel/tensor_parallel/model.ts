@@ -6,7 +6,7 @@
  * with the layout's gradient rule applied. Every rank of the TP group calls the same methods with
  * the same inputs.
  */
-import { gatherShards, reduceShardGradient, replicated, takeShard, enterTensorParallel, vocabParallelCrossEntropy, vocabParallelEmbedding } from '@falcon/parallel';
+import { allReduceSync, gatherShards, reduceShardGradient, replicated, takeShard, enterTensorParallel, vocabParallelCrossEntropy, vocabParallelEmbedding } from '@falcon/parallel';
 import type { ProcessGroup } from '@falcon/parallel';
 import type { RopeParameters } from '@falcon/attention';
 import { rmsNorm, tf } from '@falcon/tensor';
@@ -52,6 +52,7 @@ export class TensorParallelFalconH1 implements CausalLm {
   /** This rank's parameter pieces by HF name (`layout.plan` says how each is cut). */
   readonly params: Record<string, Variable> = {};
   private readonly ctx: TensorParallelContext;
+  private weightsCache?: Record<string, number | Tensor | undefined>;
 
   /**
    * @param config - the model config
@@ -272,8 +273,51 @@ export class TensorParallelFalconH1 implements CausalLm {
     for (const [k, spec] of Object.entries(this.layout.plan)) tf.tidy(() => this.params[k].assign(takeShard(weights[k], spec)));
   }
 
+  /**
+   * The squared global norm of gradients of this rank's pieces (e.g. from
+   * {@link TensorParallelFalconH1.valueAndGrads}) as the one-rank model's gradients have it: every
+   * element counted once over the TP group (an element held by k ranks counts 1/k on each),
+   * all-reduced. Every rank calls it; for clipping by the global norm.
+   * @returns a scalar, the same on every rank
+   */
+  gradSquaredNorm(grads: Record<string, Tensor>): Scalar {
+    const weights = this.elementWeights();
+    return tf.tidy(() => {
+      const parts = Object.keys(this.layout.plan).map((name) => {
+        const g2 = tf.square(grads[name]);
+        const w = weights[name];
+        if (w === undefined) return tf.sum(g2);
+        if (typeof w === 'number') return tf.mul(tf.sum(g2), w);
+        const axis = this.layout.plan[name].axis!;
+        return tf.sum(tf.mul(g2, tf.reshape(w, grads[name].shape.map((d, i) => (i === axis ? d : 1)))));
+      });
+      const local = parts.length ? tf.reshape(tf.addN(parts), [1]) : tf.zeros([1]);
+      return tf.reshape(allReduceSync(local, { group: this.group }), []) as Scalar;
+    });
+  }
+
+  /** Per parameter: undefined (every element held once), a number (replicated: 1/t), or 1/multiplicity per index along the shard axis. */
+  private elementWeights(): Record<string, number | Tensor | undefined> {
+    if (this.weightsCache) return this.weightsCache;
+    const all = Array.from({ length: this.layout.size }, (_, r) => tensorParallelLayout(this.config, { size: this.layout.size, rank: r, sequenceParallel: this.layout.sequenceParallel, splits: this.layout.splits }));
+    const out: Record<string, number | Tensor | undefined> = {};
+    for (const [name, spec] of Object.entries(this.layout.plan)) {
+      if (spec.axis === null) {
+        out[name] = 1 / all.filter((l) => l.plan[name]).length;
+        continue;
+      }
+      const count = new Array<number>(spec.shape[spec.axis]).fill(0);
+      for (const l of all) for (const [a, e] of l.plan[name]?.ranges ?? []) for (let i = a; i < e; i++) count[i]++;
+      if (count.every((c) => c === 1)) continue;
+      out[name] = tf.keep(tf.tensor1d(spec.ranges.flatMap(([a, e]) => count.slice(a, e).map((c) => 1 / c))));
+    }
+    this.weightsCache = out;
+    return out;
+  }
+
   /** Free this rank's parameters. */
   dispose(): void {
     for (const v of Object.values(this.params)) v.dispose();
+    for (const w of Object.values(this.weightsCache ?? {})) if (w instanceof tf.Tensor) w.dispose();
   }
 }
