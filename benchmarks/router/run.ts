@@ -7,7 +7,7 @@
 // for the naive split and the routed one, and report the slowest rank's time over the mean. The
 // ranks are timed round-robin by their CPU time, each rank's minimum over the rounds kept (robust
 // to other load on the machine). It also tabulates what the cost model predicts at longer sequences. First it measures the backend's throughputs (the router's calibration) at these shapes.
-//   npx tsx benchmarks/router/run.ts [--seqlen 1024] [--rounds 3]     (writes results/router-cpu.{json,md})
+//   npx tsx benchmarks/router/run.ts [--seqlen 1024] [--rounds 3] [--t 3,5]     (writes results/router-cpu-<seqlen>.{json,md})
 import { execSync } from 'node:child_process';
 import { flashAttention } from '@falcon/attention';
 import { localShape } from '@falcon/parallel';
@@ -26,6 +26,7 @@ const arg = (name: string, dflt: string) => {
 const L = Number(arg('seqlen', '1024'));
 const ITERS = Number(arg('rounds', '3'));
 const W = 4; // width divisor
+const TPS = arg('t', '3,5').split(',').map(Number);
 await initBackend('cpu');
 
 const config: HybridConfig = hybridConfig({
@@ -120,7 +121,7 @@ const cal = calibrate();
 console.log('calibration (forward FLOP/s, bytes/s):', cal);
 const costs = headCosts(config, 0, { seqlen: L, batch: 1, calibration: cal });
 const rows: Row[] = [];
-for (const t of [3, 5]) {
+for (const t of TPS) {
   const heads = config.layers[0];
   for (const [name, split] of [['naive', naiveSplit(heads, t)], ['router', routeHeads(heads, t, costs)]] as const) {
     const ms = rankTimes(split, t);
@@ -151,7 +152,7 @@ for (const seqlen of [1024, 4096, 16384, 32768]) {
 }
 console.table(modelled);
 const commit = execSync('git rev-parse --short HEAD').toString().trim();
-writeResults('router-cpu', 'Hybrid head router vs naive head split (cpu, per-rank shard timing)', rows, {
+writeResults(`router-cpu-${L}`, 'Hybrid head router vs naive head split (cpu, per-rank shard timing)', rows, {
   commit,
   shapes: 'head counts of Falcon-H1-0.5B (tools/device/model-cuda.ts), widths / 4: d 256, 8 attention heads (hd 16, 2 KV heads), 24 Mamba-2 heads (p 16, n 32, 1 group, chunk 64)',
   batchSeqlen: `1 × ${L}`,

@@ -27,12 +27,13 @@ export interface BackendCalibration {
 }
 
 /**
- * Measured throughputs per backend. `cpu`: measured by `benchmarks/router/run.ts` (tfjs cpu
- * backend, forward + backward of each op at the benchmark's shapes; see
- * `benchmarks/results/router-cpu.md`); the others are estimates to be replaced by their measurement.
+ * Throughputs per backend. `cpu`: measured by `benchmarks/router/run.ts` (tfjs cpu backend, one
+ * thread, CPU time of forward + backward of each op class at the benchmark's shapes, as forward
+ * FLOP/s; `benchmarks/results/router-cpu-1024.md`); `webgpu` and `cuda` are order-of-magnitude
+ * estimates until the benchmark runs there (pass a measured table as `calibration`).
  */
 export const CALIBRATION: Record<string, BackendCalibration> = {
-  cpu: { matmul: 1.2e9, attention: 0.35e9, ssd: 0.25e9, elementwise: 0.1e9, bytes: 2e9 },
+  cpu: { matmul: 9.8e8, attention: 1.24e9, ssd: 1.6e8, elementwise: 1.2e8, bytes: 2.9e8 },
   webgpu: { matmul: 2e11, attention: 5e10, ssd: 2e10, elementwise: 1e10, bytes: 2e11 },
   cuda: { matmul: 2e13, attention: 5e12, ssd: 2e12, elementwise: 5e11, bytes: 2e12 },
 };
