@@ -15,7 +15,7 @@ import { ssdChunkScan } from '@falcon/mamba2';
 import { initBackend, tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
 import { attentionShard, headCosts, hybridConfig, imbalance, naiveSplit, ropeOf, routeHeads, tensorParallelLayout, mambaShard } from '@falcon/hybrid';
-import type { BackendCalibration, HeadSplit, HybridConfig } from '@falcon/hybrid';
+import type { BackendCalibration, HeadCosts, HeadSplit, HybridConfig } from '@falcon/hybrid';
 import { writeResults } from '../lib/report.js';
 import type { Row } from '../lib/report.js';
 
@@ -117,28 +117,26 @@ function rankTimes(split: HeadSplit, t: number): number[] {
   return best;
 }
 
+/** Per-head CPU seconds of each kind measured on the shards themselves: 7A+M, A+23M (t 2) and A+M (t 8), fixed costs cancelled. */
+function measuredHeadCosts(): HeadCosts {
+  const one = (split: HeadSplit, t: number, r: number) => {
+    const s = rankStep(split, t, r);
+    s.step();
+    const ms = Math.min(...Array.from({ length: ITERS }, () => cpuMs(s.step)));
+    s.dispose();
+    return ms;
+  };
+  const base = one({ attention: new Array(8).fill(1), mamba: [17, 1, 1, 1, 1, 1, 1, 1] }, 8, 1);
+  const attn = one({ attention: [7, 1], mamba: [1, 23] }, 2, 0);
+  const mamba = one({ attention: [7, 1], mamba: [1, 23] }, 2, 1);
+  return { attention: (attn - base) / 6 / 1000, mamba: (mamba - base) / 22 / 1000 };
+}
+
 const cal = calibrate();
 console.log('calibration (forward FLOP/s, bytes/s):', cal);
 const costs = headCosts(config, 0, { seqlen: L, batch: 1, calibration: cal });
-const rows: Row[] = [];
-for (const t of TPS) {
-  const heads = config.layers[0];
-  for (const [name, split] of [['naive', naiveSplit(heads, t)], ['router', routeHeads(heads, t, costs)]] as const) {
-    const ms = rankTimes(split, t);
-    const mean = ms.reduce((a, x) => a + x, 0) / t;
-    rows.push({
-      t,
-      split: name,
-      'attention heads': split.attention.join(' '),
-      'mamba heads': split.mamba.join(' '),
-      'rank CPU ms (fwd+bwd)': ms.map((x) => x.toFixed(0)).join(' '),
-      'slowest / mean (measured)': +(Math.max(...ms) / mean).toFixed(3),
-      'slowest / mean (model)': +imbalance(split, costs).toFixed(3),
-      'slowest CPU ms': +Math.max(...ms).toFixed(1),
-    });
-    console.log(rows[rows.length - 1]);
-  }
-}
+const measured = measuredHeadCosts();
+console.log('per-head CPU s: modelled (forward)', costs, 'measured (forward + backward)', measured);
 // what the cost model (with this calibration) predicts at longer sequences, where attention heads cost more
 const modelled: Row[] = [];
 for (const seqlen of [1024, 4096, 16384, 32768]) {
@@ -151,13 +149,38 @@ for (const seqlen of [1024, 4096, 16384, 32768]) {
   }
 }
 console.table(modelled);
-const commit = execSync('git rev-parse --short HEAD').toString().trim();
-writeResults(`router-cpu-${L}`, 'Hybrid head router vs naive head split (cpu, per-rank shard timing)', rows, {
-  commit,
-  shapes: 'head counts of Falcon-H1-0.5B (tools/device/model-cuda.ts), widths / 4: d 256, 8 attention heads (hd 16, 2 KV heads), 24 Mamba-2 heads (p 16, n 32, 1 group, chunk 64)',
-  batchSeqlen: `1 × ${L}`,
-  timing: `CPU time (user + system) of each rank's forward + backward, its minimum over ${ITERS} round-robin rounds (after 1 warm-up each); the cpu backend computes on one thread, so the machine's other load hardly moves it`,
-  modelled: modelled.map((m) => `seqlen ${m.seqlen}, t ${m.t}: attention/mamba head ${m['attention / mamba head cost']}, naive ${m['naive slowest / mean']}, routed ${m['routed split (attn | mamba)']} → ${m['routed slowest / mean']}`),
-  calibration: Object.fromEntries(Object.entries(cal).map(([k, v]) => [k, Number(v.toPrecision(3))])),
-  perHeadModelMs: { attention: +(costs.attention * 1000).toFixed(2), mamba: +(costs.mamba * 1000).toFixed(2) },
-});
+const rows: Row[] = [];
+for (const t of TPS) {
+  const heads = config.layers[0];
+  for (const [name, split] of [['naive', naiveSplit(heads, t)], ['router (FLOP model)', routeHeads(heads, t, costs)], ['router (measured head costs)', routeHeads(heads, t, measured)]] as const) {
+    const ms = rankTimes(split, t);
+    const mean = ms.reduce((a, x) => a + x, 0) / t;
+    rows.push({
+      t,
+      split: name,
+      'attention heads': split.attention.join(' '),
+      'mamba heads': split.mamba.join(' '),
+      'rank CPU ms (fwd+bwd)': ms.map((x) => x.toFixed(0)).join(' '),
+      'slowest / mean (measured)': +(Math.max(...ms) / mean).toFixed(3),
+      'slowest / mean (model)': +imbalance(split, costs).toFixed(3),
+      'slowest / mean (measured head costs)': +imbalance(split, measured).toFixed(3),
+      'slowest CPU ms': +Math.max(...ms).toFixed(1),
+    });
+    console.log(rows[rows.length - 1]);
+  }
+  save();
+}
+/** Write the results so far (after each TP size). */
+function save(): void {
+  const commit = execSync('git rev-parse --short HEAD').toString().trim();
+  writeResults(`router-cpu-${L}`, 'Hybrid head router vs naive head split (cpu, per-rank shard timing)', rows, {
+    commit,
+    shapes: 'head counts of Falcon-H1-0.5B (tools/device/model-cuda.ts), widths / 4: d 256, 8 attention heads (hd 16, 2 KV heads), 24 Mamba-2 heads (p 16, n 32, 1 group, chunk 64)',
+    batchSeqlen: `1 × ${L}`,
+    timing: `CPU time (user + system) of each rank's forward + backward, its minimum over ${ITERS} round-robin rounds (after 1 warm-up each); the cpu backend computes on one thread, so the machine's other load hardly moves it`,
+    modelled: modelled.map((m) => `seqlen ${m.seqlen}, t ${m.t}: attention/mamba head ${m['attention / mamba head cost']}, naive ${m['naive slowest / mean']}, routed ${m['routed split (attn | mamba)']} → ${m['routed slowest / mean']}`),
+    calibration: Object.fromEntries(Object.entries(cal).map(([k, v]) => [k, Number(v.toPrecision(3))])),
+    perHeadModelMs: { attention: +(costs.attention * 1000).toFixed(2), mamba: +(costs.mamba * 1000).toFixed(2) },
+    perHeadMeasuredCpuMs: { attention: +(measured.attention * 1000).toFixed(1), mamba: +(measured.mamba * 1000).toFixed(1) },
+  });
+}
