@@ -49,7 +49,7 @@ export { PRESETS } from './presets.js';
 export { HFTokenizer, loadTokenizer } from './tokenizer/hf.js';
 // tensor parallelism (issue 15)
 export { TensorParallelFalconH1 } from './model_parallel/tensor_parallel/model.js';
-export type { TensorParallelOptions, TensorParallelForwardOptions } from './model_parallel/tensor_parallel/model.js';
+export type { TensorParallelModelOptions, TensorParallelForwardOptions } from './model_parallel/tensor_parallel/model.js';
 export { tensorParallelLayout, evenSplit, blockLayout } from './model_parallel/tensor_parallel/layout.js';
 export type { HeadSplit, HeadSegment, BlockLayout, LayerLayout, TensorParallelLayout, TensorParallelLayoutOptions } from './model_parallel/tensor_parallel/layout.js';
 export { routeHeads, routeModel, naiveSplit, headCosts, rankCosts, imbalance, CALIBRATION } from './model_parallel/tensor_parallel/router.js';

@@ -28,7 +28,7 @@ import { tensorParallelLayout } from './layout.js';
 import type { HeadSplit, TensorParallelLayout } from './layout.js';
 
 /** Options of {@link TensorParallelFalconH1.fromModel}. */
-export interface TensorParallelOptions {
+export interface TensorParallelModelOptions {
   /** The tensor-parallel group (its size is t, its rank this rank's TP index). */
   group: ProcessGroup;
   /** Sequence parallelism (default false; the sequence length must then be divisible by t). */
@@ -81,7 +81,7 @@ export class TensorParallelFalconH1 implements CausalLm {
    * This rank of a TP group, its weights cut from a full one-rank model (the same model on every rank).
    * @param model - the full model
    */
-  static fromModel(model: FalconH1ForCausalLM, opts: TensorParallelOptions): TensorParallelFalconH1 {
+  static fromModel(model: FalconH1ForCausalLM, opts: TensorParallelModelOptions): TensorParallelFalconH1 {
     const layout = tensorParallelLayout(model.config, { size: opts.group.size, rank: opts.group.rank, sequenceParallel: opts.sequenceParallel, splits: opts.splits });
     const weights = model.stateDict();
     try {
