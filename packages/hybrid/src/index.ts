@@ -57,3 +57,19 @@ export { ringAttention, mergeAttention } from './model_parallel/context_parallel
 export type { RingAttentionOptions } from './model_parallel/context_parallel/ring_attention.js';
 export { statePassingScan } from './model_parallel/context_parallel/state_passing.js';
 export { allToAllScan } from './model_parallel/context_parallel/all_to_all_scan.js';
+// tensor parallelism (issue 15)
+export { TensorParallelFalconH1 } from './model_parallel/tensor_parallel/model.js';
+export type { TensorParallelModelOptions, TensorParallelForwardOptions } from './model_parallel/tensor_parallel/model.js';
+export { tensorParallelLayout, evenSplit, blockLayout } from './model_parallel/tensor_parallel/layout.js';
+export type { HeadSplit, HeadSegment, BlockLayout, LayerLayout, TensorParallelLayout, TensorParallelLayoutOptions } from './model_parallel/tensor_parallel/layout.js';
+export { routeHeads, routeModel, naiveSplit, headCosts, rankCosts, imbalance, CALIBRATION } from './model_parallel/tensor_parallel/router.js';
+export type { HeadCosts, HeadCostOptions, BackendCalibration } from './model_parallel/tensor_parallel/router.js';
+export { tensorParallelLayer } from './model_parallel/tensor_parallel/layer.js';
+export type { TensorParallelContext } from './model_parallel/tensor_parallel/layer.js';
+export { attentionShard, ropeOf } from './model_parallel/tensor_parallel/attention_shard.js';
+export type { AttentionShardConfig } from './model_parallel/tensor_parallel/attention_shard.js';
+export { mambaShard, localMup } from './model_parallel/tensor_parallel/mamba_shard.js';
+export type { MambaShardConfig, MambaShardParams } from './model_parallel/tensor_parallel/mamba_shard.js';
+export { gatedNormShard } from './model_parallel/tensor_parallel/gated_norm_shard.js';
+export type { GatedNormShardConfig } from './model_parallel/tensor_parallel/gated_norm_shard.js';
+export { weightMeanAbs, shardedBitMatMul, rowAbsMax, countedRows } from './model_parallel/tensor_parallel/bitnet_shard.js';

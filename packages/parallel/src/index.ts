@@ -59,3 +59,16 @@ export type { ContextParallelLayout } from './context_parallel/layout.js';
 export { exchange, ringShift } from './context_parallel/exchange.js';
 export type { ExchangeOptions } from './context_parallel/exchange.js';
 export { exclusiveChunkScan } from './context_parallel/chunk_scan.js';
+export { placeShard } from './sharding/place_shard.js';
+// tensor parallelism (issue 15)
+export { enterTensorParallel, exitTensorParallel, allReduceInRegion } from './tensor_parallel/region.js';
+export type { TensorParallelOptions } from './tensor_parallel/region.js';
+export { columnParallelLinear, rowParallelLinear, ColumnParallelLinear, RowParallelLinear } from './tensor_parallel/linear_layers.js';
+export type { Projection, ColumnParallelOptions, RowParallelOptions } from './tensor_parallel/linear_layers.js';
+export { vocabParallelEmbedding } from './tensor_parallel/vocab_parallel_embedding.js';
+export type { VocabParallelEmbeddingOptions } from './tensor_parallel/vocab_parallel_embedding.js';
+export { vocabParallelCrossEntropy } from './tensor_parallel/vocab_parallel_cross_entropy.js';
+export type { VocabParallelCrossEntropyOptions } from './tensor_parallel/vocab_parallel_cross_entropy.js';
+export { shardedMeanAbs, shardedAbsMax } from './tensor_parallel/sharded_scales.js';
+export type { ShardedMeanAbsOptions } from './tensor_parallel/sharded_scales.js';
+export { reduceShardGradient, gatherShards } from './tensor_parallel/shard_gradients.js';
