@@ -93,7 +93,7 @@ export async function* generateStream(model: CausalLm, promptIds: Tensor2D, o: G
         const logits = model.step(ids, pos!, caches);
         ahead = choose(logits);
         tf.dispose([ids, logits]);
-        const next = tf.add(pos!, tf.scalar(1, 'int32')) as Tensor2D;
+        const next = tf.tidy(() => tf.add(pos!, tf.scalar(1, 'int32'))) as Tensor2D;
         pos!.dispose();
         pos = next;
       }

@@ -110,9 +110,9 @@ export function sampleTokens(logits: Tensor2D, o: SamplingOptions, uniforms?: Te
     const r = tf.mul(tf.reshape(uniforms, [batch, 1]), total);
     // the first kept token whose CDF exceeds the draw
     const below = tf.sum(tf.cast(tf.lessEqual(cdf, r), 'int32'), 1);
-    const pick = tf.minimum(below, tf.sub(kept, 1));
+    const pick = tf.minimum(below, tf.sub(kept, tf.scalar(1, 'int32')));
     if (!order) return pick as Tensor1D;
-    const flat = tf.add(tf.mul(tf.range(0, batch, 1, 'int32'), n), pick);
+    const flat = tf.add(tf.mul(tf.range(0, batch, 1, 'int32'), tf.scalar(n, 'int32')), pick);
     return tf.gather(tf.reshape(order, [batch * n]), flat) as Tensor1D;
   });
 }
