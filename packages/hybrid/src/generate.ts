@@ -19,8 +19,8 @@ export interface GenerateOptions extends SamplingOptions {
   maxNewTokens: number;
   /** Seed of sampling (default 0). */
   seed?: number;
-  /** Stop a sequence at this token (default: the config's eos_token_id); later positions get the pad token. */
-  eosTokenId?: number | null;
+  /** Stop a sequence at this token, or at any of these (default: the config's eos_token_id); later positions get the pad token. */
+  eosTokenId?: number | number[] | null;
   /** `[batch, promptLen]` 1 for real tokens, 0 for left padding. */
   attentionMask?: Tensor2D;
   /** {@link generate} only: called after each new token with the tokens of that step (one per sequence). */
@@ -66,9 +66,9 @@ export async function* generateStream(model: CausalLm, promptIds: Tensor2D, o: G
   const b = model.config.base;
   if (tf.getBackend() !== 'cpu') checkTokenIds('generate', await promptIds.data(), b.vocab_size); // (cpu: checked above)
   if (o.maxNewTokens === 0) return;
-  const eosCfg = Array.isArray(b.eos_token_id) ? b.eos_token_id[0] : b.eos_token_id;
-  const eos = o.eosTokenId === undefined ? eosCfg : o.eosTokenId;
-  const pad = b.pad_token_id ?? eos ?? 0;
+  const eosGiven = o.eosTokenId === undefined ? b.eos_token_id : o.eosTokenId; // transformers stops at any of them
+  const eos = new Set([eosGiven ?? []].flat());
+  const pad = b.pad_token_id ?? [eosGiven ?? []].flat()[0] ?? 0;
   const rng = new Rng(o.seed ?? 0);
   const mask = o.attentionMask;
   const lengths = mask ? Array.from(await tf.tidy(() => tf.sum(tf.cast(mask, 'int32'), 1)).data()) : undefined;
@@ -103,7 +103,7 @@ export async function* generateStream(model: CausalLm, promptIds: Tensor2D, o: G
       ahead = undefined;
       const row = Array.from(values, (t, i) => {
         if (done[i]) return pad;
-        if (eos !== null && eos !== undefined && t === eos) done[i] = true;
+        if (eos.has(t)) done[i] = true;
         return t;
       });
       yield row;
