@@ -47,3 +47,7 @@ export { describeRun } from './train/run_directory.js';
 export type { CommittedCheckpoint, TrainerState } from './train/checkpoint.js';
 export { PRESETS } from './presets.js';
 export { HFTokenizer, loadTokenizer } from './tokenizer/hf.js';
+export { ChatTemplate } from './tokenizer/chat_template.js';
+export type { ChatMessage, ChatRenderOptions } from './tokenizer/chat_template.js';
+export { IncrementalDecoder } from './tokenizer/incremental.js';
+export type { EncodeOptions } from './tokenizer/byte.js';

@@ -58,6 +58,7 @@ function replier(model: FalconH1ForCausalLM, tok: Tokenizer, template: ChatTempl
     if (room < 1) throw new Error(`the conversation (${prompt.length} tokens) fills the model's max_position_embeddings ${config.max_position_embeddings}; start over (/reset)`);
     const options = { ...flags.sampling, maxNewTokens: Math.min(flags.maxNewTokens, room), eosTokenId: eos.length ? eos : null };
     const r = await streamGeneration(model, prompt, tok, options, (delta) => onText(delta));
+    if (r.rest) onText(r.rest);
     return { content: r.text, newTokens: r.ids.length, seconds: r.seconds, tokensPerSecond: r.tokensPerSecond };
   };
 }

@@ -15,6 +15,7 @@ import { FalconH1ForCausalLM } from '../model.js';
 import { resolveModelDir } from '../train/latest.js';
 import type { Tokenizer } from '../tokenizer/byte.js';
 import { loadTokenizer } from '../tokenizer/hf.js';
+import { IncrementalDecoder } from '../tokenizer/incremental.js';
 import type { Command } from './command.js';
 import { parseOptions, UsageError } from './command.js';
 
@@ -90,6 +91,8 @@ export interface StreamedGeneration {
   ids: number[];
   /** Their text. */
   text: string;
+  /** The end of the text not handed to onText yet (bytes that did not complete a character). */
+  rest: string;
   /** Seconds from the call to the last token (prefill included). */
   seconds: number;
   /** New tokens per second. */
@@ -97,9 +100,9 @@ export interface StreamedGeneration {
 }
 
 /**
- * Generate from one prompt and hand out the text as it is produced: `onText(delta, id)` gets the
- * new text after each token (held back while the tokens so far end inside a character, so multi-
- * byte characters and merged pieces come out whole).
+ * Generate from one prompt and hand out the text as it is produced: `onText(delta, id, step)` gets
+ * the new text after each token (an {@link IncrementalDecoder}'s: characters come out whole);
+ * what is still held back at the end is returned as `rest`.
  * @param prompt - the prompt's ids
  * @param tok - the tokenizer (none: onText gets '')
  */
@@ -112,25 +115,19 @@ export async function streamGeneration(
 ): Promise<StreamedGeneration> {
   const start = performance.now();
   const ids: number[] = [];
-  let shown = '';
+  const decoder = tok && new IncrementalDecoder(tok);
   const input = tf.tensor2d([prompt], [1, prompt.length], 'int32') as Tensor2D;
   try {
     let step = 0;
     for await (const [id] of generateStream(model, input, options)) {
       ids.push(id);
-      const text = tok?.decode(ids) ?? '';
-      let delta = '';
-      if (!text.endsWith('\uFFFD') && text.startsWith(shown)) {
-        delta = text.slice(shown.length);
-        shown = text;
-      }
-      onText(delta, id, step++);
+      onText(decoder?.push(id) ?? '', id, step++);
     }
   } finally {
     input.dispose();
   }
   const seconds = (performance.now() - start) / 1000;
-  return { ids, text: tok?.decode(ids) ?? '', seconds, tokensPerSecond: ids.length / Math.max(seconds, 1e-9) };
+  return { ids, text: decoder?.text ?? '', rest: decoder?.flush() ?? '', seconds, tokensPerSecond: ids.length / Math.max(seconds, 1e-9) };
 }
 
 /** The eos ids generation stops at: the tokenizer's, else the config's (several allowed). */
@@ -154,7 +151,8 @@ export const generateCommand: Command = {
     '  --prompt-ids IDS     the prompt as comma-separated token ids',
     ...GENERATION_HELP,
     '  --json               JSON lines instead of text: {"event":"token","step","id","text"} per token (text: the new',
-    '                       characters), then {"event":"done","ids","promptLength","text","newTokens","seconds","tokensPerSecond"}',
+    '                       characters), {"event":"text","text"} with characters held back to the end (if any), then',
+    '                       {"event":"done","ids","promptLength","text","newTokens","seconds","tokensPerSecond"}',
   ].join('\n'),
   async run(argv, out, io) {
     const o = parseOptions(argv, { ...GENERATION_FLAGS, prompt: { type: 'string' }, 'prompt-ids': { type: 'string' } });
@@ -185,9 +183,10 @@ export const generateCommand: Command = {
       const r = await streamGeneration(model, prompt, tok, options, (text, id, step) => (o.json ? out(JSON.stringify({ event: 'token', step, id, text })) : io.write(text)));
       const all = [...prompt, ...r.ids];
       const stats = { newTokens: r.ids.length, seconds: Number(r.seconds.toFixed(4)), tokensPerSecond: Number(r.tokensPerSecond.toFixed(2)) };
+      if (o.json && r.rest) out(JSON.stringify({ event: 'text', text: r.rest }));
       if (o.json) out(JSON.stringify({ event: 'done', ids: all, promptLength: prompt.length, text: tok?.decode(all) ?? '', ...stats }));
       else {
-        io.write('\n');
+        io.write(r.rest + '\n');
         io.err(`${stats.newTokens} tokens in ${stats.seconds.toFixed(2)} s: ${stats.tokensPerSecond.toFixed(1)} tokens/s (${flags.backend})`);
       }
     } finally {
