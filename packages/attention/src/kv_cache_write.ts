@@ -39,7 +39,6 @@ export const kvCacheWriteOp = defineOp<KvCacheWriteInputName, never, KvCacheWrit
  * @param x - float32 `[batch, newTokens, ...row]`
  * @param offset - the first row written
  * @returns a new handle of the cache's data (dispose it, or the cache handle, as any tensor)
- * @internal
  */
 export function kvCacheWrite(cache: Tensor, x: Tensor, offset: number): Tensor {
   return kvCacheWriteOp({ cache, x }, { offset }).y;
