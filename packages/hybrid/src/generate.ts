@@ -10,7 +10,7 @@ import type { Tensor1D, Tensor2D } from '@falcon/tensor';
 import type { CausalLm } from './causal_lm.js';
 import type { LayerCache } from './parallel_hybrid_layer.js';
 import type { SamplingOptions } from './sampling.js';
-import { checkSamplingOptions, sampleTokens } from './sampling.js';
+import { canSampleOnDevice, checkSamplingOptions, nextToken, sampleTokens } from './sampling.js';
 import { checkInputIds, checkSequenceLength, checkTokenIds } from './checks.js';
 
 /** Options of {@link generate} and {@link generateStream}. */
@@ -73,14 +73,26 @@ export async function* generateStream(model: CausalLm, promptIds: Tensor2D, o: G
   const mask = o.attentionMask;
   const lengths = mask ? Array.from(await tf.tidy(() => tf.sum(tf.cast(mask, 'int32'), 1)).data()) : undefined;
   const hasPad = lengths?.some((n) => n < plen) ?? false;
-  const choose = (logits: Tensor2D): Tensor1D =>
-    tf.tidy(() => {
-      const u = o.doSample ? tf.tensor1d(Array.from({ length: batch }, () => rng.uniform())) : undefined;
-      return sampleTokens(logits, o, u);
-    });
+  const onDevice = canSampleOnDevice(o);
+  // the ids of the next tokens, on the device; where the backend cannot sort (top-k/top-p), from the logits read back
+  const choose = async (logits: Tensor2D): Promise<Tensor1D> => {
+    if (!onDevice) {
+      const rows = (await logits.data()) as Float32Array;
+      const v = b.vocab_size;
+      return tf.tensor1d(Array.from({ length: batch }, (_, i) => nextToken(rows.subarray(i * v, (i + 1) * v), o, rng)), 'int32') as Tensor1D;
+    }
+    return tf.tidy(() => sampleTokens(logits, o, o.doSample ? tf.tensor1d(Array.from({ length: batch }, () => rng.uniform())) : undefined));
+  };
   const { logits: first, caches } = model.prefill(promptIds, plen + o.maxNewTokens, hasPad ? mask : undefined);
-  let tokens: Tensor1D | undefined = choose(first);
-  first.dispose();
+  let tokens: Tensor1D | undefined;
+  try {
+    tokens = await choose(first);
+  } catch (e) {
+    disposeCaches(caches);
+    throw e;
+  } finally {
+    first.dispose();
+  }
   let pos: Tensor2D | undefined = tf.tensor2d(hasPad ? lengths! : new Array(batch).fill(plen), [batch, 1], 'int32');
   let ahead: Tensor1D | undefined;
   const done = new Array(batch).fill(false);
@@ -91,8 +103,11 @@ export async function* generateStream(model: CausalLm, promptIds: Tensor2D, o: G
       if (s < o.maxNewTokens - 1) {
         const ids = tf.reshape(tokens!, [batch, 1]) as Tensor2D;
         const logits = model.step(ids, pos!, caches);
-        ahead = choose(logits);
-        tf.dispose([ids, logits]);
+        try {
+          ahead = await choose(logits);
+        } finally {
+          tf.dispose([ids, logits]);
+        }
         const next = tf.tidy(() => tf.add(pos!, tf.scalar(1, 'int32'))) as Tensor2D;
         pos!.dispose();
         pos = next;

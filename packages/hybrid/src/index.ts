@@ -15,7 +15,7 @@ export type { ForwardOptions, ForwardOutput } from './model.js';
 export { generate, generateStream } from './generate.js';
 export type { GenerateOptions } from './generate.js';
 export type { SamplingOptions } from './sampling.js';
-export { nextToken, sampleTokens, checkSamplingOptions } from './sampling.js';
+export { nextToken, sampleTokens, canSampleOnDevice, checkSamplingOptions } from './sampling.js';
 export { checkBatchSize, checkInputIds, checkModelSize, checkSequenceLength, checkTokenIds, modelSize, MAX_TENSOR_ELEMENTS } from './checks.js';
 export type { ModelSize } from './checks.js';
 export { loadPretrained } from './model.js';

@@ -69,6 +69,15 @@ export function nextToken(logits: Float32Array, o: SamplingOptions, rng: Rng): n
 }
 
 /**
+ * Whether {@link sampleTokens} can run on the active backend with these options: greedy and plain
+ * sampling use argMax/cumsum, which every backend has; top-k and top-p need the `TopK` kernel
+ * (the cuda backend has none: there generation reads the logits and samples with {@link nextToken}).
+ */
+export function canSampleOnDevice(o: SamplingOptions): boolean {
+  return !o.doSample || (!o.topK && (o.topP ?? 1) >= 1) || tf.getKernel('TopK', tf.getBackend()) !== undefined;
+}
+
+/**
  * The next token of every sequence, computed on the device: the argmax of each row when greedy;
  * when sampling, the same distribution as {@link nextToken} (softmax(logits / temperature) over
  * the topK most likely tokens, then the smallest most likely prefix whose mass reaches topP) drawn

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '@falcon/tensor';
 import type { Tensor1D, Tensor2D } from '@falcon/tensor';
 import { backendsUnderTest } from '@falcon/tensor/testing';
-import { FalconH1ForCausalLM, generate, generateStream, hybridConfig, sampleTokens } from '../src/index.js';
+import { canSampleOnDevice, FalconH1ForCausalLM, generate, generateStream, hybridConfig, sampleTokens } from '../src/index.js';
 import type { SamplingOptions } from '../src/index.js';
 
 const LOGITS = [0.3, -1.2, 2.5, 0.31, 1.7, -0.4, 2.2, 0.0, -3.0, 1.1, 0.9];
@@ -93,6 +93,25 @@ describe.each(backendsUnderTest())('%s', (backend) => {
       const want = r.slice(5, 5 + stopped.length).map((t, j) => (ends[i] >= 0 && j > ends[i] ? 0 : t));
       expect(stopped.map((s) => s[i]), `row ${i}`).toEqual(want);
     });
+    model.dispose();
+  });
+
+  it('without a TopK kernel (cuda) top-k sampling reads the logits and draws the same tokens on the host', async () => {
+    const model = new FalconH1ForCausalLM(config, 7);
+    const prompt = tf.tensor2d([[5, 6, 7], [8, 9, 10]], [2, 3], 'int32') as Tensor2D;
+    const o = { maxNewTokens: 14, doSample: true, temperature: 1.5, topK: 6, topP: 0.9, seed: 9 };
+    expect(canSampleOnDevice(o)).toBe(true);
+    const device = await (await generate(model, prompt, o)).array();
+    const topk = tf.getKernel('TopK', backend)!;
+    tf.unregisterKernel('TopK', backend);
+    try {
+      expect(canSampleOnDevice(o)).toBe(false);
+      expect(canSampleOnDevice({ doSample: true, temperature: 2 })).toBe(true);
+      // the same uniforms in the same order over the same sorted tokens (a draw within rounding of a CDF edge: ~1e-5 per draw)
+      expect(await (await generate(model, prompt, o)).array()).toEqual(device);
+    } finally {
+      tf.registerKernel(topk);
+    }
     model.dispose();
   });
 
