@@ -58,7 +58,8 @@ function disposeCaches(caches: LayerCache[]): void {
  * @returns an async generator of `number[]` (length batch) per step
  * @example
  * ```ts
- * for await (const [id] of generateStream(model, prompt, { maxNewTokens: 64 })) process.stdout.write(tokenizer.decode([id]));
+ * const decoder = new IncrementalDecoder(tokenizer);
+ * for await (const [id] of generateStream(model, prompt, { maxNewTokens: 64 })) process.stdout.write(decoder.push(id));
  * ```
  */
 export async function* generateStream(model: CausalLm, promptIds: Tensor2D, o: GenerateOptions): AsyncGenerator<number[], void, undefined> {
