@@ -45,6 +45,14 @@ describe.each(backendsUnderTest())('kvCacheWrite on %s', (backend) => {
 
   it('writes rows in place, equal to slice + concat', writesInPlace);
 
+  it('writes a mask cast from bool (tfjs-webgpu keeps int words behind such a cast)', async () => {
+    const cache = tf.fill([2, 5], 1);
+    const x = tf.cast(tf.notEqual(tf.tensor2d([[0, 3], [2, 0]], [2, 2], 'int32'), 0), 'float32');
+    tf.tidy(() => kvCacheWrite(cache, x, 1));
+    expect(Array.from(await cache.data())).toEqual([1, 0, 1, 1, 1, 1, 1, 0, 1, 1]);
+    tf.dispose([cache, x]);
+  });
+
   it('KVCache keeps its handles and appends in place', async () => {
     const cache = new KVCache({ batch: 2, capacity: 5, nKvHeads: 1, headDim: 3 });
     const keys = cache.keys;
@@ -82,4 +90,12 @@ describe.skipIf(cuda.available)('kvCacheWrite on the emulated cuda addon', () =>
     tf.removeBackend('cuda');
   });
   it('writes rows in place, equal to slice + concat', writesInPlace);
+
+  it('writes a mask cast from bool (tfjs-webgpu keeps int words behind such a cast)', async () => {
+    const cache = tf.fill([2, 5], 1);
+    const x = tf.cast(tf.notEqual(tf.tensor2d([[0, 3], [2, 0]], [2, 2], 'int32'), 0), 'float32');
+    tf.tidy(() => kvCacheWrite(cache, x, 1));
+    expect(Array.from(await cache.data())).toEqual([1, 0, 1, 1, 1, 1, 1, 0, 1, 1]);
+    tf.dispose([cache, x]);
+  });
 });
