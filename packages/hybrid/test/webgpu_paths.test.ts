@@ -1,6 +1,9 @@
 // Every model path on each backend under test (FALCON_TEST_BACKENDS; webgpu in Node has no
 // synchronous reads): forward with the loss, valueAndGrads, greedy and sampled generation, and
 // training steps through the Trainer, each equal to the same computed on cpu.
+// (2026-12-03, SwiftShader: the training case fails on webgpu — the step's gradient norm reads 0
+// and the parameters differ after one step, while valueAndVariableGrads, globalNormClip and
+// adamwStep each equal cpu on their own; reported to the lead.)
 import { describe, expect, it } from 'vitest';
 import { initBackend, tf } from '@falcon/tensor';
 import type { Tensor2D } from '@falcon/tensor';
@@ -20,7 +23,6 @@ interface Paths {
   grads: Record<string, Float32Array>;
   greedy: number[][];
   sampled: number[][];
-  trainLosses: number[];
 }
 
 /** Run every path on the active backend and read the results back (asynchronously). */
@@ -38,15 +40,22 @@ async function runPaths(): Promise<Paths> {
   const attentionMask = tf.tensor2d([[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]], [2, 5], 'int32') as Tensor2D;
   const greedy = (await (await model.generate(prompt, { maxNewTokens: 10, attentionMask })).array()) as number[][];
   const sampled = (await (await model.generate(prompt, { maxNewTokens: 10, attentionMask, doSample: true, temperature: 0.8, topK: 8, topP: 0.9, seed: 5 })).array()) as number[][];
-  const trainer = new Trainer(model, new TokenBatches(TOKENS, 2, 12, 5), { steps: 3, lr: 1e-2, warmupSteps: 1 }, '');
-  const trainLosses: number[] = [];
-  for (let s = 0; s < 3; s++) trainLosses.push((await trainer.trainStep()).loss);
   model.dispose();
-  return { loss, grads, greedy, sampled, trainLosses };
+  return { loss, grads, greedy, sampled };
+}
+
+/** Three Trainer steps (fused AdamW, device-side clipping) on the active backend: their metrics. */
+async function trainSteps(): Promise<{ loss: number; gradNorm: number }[]> {
+  const model = new FalconH1ForCausalLM(CONFIG, 1);
+  const trainer = new Trainer(model, new TokenBatches(TOKENS, 2, 12, 5), { steps: 3, lr: 1e-2, warmupSteps: 1 }, '');
+  const out: { loss: number; gradNorm: number }[] = [];
+  for (let s = 0; s < 3; s++) out.push(await trainer.trainStep());
+  model.dispose();
+  return out;
 }
 
 describe.each(backendsUnderTest())('%s', (backend) => {
-  it('forward, gradients, generation and training steps equal cpu', async () => {
+  it('forward, gradients and generation equal cpu', async () => {
     await initBackend('cpu');
     const want = await runPaths();
     await initBackend(backend);
@@ -58,8 +67,18 @@ describe.each(backendsUnderTest())('%s', (backend) => {
     expect(got.greedy).toEqual(want.greedy);
     // sampling draws the same uniforms in the same order; a draw lands within rounding of a CDF edge with probability ~1e-6
     expect(got.sampled).toEqual(want.sampled);
+  });
+
+  it('training steps equal cpu', async () => {
+    await initBackend('cpu');
+    const want = await trainSteps();
+    await initBackend(backend);
+    const got = await trainSteps();
     // three AdamW steps: the rounding differences grow through the updates, 1e-4 relative
-    got.trainLosses.forEach((l, i) => expect(Math.abs(l - want.trainLosses[i]) / want.trainLosses[i], `step ${i + 1}`).toBeLessThan(1e-4));
-    expect(got.trainLosses[2]).toBeLessThan(got.trainLosses[0]);
+    got.forEach((m, i) => {
+      expect(Math.abs(m.gradNorm - want[i].gradNorm) / want[i].gradNorm, `gradient norm of step ${i + 1}`).toBeLessThan(1e-4);
+      expect(Math.abs(m.loss - want[i].loss) / want[i].loss, `loss of step ${i + 1}`).toBeLessThan(1e-4);
+    });
+    expect(got[2].loss).toBeLessThan(got[0].loss);
   });
 });
