@@ -3,6 +3,17 @@ import { clipCoefficient, tf } from '@falcon/tensor';
 import type { Scalar, Tensor } from '@falcon/tensor';
 
 /**
+ * The sum of scalars by pairwise adds: tf.addN of many tensors binds one storage buffer per input,
+ * beyond WebGPU's per-shader limit (8 by default), where the program fails validation and tfjs
+ * returns zeros.
+ */
+function sumScalars(parts: Tensor[]): Tensor {
+  let level = parts;
+  while (level.length > 1) level = Array.from({ length: Math.ceil(level.length / 2) }, (_, i) => (level[2 * i + 1] ? tf.add(level[2 * i], level[2 * i + 1]) : level[2 * i]));
+  return level[0];
+}
+
+/**
  * Scale every gradient by min(1, maxNorm / (‖g‖ + 1e-6)), where ‖g‖ is the L2 norm over all of them.
  * Reads the norm back to the host; a training step uses {@link globalNormClip} instead.
  * @returns the clipped gradients (new tensors) and the norm before clipping
@@ -11,7 +22,7 @@ export function clipByGlobalNorm(grads: Record<string, Tensor>, maxNorm: number)
   if (!(maxNorm > 0)) throw new Error(`clipByGlobalNorm: maxNorm must be positive, got ${maxNorm}`);
   const norm = tf.tidy(() => {
     const parts = Object.values(grads).map((g) => tf.sum(tf.square(g)));
-    return parts.length ? tf.sqrt(tf.addN(parts)).dataSync()[0] : 0;
+    return parts.length ? tf.sqrt(sumScalars(parts)).dataSync()[0] : 0;
   });
   const scale = Math.min(1, maxNorm / (norm + 1e-6));
   const out: Record<string, Tensor> = {};
@@ -28,7 +39,7 @@ export function globalGradNorm(grads: Record<string, Tensor>): Scalar {
   return tf.tidy(() => {
     const parts = Object.values(grads).map((g) => tf.sum(tf.square(g)));
     if (parts.length === 0) return tf.scalar(0);
-    return tf.sqrt(parts.length === 1 ? parts[0] : tf.addN(parts)) as Scalar;
+    return tf.sqrt(sumScalars(parts)) as Scalar;
   });
 }
 
