@@ -1,9 +1,6 @@
 // Every model path on each backend under test (FALCON_TEST_BACKENDS; webgpu in Node has no
 // synchronous reads): forward with the loss, valueAndGrads, greedy and sampled generation, and
 // training steps through the Trainer, each equal to the same computed on cpu.
-// (2026-12-03, SwiftShader: the training case fails on webgpu — the step's gradient norm reads 0
-// and the parameters differ after one step, while valueAndVariableGrads, globalNormClip and
-// adamwStep each equal cpu on their own; reported to the lead.)
 import { describe, expect, it } from 'vitest';
 import { initBackend, tf } from '@falcon/tensor';
 import type { Tensor2D } from '@falcon/tensor';
