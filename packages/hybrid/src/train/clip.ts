@@ -3,14 +3,13 @@ import { clipCoefficient, tf } from '@falcon/tensor';
 import type { Scalar, Tensor } from '@falcon/tensor';
 
 /**
- * The sum of scalars by pairwise adds: tf.addN of many tensors binds one storage buffer per input,
- * beyond WebGPU's per-shader limit (8 by default), where the program fails validation and tfjs
- * returns zeros.
+ * The sum of scalars, added one after the other: the order (and so the rounding) of tf.addN on
+ * cpu, which distributed optimizers use, but without binding every input to one program
+ * (beyond WebGPU's storage buffers per shader, 8 by default, the program fails validation and
+ * tfjs returns zeros).
  */
 function sumScalars(parts: Tensor[]): Tensor {
-  let level = parts;
-  while (level.length > 1) level = Array.from({ length: Math.ceil(level.length / 2) }, (_, i) => (level[2 * i + 1] ? tf.add(level[2 * i], level[2 * i + 1]) : level[2 * i]));
-  return level[0];
+  return parts.reduce((a, b) => tf.add(a, b));
 }
 
 /**
