@@ -12,6 +12,8 @@ export { decodeAttention, decodeAttentionOp } from './decode_attention.js';
 export type { DecodeAttentionOptions, DecodeAttrs } from './decode_attention.js';
 export { KVCache } from './kv_cache.js';
 export type { KVCacheOptions } from './kv_cache.js';
+export { kvCacheWrite, kvCacheWriteOp } from './kv_cache_write.js';
+export type { KvCacheWriteAttrs } from './kv_cache_write_signature.js';
 export { applyRope, applyRopeOp } from './apply_rope.js';
 export type { RopeAttrs } from './apply_rope_signature.js';
 export { ropeFrequencies } from './rope_frequencies.js';

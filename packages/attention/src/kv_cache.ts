@@ -1,11 +1,12 @@
 /**
  * `KVCache`: the keys and values of past tokens for decoding, in preallocated buffers
- * `[batch, capacity, nKvHeads, headDim]` plus a length. On the cpu backend `append` writes the new
- * rows in place into the host arrays behind the cache tensors (O(new tokens) work, no copy of the
- * cache); on other backends it rebuilds the buffers with tensor ops. Overflow is a clear error.
+ * `[batch, capacity, nKvHeads, headDim]` plus a length. `append` writes the new rows in place
+ * with {@link kvCacheWrite} (cpu, webgpu and cuda: O(new tokens) work, no copy of the cache); a
+ * backend without that kernel rebuilds the buffers with slices and a concat. Overflow is a clear error.
  */
 import { tf } from '@falcon/tensor';
 import type { Tensor, Tensor2D, Tensor4D } from '@falcon/tensor';
+import { kvCacheWrite, kvCacheWriteOp } from './kv_cache_write.js';
 import { check, checkTensor, dims } from './validate.js';
 
 /** Sizes of a {@link KVCache}. */
@@ -24,9 +25,9 @@ const FN = 'KVCache';
 
 /**
  * A preallocated key/value cache for one attention layer. The tensors it exposes are kept (not
- * disposed by `tf.tidy`); call {@link KVCache.dispose} when done. On the cpu backend they are
- * updated in place by {@link KVCache.append}: a gradient taken through an earlier
- * `decodeAttention` call sees the appended rows only beyond its own length, which it ignores.
+ * disposed by `tf.tidy`); call {@link KVCache.dispose} when done. They are updated in place by
+ * {@link KVCache.append} (a handle taken earlier sees the appended rows, beyond the length it was
+ * used with, which decodeAttention ignores); appends are not differentiable.
  */
 export class KVCache {
   /** `batch` */
@@ -42,8 +43,8 @@ export class KVCache {
   private k: Tensor4D;
   private v: Tensor4D;
   private mask: Tensor2D;
-  private readonly host?: { k: Float32Array; v: Float32Array; mask: Float32Array };
   private readonly backendName: string;
+  private readonly writesInPlace: boolean;
 
   /** Allocate an empty cache of `[batch, capacity, nKvHeads, headDim]` on the active backend. */
   constructor(options: KVCacheOptions) {
@@ -57,20 +58,12 @@ export class KVCache {
     this.nKvHeads = nKvHeads;
     this.headDim = headDim;
     this.backendName = tf.getBackend();
-    const shape: [number, number, number, number] = [batch, capacity, nKvHeads, headDim];
-    if (this.backendName === 'cpu') {
-      const host = { k: new Float32Array(batch * capacity * nKvHeads * headDim), v: new Float32Array(batch * capacity * nKvHeads * headDim), mask: new Float32Array(batch * capacity).fill(1) };
-      this.k = tf.keep(tf.tensor4d(host.k, shape));
-      this.v = tf.keep(tf.tensor4d(host.v, shape));
-      this.mask = tf.keep(tf.tensor2d(host.mask, [batch, capacity]));
-      // The cpu backend keeps the array it is given: writing into it updates the tensor in place.
-      const backend = tf.backend();
-      if (backend.readSync(this.k.dataId) === host.k && backend.readSync(this.v.dataId) === host.v && backend.readSync(this.mask.dataId) === host.mask) this.host = host;
-    } else {
-      this.k = tf.keep(tf.zeros(shape));
-      this.v = tf.keep(tf.zeros(shape));
-      this.mask = tf.keep(tf.ones([batch, capacity]));
-    }
+    this.writesInPlace = (kvCacheWriteOp.backends as readonly string[]).includes(this.backendName);
+    // tf.fill runs a kernel: the buffers are the backend's own data (device memory without a host
+    // copy on GPU backends), which kvCacheWrite may change in place
+    this.k = tf.keep(tf.fill([batch, capacity, nKvHeads, headDim], 0));
+    this.v = tf.keep(tf.fill([batch, capacity, nKvHeads, headDim], 0));
+    this.mask = tf.keep(tf.fill([batch, capacity], 1));
   }
 
   /** Number of tokens held. */
@@ -93,9 +86,9 @@ export class KVCache {
     return this.masked ? this.mask : undefined;
   }
 
-  /** Whether {@link KVCache.append} writes in place (cpu backend) rather than rebuilding the buffers. */
+  /** Whether {@link KVCache.append} writes in place (a backend with a {@link kvCacheWrite} kernel) rather than rebuilding the buffers. */
   get inPlace(): boolean {
-    return this.host !== undefined;
+    return this.writesInPlace;
   }
 
   /**
@@ -124,35 +117,30 @@ export class KVCache {
       c.fail(`appending ${n} token(s) to a cache holding ${this.len} of capacity ${this.capacity} would overflow; allocate a larger capacity`);
     }
     // on cpu the mask is read (free) and only a 0 turns masking on; elsewhere any given mask does
-    const maskValues = this.host ? keyPaddingMask?.dataSync() : undefined;
+    const maskValues = keyPaddingMask && this.backendName === 'cpu' ? keyPaddingMask.dataSync() : undefined;
     if (keyPaddingMask && (!maskValues || maskValues.some((x) => x === 0))) this.masked = true;
-    const row = this.nKvHeads * this.headDim;
-    if (this.host) {
-      const kd = k.dataSync() as Float32Array;
-      const vd = v.dataSync() as Float32Array;
-      for (let b = 0; b < this.batch; b++) {
-        const dst = (b * this.capacity + this.len) * row;
-        this.host.k.set(kd.subarray(b * n * row, (b + 1) * n * row), dst);
-        this.host.v.set(vd.subarray(b * n * row, (b + 1) * n * row), dst);
-        for (let t = 0; t < n; t++) this.host.mask[b * this.capacity + this.len + t] = maskValues ? (maskValues[b * n + t] !== 0 ? 1 : 0) : 1;
+    const len = this.len;
+    // the handles stay the same: in place the new rows land in their data; otherwise the buffer is rebuilt
+    const write = <T extends Tensor>(buf: T, x: Tensor): T => {
+      if (this.writesInPlace) {
+        tf.tidy(() => kvCacheWrite(buf, x, len)); // the result is a second handle of buf's data
+        return buf;
       }
-    } else {
-      const len = this.len;
-      const splice = (buf: Tensor, x: Tensor): Tensor =>
-        tf.tidy(() => {
-          const rest = dims(buf).slice(2);
-          const parts: Tensor[] = [];
-          if (len > 0) parts.push(tf.slice(buf, [0, 0, ...rest.map(() => 0)], [this.batch, len, ...rest]));
-          parts.push(x);
-          if (len + n < this.capacity) parts.push(tf.slice(buf, [0, len + n, ...rest.map(() => 0)], [this.batch, this.capacity - len - n, ...rest]));
-          return tf.keep(parts.length === 1 ? tf.clone(parts[0]) : tf.concat(parts, 1));
-        });
-      const old = [this.k, this.v, this.mask];
-      this.k = splice(this.k, k) as Tensor4D;
-      this.v = splice(this.v, v) as Tensor4D;
-      this.mask = splice(this.mask, keyPaddingMask ? tf.cast(tf.notEqual(keyPaddingMask, 0), 'float32') : tf.ones([this.batch, n])) as Tensor2D;
-      old.forEach((t) => t.dispose());
-    }
+      const next = tf.tidy(() => {
+        const rest = dims(buf).slice(2);
+        const parts: Tensor[] = [];
+        if (len > 0) parts.push(tf.slice(buf, [0, 0, ...rest.map(() => 0)], [this.batch, len, ...rest]));
+        parts.push(x);
+        if (len + n < this.capacity) parts.push(tf.slice(buf, [0, len + n, ...rest.map(() => 0)], [this.batch, this.capacity - len - n, ...rest]));
+        return tf.keep(parts.length === 1 ? tf.clone(parts[0]) : tf.concat(parts, 1));
+      });
+      buf.dispose();
+      return next as T;
+    };
+    this.k = write(this.k, k);
+    this.v = write(this.v, v);
+    // rows at and beyond the length always hold mask 1 (filled so, never written): only a given mask is written
+    if (keyPaddingMask) this.mask = tf.tidy(() => write(this.mask, tf.cast(tf.notEqual(keyPaddingMask, 0), 'float32')));
     this.len += n;
   }
 
@@ -160,11 +148,8 @@ export class KVCache {
   reset(): void {
     this.len = 0;
     this.masked = false;
-    if (this.host) this.host.mask.fill(1);
-    else {
-      this.mask.dispose();
-      this.mask = tf.keep(tf.ones([this.batch, this.capacity]));
-    }
+    this.mask.dispose();
+    this.mask = tf.keep(tf.fill([this.batch, this.capacity], 1));
   }
 
   /** Release the buffers. */

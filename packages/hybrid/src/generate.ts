@@ -1,81 +1,149 @@
 /**
  * Generation with the hybrid cache: the prompt is run once (prefill: attention's KV cache and
  * Mamba-2's conv and SSM states), then one cached step per new token; the prefix is never recomputed.
- * Prompts of different lengths are left-padded and masked.
+ * Prompts of different lengths are left-padded and masked. Tokens are chosen on the device
+ * ({@link sampleTokens}); the one read per step is the new token ids, started after the next step
+ * was queued, so the device computes step s + 1 while the host waits for the ids of step s.
  */
 import { Rng, tf } from '@falcon/tensor';
-import type { Tensor2D } from '@falcon/tensor';
+import type { Tensor1D, Tensor2D } from '@falcon/tensor';
 import type { CausalLm } from './causal_lm.js';
+import type { LayerCache } from './parallel_hybrid_layer.js';
 import type { SamplingOptions } from './sampling.js';
-import { checkSamplingOptions, nextToken } from './sampling.js';
-import { checkInputIds, checkSequenceLength } from './checks.js';
+import { canSampleOnDevice, checkSamplingOptions, nextToken, sampleTokens } from './sampling.js';
+import { checkInputIds, checkSequenceLength, checkTokenIds } from './checks.js';
 
-/** Options of {@link generate}. */
+/** Options of {@link generate} and {@link generateStream}. */
 export interface GenerateOptions extends SamplingOptions {
   /** Number of tokens to add. */
   maxNewTokens: number;
   /** Seed of sampling (default 0). */
   seed?: number;
-  /** Stop a sequence at this token (default: the config's eos_token_id); later positions get the pad token. */
-  eosTokenId?: number | null;
+  /** Stop a sequence at this token, or at any of these (default: the config's eos_token_id); later positions get the pad token. */
+  eosTokenId?: number | number[] | null;
   /** `[batch, promptLen]` 1 for real tokens, 0 for left padding. */
   attentionMask?: Tensor2D;
-  /** Called after each new token with the tokens so far (one row per sequence). */
+  /** {@link generate} only: called after each new token with the tokens of that step (one per sequence). */
   onToken?: (step: number, tokens: number[]) => void;
 }
 
-/**
- * Generate continuations of the prompts.
- * @param model - the model
- * @param promptIds - int32 `[batch, promptLen]` (left-padded when lengths differ, with attentionMask)
- * @returns int32 `[batch, promptLen + maxNewTokens]`: prompt then new tokens (pad after an EOS)
- */
-export async function generate(model: CausalLm, promptIds: Tensor2D, o: GenerateOptions): Promise<Tensor2D> {
+/** Check the arguments of a generation before any work. @returns batch and prompt length */
+function checkGenerate(model: CausalLm, promptIds: Tensor2D, o: GenerateOptions): [number, number] {
   const b = model.config.base;
   if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 0) throw new Error(`generate: maxNewTokens must be a non-negative integer, got ${o.maxNewTokens}`);
-  if (promptIds.rank !== 2 || promptIds.dtype !== 'int32') throw new Error(`generate: prompt ids must be int32 [batch, seqlen], got ${promptIds.dtype} [${promptIds.shape}]`);
-  const [batch, plen] = promptIds.shape;
+  if (!(promptIds instanceof tf.Tensor) || promptIds.rank !== 2 || promptIds.dtype !== 'int32') throw new Error(`generate: prompt ids must be int32 [batch, seqlen], got ${promptIds?.dtype} [${promptIds?.shape}]`);
   const mask = o.attentionMask;
   if (mask && !tf.util.arraysEqual(mask.shape, promptIds.shape)) throw new Error(`generate: attentionMask has shape [${mask.shape}], expected [${promptIds.shape}]`);
   checkSamplingOptions(o, 'generate');
   checkInputIds('generate', promptIds, b, mask);
+  const [batch, plen] = promptIds.shape;
   checkSequenceLength('generate: prompt + maxNewTokens', plen + o.maxNewTokens, b);
-  const eosCfg = Array.isArray(b.eos_token_id) ? b.eos_token_id[0] : b.eos_token_id;
-  const eos = o.eosTokenId === undefined ? eosCfg : o.eosTokenId;
-  const pad = b.pad_token_id ?? eos ?? 0;
+  return [batch, plen];
+}
+
+function disposeCaches(caches: LayerCache[]): void {
+  for (const c of caches) {
+    c.kv?.dispose();
+    if (c.mamba) tf.dispose([c.mamba.convState, c.mamba.ssmState]);
+  }
+}
+
+/**
+ * Generate continuations of the prompts, one step at a time: yields the new token of every
+ * sequence after each step (the pad token for a sequence that has ended), until `maxNewTokens`
+ * steps or every sequence has produced the EOS token. Stopping early (`break`, `return()`)
+ * releases the cache. Greedy results equal {@link generate}'s, token for token.
+ * @param model - the model
+ * @param promptIds - int32 `[batch, promptLen]` (left-padded when lengths differ, with attentionMask)
+ * @returns an async generator of `number[]` (length batch) per step
+ * @example
+ * ```ts
+ * const decoder = new IncrementalDecoder(tokenizer);
+ * for await (const [id] of generateStream(model, prompt, { maxNewTokens: 64 })) process.stdout.write(decoder.push(id));
+ * ```
+ */
+export async function* generateStream(model: CausalLm, promptIds: Tensor2D, o: GenerateOptions): AsyncGenerator<number[], void, undefined> {
+  const [batch, plen] = checkGenerate(model, promptIds, o);
+  const b = model.config.base;
+  if (tf.getBackend() !== 'cpu') checkTokenIds('generate', await promptIds.data(), b.vocab_size); // (cpu: checked above)
+  if (o.maxNewTokens === 0) return;
+  const eosGiven = o.eosTokenId === undefined ? b.eos_token_id : o.eosTokenId; // transformers stops at any of them
+  const eos = new Set([eosGiven ?? []].flat());
+  const pad = b.pad_token_id ?? [eosGiven ?? []].flat()[0] ?? 0;
   const rng = new Rng(o.seed ?? 0);
-  const out = Array.from(promptIds.arraySync() as number[][], (r) => [...r]);
-  if (o.maxNewTokens === 0) return tf.tensor2d(out, [batch, plen], 'int32');
-  const hasPad = mask ? tf.tidy(() => tf.min(mask).dataSync()[0] === 0) : false;
-  const nextPos = hasPad ? (tf.tidy(() => tf.sum(mask!, 1).arraySync()) as number[]) : new Array(batch).fill(plen);
+  const mask = o.attentionMask;
+  const lengths = mask ? Array.from(await tf.tidy(() => tf.sum(tf.cast(mask, 'int32'), 1)).data()) : undefined;
+  const hasPad = lengths?.some((n) => n < plen) ?? false;
+  const onDevice = canSampleOnDevice(o);
+  // the ids of the next tokens, on the device; where the backend cannot sort (top-k/top-p), from the logits read back
+  const choose = async (logits: Tensor2D): Promise<Tensor1D> => {
+    if (!onDevice) {
+      const rows = (await logits.data()) as Float32Array;
+      const v = b.vocab_size;
+      return tf.tensor1d(Array.from({ length: batch }, (_, i) => nextToken(rows.subarray(i * v, (i + 1) * v), o, rng)), 'int32') as Tensor1D;
+    }
+    return tf.tidy(() => sampleTokens(logits, o, o.doSample ? tf.tensor1d(Array.from({ length: batch }, () => rng.uniform())) : undefined));
+  };
   const { logits: first, caches } = model.prefill(promptIds, plen + o.maxNewTokens, hasPad ? mask : undefined);
-  let logits = first;
+  let tokens: Tensor1D | undefined;
+  try {
+    tokens = await choose(first);
+  } catch (e) {
+    disposeCaches(caches);
+    throw e;
+  } finally {
+    first.dispose();
+  }
+  let pos: Tensor2D | undefined = tf.tensor2d(hasPad ? lengths! : new Array(batch).fill(plen), [batch, 1], 'int32');
+  let ahead: Tensor1D | undefined;
   const done = new Array(batch).fill(false);
   try {
     for (let s = 0; s < o.maxNewTokens; s++) {
-      const rows = logits.dataSync() as Float32Array;
-      logits.dispose();
-      const next: number[] = [];
-      for (let i = 0; i < batch; i++) {
-        const tok = done[i] ? pad : nextToken(rows.subarray(i * b.vocab_size, (i + 1) * b.vocab_size), o, rng);
-        if (eos !== null && eos !== undefined && tok === eos) done[i] = true;
-        out[i].push(tok);
-        next.push(tok);
+      // queue step s + 1 on this step's tokens (still on the device) before reading them; a
+      // sequence that has ended is fed its own token, whose result is replaced by the pad
+      if (s < o.maxNewTokens - 1) {
+        const ids = tf.reshape(tokens!, [batch, 1]) as Tensor2D;
+        const logits = model.step(ids, pos!, caches);
+        try {
+          ahead = await choose(logits);
+        } finally {
+          tf.dispose([ids, logits]);
+        }
+        const next = tf.tidy(() => tf.add(pos!, tf.scalar(1, 'int32'))) as Tensor2D;
+        pos!.dispose();
+        pos = next;
       }
-      o.onToken?.(s, next);
-      if (s === o.maxNewTokens - 1 || done.every(Boolean)) break;
-      const ids = tf.tensor2d(next, [batch, 1], 'int32');
-      const pos = tf.tensor2d(nextPos.map((p) => p + s), [batch, 1], 'int32');
-      logits = model.step(ids, pos, caches);
-      tf.dispose([ids, pos]);
-      await new Promise((r) => setTimeout(r, 0)); // let the event loop (and a page) breathe
+      const values = await tokens!.data();
+      tokens!.dispose();
+      tokens = ahead;
+      ahead = undefined;
+      const row = Array.from(values, (t, i) => {
+        if (done[i]) return pad;
+        if (eos.has(t)) done[i] = true;
+        return t;
+      });
+      yield row;
+      if (done.every(Boolean)) break;
     }
   } finally {
-    for (const c of caches) {
-      c.kv?.dispose();
-      if (c.mamba) tf.dispose([c.mamba.convState, c.mamba.ssmState]);
-    }
+    tf.dispose([tokens, ahead, pos].filter((t) => t !== undefined));
+    disposeCaches(caches);
   }
-  const len = Math.max(...out.map((r) => r.length));
-  return tf.tensor2d(out.map((r) => [...r, ...new Array(len - r.length).fill(pad)]), [batch, len], 'int32');
+}
+
+/**
+ * Generate continuations of the prompts (built on {@link generateStream}).
+ * @param model - the model
+ * @param promptIds - int32 `[batch, promptLen]` (left-padded when lengths differ, with attentionMask)
+ * @returns int32 `[batch, promptLen + new tokens]`: prompt then new tokens (pad after an EOS)
+ */
+export async function generate(model: CausalLm, promptIds: Tensor2D, o: GenerateOptions): Promise<Tensor2D> {
+  checkGenerate(model, promptIds, o);
+  const rows = (await promptIds.array()) as number[][];
+  let step = 0;
+  for await (const tokens of generateStream(model, promptIds, o)) {
+    tokens.forEach((t, i) => rows[i].push(t));
+    o.onToken?.(step++, tokens);
+  }
+  return tf.tensor2d(rows, [rows.length, rows[0].length], 'int32');
 }

@@ -1,5 +1,10 @@
-/** Choosing the next token from logits: greedy, or sampling with temperature, top-k and top-p (seeded). */
-import type { Rng } from '@falcon/tensor';
+/**
+ * Choosing the next token from logits: greedy, or sampling with temperature, top-k and top-p
+ * (seeded), on the host ({@link nextToken}, one row of logits) or on the device ({@link sampleTokens},
+ * every row at once, nothing read back but the chosen ids).
+ */
+import { tf } from '@falcon/tensor';
+import type { Rng, Tensor1D, Tensor2D } from '@falcon/tensor';
 
 /** Sampling options (transformers' names). */
 export interface SamplingOptions {
@@ -61,4 +66,62 @@ export function nextToken(logits: Float32Array, o: SamplingOptions, rng: Rng): n
     if (r <= 0) return idx[k];
   }
   return idx[idx.length - 1];
+}
+
+/**
+ * Whether {@link sampleTokens} can run on the active backend with these options: greedy and plain
+ * sampling use argMax/cumsum, which every backend has; top-k and top-p need the `TopK` kernel
+ * (the cuda backend has none: there generation reads the logits and samples with {@link nextToken}).
+ */
+export function canSampleOnDevice(o: SamplingOptions): boolean {
+  return !o.doSample || (!o.topK && (o.topP ?? 1) >= 1) || tf.getKernel('TopK', tf.getBackend()) !== undefined;
+}
+
+/**
+ * The next token of every sequence, computed on the device: the argmax of each row when greedy;
+ * when sampling, the same distribution as {@link nextToken} (softmax(logits / temperature) over
+ * the topK most likely tokens, then the smallest most likely prefix whose mass reaches topP) drawn
+ * by inverse CDF with one uniform per row. Only topK/topP sort (`tf.topk`); the `[batch, vocab]`
+ * logits are never read to the host.
+ * @param logits - float32 `[batch, vocab]`
+ * @param o - the sampling options (checked first)
+ * @param uniforms - float32 `[batch]` draws in [0, 1), one per row (required when sampling)
+ * @returns int32 `[batch]` token ids
+ */
+export function sampleTokens(logits: Tensor2D, o: SamplingOptions, uniforms?: Tensor1D): Tensor1D {
+  checkSamplingOptions(o, 'sampleTokens');
+  if (logits.rank !== 2) throw new Error(`sampleTokens: logits must be [batch, vocab], got shape [${logits.shape}]`);
+  const [batch, vocab] = logits.shape;
+  if (!o.doSample) return tf.tidy(() => tf.cast(tf.argMax(logits, 1), 'int32') as Tensor1D);
+  if (!uniforms || !tf.util.arraysEqual(uniforms.shape, [batch])) throw new Error(`sampleTokens: sampling needs one uniform draw per row, float32 [${batch}], got ${uniforms ? `[${uniforms.shape}]` : 'none'}`);
+  const t = o.temperature ?? 1;
+  const k = o.topK ? Math.min(o.topK, vocab) : 0;
+  const p = o.topP ?? 1;
+  return tf.tidy(() => {
+    let z: Tensor2D = t === 1 ? logits : tf.div(logits, t);
+    let order: Tensor2D | undefined; // the kept tokens' ids, most likely first
+    if (k > 0 || p < 1) {
+      const top = tf.topk(z, k > 0 ? k : vocab, true);
+      z = top.values as Tensor2D;
+      order = top.indices as Tensor2D;
+    }
+    const n = z.shape[1];
+    let probs = tf.softmax(z); // normalised over the kept tokens, as nextToken's sum
+    let kept: Tensor1D = tf.fill([batch], n, 'int32');
+    if (p < 1) {
+      // keep a token while the mass before it is below topP (the first one always)
+      const keep = tf.less(tf.sub(tf.cumsum(probs, 1), probs), p);
+      probs = tf.mul(probs, tf.cast(keep, 'float32'));
+      kept = tf.sum(tf.cast(keep, 'int32'), 1);
+    }
+    const cdf = tf.cumsum(probs, 1);
+    const total = tf.slice(cdf, [0, n - 1], [batch, 1]);
+    const r = tf.mul(tf.reshape(uniforms, [batch, 1]), total);
+    // the first kept token whose CDF exceeds the draw
+    const below = tf.sum(tf.cast(tf.lessEqual(cdf, r), 'int32'), 1);
+    const pick = tf.minimum(below, tf.sub(kept, tf.scalar(1, 'int32')));
+    if (!order) return pick as Tensor1D;
+    const flat = tf.add(tf.mul(tf.range(0, batch, 1, 'int32'), tf.scalar(n, 'int32')), pick);
+    return tf.gather(tf.reshape(order, [batch * n]), flat) as Tensor1D;
+  });
 }

@@ -29,7 +29,7 @@ describe('falcon CLI', () => {
     expect((await run(['info', '--help'])).out).toMatch(/Usage: falcon info/);
     const bad = await run(['infoo']);
     expect(bad.code).toBe(2);
-    expect(bad.err).toBe("falcon: unknown command 'infoo' (commands: train, generate, convert, info, launch, build-cuda, export; see 'falcon --help')");
+    expect(bad.err).toBe("falcon: unknown command 'infoo' (commands: train, generate, chat, convert, info, launch, build-cuda, export; see 'falcon --help')");
     const badOpt = await run(['info', '--jsn']);
     expect(badOpt.code).toBe(2);
     expect(badOpt.err.split('\n')).toHaveLength(1);

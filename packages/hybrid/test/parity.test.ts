@@ -18,6 +18,8 @@ describe.each(backendsUnderTest())('%s', (backend) => {
       const ref = await readFixture(name, 'reference.safetensors');
       const ids = ref.get('input_ids')! as Tensor2D;
       const out = model.forward(ids, { labels: ids, outputHiddenStates: true });
+      // read asynchronously first (webgpu in Node cannot read synchronously; afterwards dataSync returns the copy)
+      await Promise.all([out.logits, out.loss!, ...out.hiddenStates!].map((t) => t.data()));
       // float32 throughout; different summation orders (chunked SSD vs transformers' chunked torch path,
       // tiled attention) give relative differences of ~1e-6 per layer.
       expect(relativeError(out.logits, ref.get('logits')!)).toBeLessThan(1e-4);
@@ -25,6 +27,7 @@ describe.each(backendsUnderTest())('%s', (backend) => {
       out.hiddenStates!.forEach((h, i) => expect(relativeError(h, ref.get(`hidden_states.${i}`)!), `hidden_states.${i}`).toBeLessThan(1e-4));
       expect(Math.abs(out.loss!.dataSync()[0] - ref.get('loss')!.dataSync()[0]) / ref.get('loss')!.dataSync()[0]).toBeLessThan(1e-5);
       const { loss, grads } = model.valueAndGrads(ids, { labels: ids });
+      await Promise.all([loss, ...Object.values(grads)].map((t) => t.data()));
       expect(Math.abs(loss.dataSync()[0] - ref.get('loss')!.dataSync()[0])).toBeLessThan(1e-4);
       const names = [...ref.keys()].filter((k) => k.startsWith('grad.')).map((k) => k.slice(5));
       const ours = Object.keys(grads).filter((k) => !(model.config.base.tie_word_embeddings && k === 'lm_head.weight'));
@@ -47,7 +50,7 @@ describe.each(backendsUnderTest())('%s', (backend) => {
       const greedy = gen.get('greedy')!;
       const newTokens = greedy.shape[1]! - prompt.shape[1]!;
       const out = await model.generate(prompt, { maxNewTokens: newTokens, attentionMask: mask, eosTokenId: null });
-      expect(out.arraySync()).toEqual(greedy.arraySync());
+      expect(await out.array()).toEqual(await greedy.array());
       tf.dispose([out, ...gen.values()] as Tensor[]);
       model.dispose();
     });

@@ -2,6 +2,16 @@
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 
+/** What a command may use besides `out` (whole lines): streamed text, stderr lines, stdin. */
+export interface CommandIO {
+  /** Write text as it is, no newline added (text streamed as it is produced). */
+  write(s: string): void;
+  /** One line on stderr (statistics, notes that are not the command's output). */
+  err(s: string): void;
+  /** Standard input (`falcon chat` reads its messages there). */
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+}
+
 /** A `falcon` command. */
 export interface Command {
   /** One line for `falcon --help`. */
@@ -9,7 +19,7 @@ export interface Command {
   /** The full `falcon <command> --help` text. */
   help: string;
   /** Runs the command; returns the exit code. */
-  run(argv: string[], out: (s: string) => void): Promise<number>;
+  run(argv: string[], out: (s: string) => void, io: CommandIO): Promise<number>;
 }
 
 /** A mistake in the command line (exit code 2). */

@@ -6,11 +6,12 @@ import { generateCommand } from './generate.js';
 import { infoCommand } from './info.js';
 import { launchCommand } from './launch.js';
 import { trainCommand } from './train.js';
-import type { Command } from './command.js';
+import { chatCommand } from './chat.js';
+import type { Command, CommandIO } from './command.js';
 import { UsageError } from './command.js';
 
 /** Every command of the `falcon` CLI, by name. */
-export const COMMANDS: Record<string, Command> = { train: trainCommand, generate: generateCommand, convert: convertCommand, info: infoCommand, launch: launchCommand, 'build-cuda': buildCudaCommand, export: exportCommand };
+export const COMMANDS: Record<string, Command> = { train: trainCommand, generate: generateCommand, chat: chatCommand, convert: convertCommand, info: infoCommand, launch: launchCommand, 'build-cuda': buildCudaCommand, export: exportCommand };
 
 function help(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
@@ -31,11 +32,13 @@ function help(): string {
  * @param argv - e.g. `['info', '--json']`
  * @param out - where normal output goes (default stdout)
  * @param err - where errors go (default stderr)
+ * @param io - streamed text (default stdout) and stdin (default process.stdin); notes go to err
  */
 export async function main(
   argv: string[],
   out: (s: string) => void = (s) => process.stdout.write(s + '\n'),
   err: (s: string) => void = (s) => process.stderr.write(s + '\n'),
+  io: Partial<Omit<CommandIO, 'err'>> = {},
 ): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
@@ -59,7 +62,7 @@ export async function main(
     return 0;
   }
   try {
-    return await cmd.run(rest, out);
+    return await cmd.run(rest, out, { write: io.write ?? ((s) => process.stdout.write(s)), err, stdin: io.stdin ?? process.stdin });
   } catch (e) {
     if (process.env.FALCON_DEBUG) err((e as Error).stack ?? String(e));
     // one line: an error listing several problems (a config's) has them on lines of their own

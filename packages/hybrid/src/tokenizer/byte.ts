@@ -3,6 +3,12 @@
  * with pad = 0, bos = 1, eos = 2 as Falcon-H1 configs number them. Nothing to download.
  */
 
+/** Options of {@link Tokenizer.encode}. */
+export interface EncodeOptions {
+  /** Add the tokenizer's special tokens (its post-processor: BOS, …); default true, false for text a chat template rendered. */
+  addSpecialTokens?: boolean;
+}
+
 /** A tokenizer: text to ids and back. */
 export interface Tokenizer {
   /** Number of ids. */
@@ -10,7 +16,7 @@ export interface Tokenizer {
   /** Id of the end-of-sequence token, if any. */
   readonly eosTokenId?: number;
   /** Text → ids. */
-  encode(text: string): number[];
+  encode(text: string, options?: EncodeOptions): number[];
   /** Ids → text (special tokens dropped). */
   decode(ids: ArrayLike<number>): string;
 }
@@ -26,8 +32,8 @@ export class ByteTokenizer implements Tokenizer {
   /** The id of the beginning-of-sequence token. */
   readonly bosTokenId = 1;
 
-  /** Text → ids (UTF-8 bytes + 3). */
-  encode(text: string): number[] {
+  /** Text → ids (UTF-8 bytes + 3; no special tokens are added, whatever the options). */
+  encode(text: string, _options?: EncodeOptions): number[] {
     return Array.from(new TextEncoder().encode(text), (b) => b + 3);
   }
 

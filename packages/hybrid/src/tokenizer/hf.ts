@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Tokenizer as HfTokenizerImpl } from '@huggingface/tokenizers';
-import type { Tokenizer } from './byte.js';
+import type { EncodeOptions, Tokenizer } from './byte.js';
 import { ByteTokenizer } from './byte.js';
 
 /** A tokenizer read from `tokenizer.json` (and `tokenizer_config.json` when present). */
@@ -61,9 +61,9 @@ export class HFTokenizer implements Tokenizer {
     return new HFTokenizer(impl, json, config);
   }
 
-  /** Text → ids (with the tokenizer's special tokens, as transformers' default). */
-  encode(text: string): number[] {
-    return this.impl.encode(text).ids.map(Number);
+  /** Text → ids (with the tokenizer's special tokens unless `addSpecialTokens: false`, as transformers). */
+  encode(text: string, options: EncodeOptions = {}): number[] {
+    return this.impl.encode(text, { add_special_tokens: options.addSpecialTokens ?? true } as never).ids.map(Number);
   }
 
   /** Ids → text, special tokens skipped. */

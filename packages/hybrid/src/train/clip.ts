@@ -3,6 +3,16 @@ import { clipCoefficient, tf } from '@falcon/tensor';
 import type { Scalar, Tensor } from '@falcon/tensor';
 
 /**
+ * The sum of scalars, added one after the other: the order (and so the rounding) of tf.addN on
+ * cpu, which distributed optimizers use, but without binding every input to one program
+ * (beyond WebGPU's storage buffers per shader, 8 by default, the program fails validation and
+ * tfjs returns zeros).
+ */
+function sumScalars(parts: Tensor[]): Tensor {
+  return parts.reduce((a, b) => tf.add(a, b));
+}
+
+/**
  * Scale every gradient by min(1, maxNorm / (‖g‖ + 1e-6)), where ‖g‖ is the L2 norm over all of them.
  * Reads the norm back to the host; a training step uses {@link globalNormClip} instead.
  * @returns the clipped gradients (new tensors) and the norm before clipping
@@ -11,7 +21,7 @@ export function clipByGlobalNorm(grads: Record<string, Tensor>, maxNorm: number)
   if (!(maxNorm > 0)) throw new Error(`clipByGlobalNorm: maxNorm must be positive, got ${maxNorm}`);
   const norm = tf.tidy(() => {
     const parts = Object.values(grads).map((g) => tf.sum(tf.square(g)));
-    return parts.length ? tf.sqrt(tf.addN(parts)).dataSync()[0] : 0;
+    return parts.length ? tf.sqrt(sumScalars(parts)).dataSync()[0] : 0;
   });
   const scale = Math.min(1, maxNorm / (norm + 1e-6));
   const out: Record<string, Tensor> = {};
@@ -28,7 +38,7 @@ export function globalGradNorm(grads: Record<string, Tensor>): Scalar {
   return tf.tidy(() => {
     const parts = Object.values(grads).map((g) => tf.sum(tf.square(g)));
     if (parts.length === 0) return tf.scalar(0);
-    return tf.sqrt(parts.length === 1 ? parts[0] : tf.addN(parts)) as Scalar;
+    return tf.sqrt(sumScalars(parts)) as Scalar;
   });
 }
 
