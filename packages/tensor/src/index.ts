@@ -41,6 +41,7 @@ export { f32ToBf16, bf16ToF32, f32ToF16, f16ToF32, fp8ToF32, f32ToFp8 } from './
 export type { Float8Format } from './dtype.js';
 export { Rng } from './random.js';
 export { variableFrom } from './variable_from.js';
+export { sumInOrder } from './sum_in_order.js';
 export * as init from './init.js';
 export type { InitOptions } from './init.js';
 export { VERSION } from './version.js';

@@ -1,16 +1,6 @@
 /** Gradient clipping by global norm, as torch.nn.utils.clip_grad_norm_ (on the host, or kept on the device). */
-import { clipCoefficient, tf } from '@falcon/tensor';
+import { clipCoefficient, sumInOrder, tf } from '@falcon/tensor';
 import type { Scalar, Tensor } from '@falcon/tensor';
-
-/**
- * The sum of scalars, added one after the other: the order (and so the rounding) of tf.addN on
- * cpu, which distributed optimizers use, but without binding every input to one program
- * (beyond WebGPU's storage buffers per shader, 8 by default, the program fails validation and
- * tfjs returns zeros).
- */
-function sumScalars(parts: Tensor[]): Tensor {
-  return parts.reduce((a, b) => tf.add(a, b));
-}
 
 /**
  * Scale every gradient by min(1, maxNorm / (‖g‖ + 1e-6)), where ‖g‖ is the L2 norm over all of them.
@@ -21,7 +11,7 @@ export function clipByGlobalNorm(grads: Record<string, Tensor>, maxNorm: number)
   if (!(maxNorm > 0)) throw new Error(`clipByGlobalNorm: maxNorm must be positive, got ${maxNorm}`);
   const norm = tf.tidy(() => {
     const parts = Object.values(grads).map((g) => tf.sum(tf.square(g)));
-    return parts.length ? tf.sqrt(sumScalars(parts)).dataSync()[0] : 0;
+    return parts.length ? tf.sqrt(sumInOrder(parts)).dataSync()[0] : 0;
   });
   const scale = Math.min(1, maxNorm / (norm + 1e-6));
   const out: Record<string, Tensor> = {};
@@ -38,7 +28,7 @@ export function globalGradNorm(grads: Record<string, Tensor>): Scalar {
   return tf.tidy(() => {
     const parts = Object.values(grads).map((g) => tf.sum(tf.square(g)));
     if (parts.length === 0) return tf.scalar(0);
-    return tf.sqrt(sumScalars(parts)) as Scalar;
+    return tf.sqrt(sumInOrder(parts)) as Scalar;
   });
 }
 

@@ -17,7 +17,7 @@
  * gather the state first ({@link DistributedOptimizer.gatherState}), so they are independent of the
  * number of ranks; {@link DistributedOptimizer.loadState} takes such a full state.
  */
-import { clipCoefficient, tf, variableFrom } from '@falcon/tensor';
+import { clipCoefficient, sumInOrder, tf, variableFrom } from '@falcon/tensor';
 import type { Tensor, Variable } from '@falcon/tensor';
 import { allGather } from '../collectives/all_gather.js';
 import { allReduce } from '../collectives/all_reduce.js';
@@ -191,7 +191,7 @@ export class DistributedOptimizer {
         const parts = Object.keys(grads)
           .filter((k) => shardGrads[k])
           .map((k) => tf.sum(tf.square(shardGrads[k])));
-        return parts.length ? tf.reshape(tf.addN(parts), [1]) : tf.zeros([1]);
+        return parts.length ? tf.reshape(sumInOrder(parts), [1]) : tf.zeros([1]);
       });
       const total = await allReduce(sq, { op: 'sum', group: this.group })
         .wait()

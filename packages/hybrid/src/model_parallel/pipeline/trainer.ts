@@ -12,7 +12,7 @@
  */
 import { allReduce, allReduceGradients, broadcastParameters, PIPELINE_FREE_TAG, planBuckets, stageBroadcast, stageSum } from '@falcon/parallel';
 import type { PipelineScheduleKind, PipelineTransport, ProcessGroup } from '@falcon/parallel';
-import { clipCoefficient, tf } from '@falcon/tensor';
+import { clipCoefficient, sumInOrder, tf } from '@falcon/tensor';
 import type { Scalar, Tensor } from '@falcon/tensor';
 import { AdamW } from '../../train/adamw.js';
 import type { TokenBatches } from '../../train/data.js';
@@ -140,7 +140,7 @@ export class PipelineTrainer {
       const parts = Object.entries(grads)
         .filter(([k]) => !(this.stage.holdsTiedCopy && k === 'model.embed_tokens.weight'))
         .map(([, g]) => tf.sum(tf.square(g)));
-      return tf.reshape(parts.length === 0 ? tf.scalar(0) : parts.length === 1 ? parts[0] : tf.addN(parts), [1]);
+      return tf.reshape(parts.length === 0 ? tf.scalar(0) : sumInOrder(parts), [1]);
     });
     const total = await stageSum(transport, this.at, mine, NORM_TAG);
     const norm = tf.tidy(() => tf.sqrt(tf.reshape(total, [])) as Scalar);

@@ -9,7 +9,7 @@
 import { allReduceSync, gatherShards, reduceShardGradient, replicated, takeShard, enterTensorParallel, vocabParallelCrossEntropy, vocabParallelEmbedding } from '@falcon/parallel';
 import type { ProcessGroup } from '@falcon/parallel';
 import type { RopeParameters } from '@falcon/attention';
-import { rmsNorm, tf } from '@falcon/tensor';
+import { rmsNorm, sumInOrder, tf } from '@falcon/tensor';
 import type { Scalar, Tensor, Tensor2D, Variable } from '@falcon/tensor';
 import { falconH1Dims } from '@falcon/checkpoint';
 import type { HybridConfig } from '../../config.js';
@@ -291,7 +291,7 @@ export class TensorParallelFalconH1 implements CausalLm {
         const axis = this.layout.plan[name].axis!;
         return tf.sum(tf.mul(g2, tf.reshape(w, grads[name].shape.map((d, i) => (i === axis ? d : 1)))));
       });
-      const local = parts.length ? tf.reshape(tf.addN(parts), [1]) : tf.zeros([1]);
+      const local = parts.length ? tf.reshape(sumInOrder(parts), [1]) : tf.zeros([1]);
       return tf.reshape(allReduceSync(local, { group: this.group }), []) as Scalar;
     });
   }
