@@ -33,7 +33,7 @@ import { tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
 import type { OpCase } from '@falcon/tensor/testing';
 import { randomTensor } from '@falcon/tensor/testing';
-import { alibiBias, applyRopeOp, decodeAttentionOp, flashAttention, flashAttentionBackwardOp, ropeFrequencies } from '../../src/index.js';
+import { alibiBias, applyRopeOp, decodeAttentionOp, flashAttention, flashAttentionBackwardOp, kvCacheWrite, ropeFrequencies } from '../../src/index.js';
 
 const FWD_TOL = 1e-5;
 const GRAD_TOL = 1e-4;
@@ -213,6 +213,17 @@ const emptyBackwardCase: OpCase = {
   tol: 0,
 };
 
+/** kvCacheWrite: `n` new rows at `offset` of a `[b, cap, hkv, d]` cache (the rest must stay as it was). */
+function cacheWriteCase(b: number, cap: number, hkv: number, d: number, n: number, offset: number): OpCase {
+  return {
+    name: `kvCacheWrite b${b} cap${cap} h${hkv} d${d} rows ${offset}…${offset + n - 1}`,
+    inputs: () => ({ cache: randomTensor([b, cap, hkv, d], 19), x: randomTensor([b, n, hkv, d], 20) }),
+    // a copy: the op writes into its input's buffer, and the runner disposes the inputs itself
+    run: ({ cache, x }) => ({ y: kvCacheWrite(tf.clone(cache), x, offset) }),
+    tol: 0, // a copy of float32 values: bit-exact
+  };
+}
+
 function alibiCase(h: number, l: number, lk: number): OpCase {
   return {
     name: `alibiBias h${h} l${l} lk${lk}`,
@@ -276,6 +287,10 @@ export const cudaCases: OpCase[] = [
   ropeCase({ b: 1, l: 1, h: 1, d: 2, perBatch: false }),
   ropeCase({ b: 1, l: 3, h: 2, d: 1030, perBatch: false }),
   ropeCase({ b: 1, l: 2048, h: 8, d: 64, perBatch: false }),
+
+  cacheWriteCase(2, 100, 2, 64, 1, 37),
+  cacheWriteCase(1, 2048, 2, 64, 128, 0),
+  cacheWriteCase(3, 9, 1, 33, 4, 5),
 
   alibiCase(4, 7, 7),
   alibiCase(3, 67, 130),
