@@ -29,8 +29,8 @@ export function reduceShardGradient(grad: Tensor, spec: ShardSpec, opts: { group
  * averaged). Every rank of the group calls it for the same parameter (a rank that does not hold it
  * passes undefined).
  * @param local - this rank's piece, or undefined
- * @param spec - this rank's spec, or undefined (then `shape` is needed)
- * @param shape - the full shape, when this rank holds nothing
+ * @param spec - this rank's spec, or undefined (then `opts.shape` is needed)
+ * @param opts - `group` (default the world) and `shape`: the full shape, when this rank holds nothing
  * @returns the full tensor, the same on every rank
  * @throws when some element is held by no rank
  */

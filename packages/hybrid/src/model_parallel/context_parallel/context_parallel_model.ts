@@ -80,8 +80,9 @@ export function contextParallelHidden(model: FalconH1ForCausalLM, inputIds: Tens
  * This rank's share of the causal LM loss: the cross-entropy of its tokens against the next
  * token (labels shifted over the whole sequence first, −100 ignored) summed, over the number of
  * labelled tokens of the whole batch. The shares of the group add up to the one-rank mean loss.
+ * @param model - the model (the same weights on every rank of the group)
  * @param inputIds - int32 `[batch, seqlen]` (whole sequences)
- * @param labels - int32 `[batch, seqlen]` (default inputIds)
+ * @param opts - the context-parallel options and `labels`: int32 `[batch, seqlen]` (default inputIds)
  * @returns a scalar
  */
 export function contextParallelLoss(model: FalconH1ForCausalLM, inputIds: Tensor2D, opts: ContextParallelOptions & { labels?: Tensor2D }): Scalar {
