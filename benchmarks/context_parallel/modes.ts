@@ -6,7 +6,7 @@
 // 16, 1 group, state 16, chunk 64; Falcon-H1-0.5B has d_model 1024, 24 heads of 64, state 128, chunk
 // 256 — the 32k/128k GPU figures are for later).
 // Run from the repo root: npx tsx benchmarks/context_parallel/modes.ts   (writes benchmarks/results/cp-modes-cpu.*)
-import { execSync, spawn } from 'node:child_process';
+import { execSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { allToAllScan, statePassingScan } from '@falcon/hybrid';
@@ -16,6 +16,7 @@ import { init, tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
 import { writeResults } from '../lib/report.js';
 import type { Row } from '../lib/report.js';
+import { runRanks } from '../lib/run_ranks.js';
 
 const SHAPE = { dModel: 128, nHeads: 4, headDim: 16, nGroups: 1, dState: 16, chunkSize: 64, dConv: 4 };
 const LENGTHS = (process.env.CP_BENCH_LENGTHS ?? '1024,4096,16384').split(',').map(Number);
@@ -60,30 +61,9 @@ async function worker(): Promise<void> {
   if (world) await destroyProcessGroup();
 }
 
-async function runGroup(size: number, port: number): Promise<Row[]> {
-  const self = fileURLToPath(import.meta.url);
-  let rows: Row[] = [];
-  await Promise.all(
-    Array.from(
-      { length: size },
-      (_, rank) =>
-        new Promise<void>((resolve, reject) => {
-          const child = spawn(process.execPath, ['--import', 'tsx', self, '--worker'], {
-            env: { ...process.env, RANK: String(rank), WORLD_SIZE: String(size), LOCAL_RANK: String(rank), LOCAL_WORLD_SIZE: String(size), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port) },
-            stdio: ['ignore', 'pipe', 'inherit'],
-          });
-          let stdout = '';
-          child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-          child.on('close', (code) => {
-            const line = stdout.split('\n').find((l) => l.startsWith('ROWS '));
-            if (line) rows = JSON.parse(line.slice(5)) as Row[];
-            if (code === 0) resolve();
-            else reject(new Error(`rank ${rank} of ${size} exited ${code}`));
-          });
-        }),
-    ),
-  );
-  return rows;
+/** Rows of this benchmark run in `size` ranks (rendezvous on `port`). */
+function runGroup(size: number, port: number): Promise<Row[]> {
+  return runRanks(fileURLToPath(import.meta.url), size, port);
 }
 
 if (process.argv.includes('--worker')) {

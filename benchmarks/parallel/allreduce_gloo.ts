@@ -7,13 +7,14 @@
 // Times are the slowest rank's, median over the timed rounds, after a warm-up round; the all-reduce is
 // allReduceBuffer (in place on a Float32Array, the data-parallel path, with the cross-rank size check).
 // Run from the repo root: npx tsx benchmarks/parallel/allreduce_gloo.ts   (writes benchmarks/results/parallel-allreduce-gloo.*)
-import { execSync, spawn } from 'node:child_process';
+import { execSync } from 'node:child_process';
 import { createServer, Socket } from 'node:net';
 import type { Server } from 'node:net';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { writeResults } from '../lib/report.js';
 import type { Row } from '../lib/report.js';
+import { runRanks } from '../lib/run_ranks.js';
 
 const SIZES = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144].map((k) => k * 1024); // bytes
 const rounds = (bytes: number): number => (bytes <= 1 << 20 ? 20 : bytes <= 16 << 20 ? 5 : 3);
@@ -111,30 +112,9 @@ async function worker(): Promise<void> {
   await pg.destroyProcessGroup();
 }
 
-async function runGroup(size: number, port: number): Promise<Row[]> {
-  const self = fileURLToPath(import.meta.url);
-  let rows: Row[] = [];
-  await Promise.all(
-    Array.from(
-      { length: size },
-      (_, rank) =>
-        new Promise<void>((resolve, reject) => {
-          const child = spawn(process.execPath, ['--import', 'tsx', self, '--worker'], {
-            env: { ...process.env, RANK: String(rank), WORLD_SIZE: String(size), LOCAL_WORLD_SIZE: String(size), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port) },
-            stdio: ['ignore', 'pipe', 'inherit'],
-          });
-          let stdout = '';
-          child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-          child.on('close', (code) => {
-            const line = stdout.split('\n').find((l) => l.startsWith('ROWS '));
-            if (line) rows = JSON.parse(line.slice(5)) as Row[];
-            if (code === 0) resolve();
-            else reject(new Error(`rank ${rank} of ${size} exited ${code}`));
-          });
-        }),
-    ),
-  );
-  return rows;
+/** Rows of this benchmark run in `size` ranks (rendezvous on `port`). */
+function runGroup(size: number, port: number): Promise<Row[]> {
+  return runRanks(fileURLToPath(import.meta.url), size, port);
 }
 
 if (process.argv.includes('--worker')) {
