@@ -226,7 +226,7 @@ export class ParallelHybridLayer {
     let cache: LayerCache | undefined;
     const rec = inputs.cache || inputs.cacheCapacity !== undefined ? 'none' : (inputs.recompute ?? 'none');
     if (rec === 'layer') {
-      const whole = (t: Tensor, [positions, mask]: (Tensor | undefined)[]) => this.forward(t, { positions: positions!, mask, recompute: 'none' }).y;
+      const whole = (t: Tensor, [positions, mask]: (Tensor | undefined)[]) => this.forward(t, { ...inputs, positions: positions!, mask, recompute: 'none' }).y;
       return { y: recomputed(whole, x, Object.values(this.variables()), [inputs.positions, inputs.mask]) };
     }
     const y = tf.tidy(() => {
