@@ -70,6 +70,8 @@ describe('context parallelism of Falcon-H1 (Gloo, real processes)', () => {
       { ...base, nGroups: 3, bitnet: false, mambaHeads: 6, seqlen: 12, mode: 'all-to-all' },
       // selective recomputation re-runs the exchanges inside the backward
       { ...base, nGroups: 1, bitnet: false, seqlen: 12, mode: 'state-passing', recompute: 'both' },
+      // whole-layer recomputation keeps the context-parallel cores (the layer's other inputs)
+      { ...base, nGroups: 2, bitnet: false, seqlen: 12, mode: 'all-to-all', recompute: 'layer' },
       { ...base, nGroups: 2, bitnet: false, seqlen: 12, mode: 'all-to-all', reduce: false },
     ];
     expectSame(await runCp(2, cases), cases);
