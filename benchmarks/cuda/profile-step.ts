@@ -6,13 +6,16 @@
 // Run on the device through tools/device/run-profile.sh (bundled by tools/device/prepare-profile.sh).
 // Arguments: --out DIR, --layers N (default 36), --batch B (4), --seqlen L (2048),
 // --recompute none,layer (policies, comma-separated), --precision tf32|bf16|f32 (the backend's
-// matmulPrecision, default tf32), --top K (30 kernels listed).
+// matmulPrecision, default tf32), --ssd-form auto|kernel|matmul (setSsdForm, default auto),
+// --top K (30 kernels listed).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, tf } from '@falcon/tensor';
 import type { CudaBackend } from '@falcon/tensor';
 import { FalconH1ForCausalLM, Trainer, TokenBatches, hybridConfig } from '@falcon/hybrid';
 import type { RecomputePolicy } from '@falcon/hybrid';
+import { setSsdForm } from '@falcon/mamba2';
+import type { SsdForm } from '@falcon/mamba2';
 import { falconH1Config05b } from '../lib/shapes_05b.js';
 
 const args = process.argv.slice(2);
@@ -24,6 +27,8 @@ const seqlen = Number(arg('seqlen', '2048'));
 const policies = arg('recompute', 'none,layer').split(',') as RecomputePolicy[];
 const top = Number(arg('top', '30'));
 const precision = arg('precision', 'tf32') as 'tf32' | 'bf16' | 'f32';
+const ssdForm = arg('ssd-form', 'auto') as SsdForm;
+setSsdForm(ssdForm);
 mkdirSync(outDir, { recursive: true });
 
 interface Addon {

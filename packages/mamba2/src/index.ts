@@ -9,8 +9,8 @@
  * @packageDocumentation
  */
 export { VERSION } from './version.js';
-export { ssdChunkScan, DEFAULT_CHUNK_SIZE } from './ssd_chunk_scan.js';
-export type { SsdChunkScanOptions, SsdChunkScanResult } from './ssd_chunk_scan.js';
+export { ssdChunkScan, DEFAULT_CHUNK_SIZE, setSsdForm } from './ssd_chunk_scan.js';
+export type { SsdChunkScanOptions, SsdChunkScanResult, SsdForm } from './ssd_chunk_scan.js';
 export { selectiveStateUpdate } from './selective_state_update.js';
 export type { SelectiveStateUpdateOptions, SelectiveStateUpdateResult } from './selective_state_update.js';
 export type { TimeStepOptions } from './time_step.js';

@@ -6,12 +6,13 @@
  * gradient is the op `FalconSsdChunkScanBackward` (`ssd_chunk_scan_backward.ts`).
  */
 import { FALCON_H1_MAMBA_CHUNK_SIZE } from '@falcon/checkpoint';
-import { defineOp } from '@falcon/tensor';
+import { defineOp, tf } from '@falcon/tensor';
 import type { Tensor, Tensor4D } from '@falcon/tensor';
 import { ssdChunkScanCpu } from './kernels/cpu/ssd_chunk_scan.js';
 import { ssdChunkScanCuda } from './kernels/cuda/ssd_chunk_scan.js';
 import { ssdChunkScanWebgpu } from './kernels/webgpu/ssd_chunk_scan.js';
 import { ssdChunkScanBackwardOp } from './ssd_chunk_scan_backward.js';
+import { ssdChunked } from './ssd_chunked.js';
 import type { TimeStepOptions } from './time_step.js';
 import { timeStepAttrs } from './time_step.js';
 import { ssdChunkScanSignature } from './ssd_chunk_scan_signature.js';
@@ -41,6 +42,39 @@ export interface SsdChunkScanOptions extends TimeStepOptions {
    * sequence at position 0.
    */
   seqIdx?: Tensor;
+  /**
+   * How it is computed (default {@link SsdForm} `'auto'`, see {@link setSsdForm}): `'kernel'` the
+   * op's kernel of the backend, `'matmul'` the chunked form as batched matrix products and
+   * element-wise ops differentiated by autodiff (`ssd_chunked.ts`), `'auto'` the faster of the two
+   * on the active backend as measured (`benchmarks/results/ssd-forms-*.md`).
+   */
+  form?: SsdForm;
+}
+
+/** How {@link ssdChunkScan} computes: the backend's kernel, the chunked form in matrix products, or the measured choice per backend. */
+export type SsdForm = 'auto' | 'kernel' | 'matmul';
+
+/** Backends on which `'auto'` means `'matmul'` (measured faster there, forward and backward). */
+const MATMUL_BACKENDS = new Set(['cuda']);
+let defaultForm: SsdForm = 'auto';
+
+/**
+ * Set the form {@link ssdChunkScan} uses when a call does not name one (process-wide; benchmarks
+ * and tests compare the two). Returns the previous default.
+ * @param form - `'auto'`, `'kernel'` or `'matmul'`
+ */
+export function setSsdForm(form: SsdForm): SsdForm {
+  check('setSsdForm').require(form === 'auto' || form === 'kernel' || form === 'matmul', () => `form must be 'auto', 'kernel' or 'matmul', got ${String(form)}`);
+  const prev = defaultForm;
+  defaultForm = form;
+  return prev;
+}
+
+/** The form a call with `form` runs on the active backend. @internal */
+export function resolveSsdForm(form: SsdForm | undefined): 'kernel' | 'matmul' {
+  const f = form ?? defaultForm;
+  if (f !== 'auto') return f;
+  return MATMUL_BACKENDS.has(tf.getBackend()) ? 'matmul' : 'kernel';
 }
 
 /** Result of {@link ssdChunkScan}. */
@@ -121,6 +155,11 @@ export const ssdChunkScanOp = defineOp<SsdChunkScanInputName, SsdChunkScanOption
 export function ssdChunkScan(x: Tensor, dt: Tensor, A: Tensor, B: Tensor, C: Tensor, options: SsdChunkScanOptions = {}): SsdChunkScanResult {
   const { D, z, dtBias, initialStates, seqIdx, chunkSize = DEFAULT_CHUNK_SIZE, returnFinalStates = false } = options;
   const attrs: SsdAttrs = { ...timeStepAttrs(OP, options), chunkSize };
+  if (resolveSsdForm(options.form) === 'matmul') {
+    check(OP).attr('chunkSize').positiveInt(chunkSize);
+    validateSsd(OP, { x, dt, A, B, C, D, z, dtBias, initialStates, seqIdx }, false);
+    return ssdChunked(x, dt, A, B, C, { ...options, chunkSize });
+  }
   const r = ssdChunkScanOp({ x, dt, A, B, C, D, z, dtBias, initialStates, seqIdx }, attrs);
   if (!returnFinalStates) {
     r.finalStates.dispose();

@@ -3,9 +3,9 @@
 import { initBackend, takeWebgpuErrors, tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
 import { backendsUnderTest } from '@falcon/tensor/testing';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ssdChunkScan, ssdChunkScanReference } from '../src/index.js';
-import type { SsdChunkScanOptions } from '../src/index.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { setSsdForm, ssdChunkScan, ssdChunkScanReference } from '../src/index.js';
+import type { SsdChunkScanOptions, SsdForm } from '../src/index.js';
 import type { SsdCase, SsdFlags, SsdSizes } from './helpers.js';
 import { expectNear, ssdCase, ssdOptions, weightedSum } from './helpers.js';
 
@@ -67,9 +67,18 @@ function run(fn: typeof ssdChunkScan, c: SsdCase, opts: SsdChunkScanOptions): Te
   return r.finalStates ? [r.y, r.finalStates] : [r.y];
 }
 
-describe.each(backendsUnderTest())('ssdChunkScan on %s', (backend) => {
+// Both forms: the backend's kernel, and the chunked form in matrix products differentiated by
+// autodiff (float32 throughout; the same tolerances hold for both).
+const FORMS = backendsUnderTest().flatMap((backend) => (['kernel', 'matmul'] as const).map((form) => [backend, form] as const));
+
+describe.each(FORMS)('ssdChunkScan on %s, form %s', (backend, form) => {
+  let previousForm: SsdForm;
   beforeAll(async () => {
     await initBackend(backend);
+    previousForm = setSsdForm(form);
+  });
+  afterAll(() => {
+    setSsdForm(previousForm);
   });
   afterEach(async () => {
     // a WGSL compile or validation error makes a webgpu kernel return zeros instead of throwing
