@@ -71,7 +71,10 @@ async function profiled(f: () => Promise<unknown>): Promise<Profile> {
       const host = performance.now() - t0;
       marks.push({ name, a, b: addon().eventRecord(), host });
       const used = mem().bytesInUse;
-      if (used > peak) (peak = used), (peakAt = marks.length - 1);
+      if (used > peak) {
+        peak = used;
+        peakAt = marks.length - 1;
+      }
       depth--;
     }
   };

@@ -13,7 +13,9 @@ import { ssdChunkScanCuda } from './kernels/cuda/ssd_chunk_scan.js';
 import { ssdChunkScanWebgpu } from './kernels/webgpu/ssd_chunk_scan.js';
 import { ssdChunkScanBackwardOp } from './ssd_chunk_scan_backward.js';
 import { ssdChunked } from './ssd_chunked.js';
-import type { TimeStepOptions } from './time_step.js';
+import type { SsdChunkScanOptions, SsdChunkScanResult, SsdForm } from './ssd_chunk_scan_options.js';
+
+export type { SsdChunkScanOptions, SsdChunkScanResult, SsdForm } from './ssd_chunk_scan_options.js';
 import { timeStepAttrs } from './time_step.js';
 import { ssdChunkScanSignature } from './ssd_chunk_scan_signature.js';
 import type { SsdAttrs, SsdChunkScanInputName, SsdChunkScanOptionalName, SsdChunkScanOutputName } from './ssd_chunk_scan_signature.js';
@@ -21,38 +23,6 @@ import { check } from './validate.js';
 
 /** Default chunk size: transformers' `mamba_chunk_size` default, `@falcon/checkpoint`'s `FALCON_H1_MAMBA_CHUNK_SIZE` (256). */
 export const DEFAULT_CHUNK_SIZE: number = FALCON_H1_MAMBA_CHUNK_SIZE;
-
-/** Options of {@link ssdChunkScan}. */
-export interface SsdChunkScanOptions extends TimeStepOptions {
-  /** Skip connection `D` `[nheads]`: `y += D·x`. */
-  D?: Tensor;
-  /** Gate `[batch, seqlen, nheads, headdim]`: `y *= silu(z)` after the skip connection (as mamba-ssm). */
-  z?: Tensor;
-  /** Added to dt before the softplus, `[nheads]`. */
-  dtBias?: Tensor;
-  /** Chunk length of the chunked form (default {@link DEFAULT_CHUNK_SIZE}); the result does not depend on it. */
-  chunkSize?: number;
-  /** State before the first position, `[batch, nheads, headdim, dstate]` (default zeros). */
-  initialStates?: Tensor;
-  /** Return the state after the last position (default false). */
-  returnFinalStates?: boolean;
-  /**
-   * Packed sequences: int32 `[batch, seqlen]` sequence id per position. Where the id changes, the
-   * state restarts from zero (nothing flows across the boundary); the initial state feeds the
-   * sequence at position 0.
-   */
-  seqIdx?: Tensor;
-  /**
-   * How it is computed (default {@link SsdForm} `'auto'`, see {@link setSsdForm}): `'kernel'` the
-   * op's kernel of the backend, `'matmul'` the chunked form as batched matrix products and
-   * element-wise ops differentiated by autodiff (`ssd_chunked.ts`), `'auto'` the faster of the two
-   * on the active backend as measured (`benchmarks/results/ssd-forms-*.md`).
-   */
-  form?: SsdForm;
-}
-
-/** How {@link ssdChunkScan} computes: the backend's kernel, the chunked form in matrix products, or the measured choice per backend. */
-export type SsdForm = 'auto' | 'kernel' | 'matmul';
 
 /** Backends on which `'auto'` means `'matmul'` (measured faster there, forward and backward). */
 const MATMUL_BACKENDS = new Set(['cuda']);
@@ -75,14 +45,6 @@ export function resolveSsdForm(form: SsdForm | undefined): 'kernel' | 'matmul' {
   const f = form ?? defaultForm;
   if (f !== 'auto') return f;
   return MATMUL_BACKENDS.has(tf.getBackend()) ? 'matmul' : 'kernel';
-}
-
-/** Result of {@link ssdChunkScan}. */
-export interface SsdChunkScanResult {
-  /** Output `[batch, seqlen, nheads, headdim]`. */
-  y: Tensor4D;
-  /** State after the last position `[batch, nheads, headdim, dstate]` (when asked for). */
-  finalStates?: Tensor4D;
 }
 
 const OP = 'ssdChunkScan';

@@ -21,7 +21,7 @@ import { tf } from '@falcon/tensor';
 import type { Tensor, Tensor4D } from '@falcon/tensor';
 import { sequenceContinues } from './reference/sequence.js';
 import { timeStepReference } from './reference/time_step.js';
-import type { SsdChunkScanOptions, SsdChunkScanResult } from './ssd_chunk_scan.js';
+import type { SsdChunkScanOptions, SsdChunkScanResult } from './ssd_chunk_scan_options.js';
 import { timeStepAttrs } from './time_step.js';
 
 /** Added to masked-out log-decays: exp of it is exactly 0 and so is its gradient (no inf − inf). */
