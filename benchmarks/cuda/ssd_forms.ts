@@ -30,6 +30,8 @@ const SHAPES: [number, number][] = [
   [4, 8192],
 ];
 const FORMS: SsdForm[] = ['kernel', 'matmul'];
+/** The matmul form's block length is free (the result does not depend on it): also measured at these. */
+const OTHER_CHUNKS = [64, 256];
 const cuda = () => tf.backend() as CudaBackend;
 const mem = () => cuda().memory() as unknown as { bytesInUse: number; peakBytesInUse: number };
 
@@ -52,8 +54,8 @@ function inputs(b: number, l: number, seed: number): Tensor[] {
   ]);
 }
 
-const run = (form: SsdForm, final = false) => (x: Tensor, dt: Tensor, A: Tensor, B: Tensor, C: Tensor, D: Tensor, dtBias: Tensor) => {
-  const r = ssdChunkScan(x, dt, A, B, C, { D, dtBias, dtSoftplus: true, chunkSize: Q, form, returnFinalStates: final });
+const run = (form: SsdForm, final = false, chunkSize = Q) => (x: Tensor, dt: Tensor, A: Tensor, B: Tensor, C: Tensor, D: Tensor, dtBias: Tensor) => {
+  const r = ssdChunkScan(x, dt, A, B, C, { D, dtBias, dtSoftplus: true, chunkSize, form, returnFinalStates: final });
   return r.finalStates ? [r.y, r.finalStates] : [r.y];
 };
 
@@ -82,6 +84,7 @@ async function main(): Promise<void> {
   console.log(`measured: TF32 ${machine.tf32Tflops.toFixed(0)} TFLOP/s, copy ${machine.copyGBs.toFixed(0)} GB/s`);
   const rows: Record<string, unknown>[] = [];
   let agreement: Record<string, number> | undefined;
+  let profile: { name: string; count: number; ms: number }[] | undefined;
   for (const [b, l] of SHAPES) {
     const ins = inputs(b, l, 7);
     const dy = randomTensor([b, l, h, p], 99);
@@ -89,8 +92,8 @@ async function main(): Promise<void> {
     const bytes = 4 * (2 * b * l * h * p + b * l * h + 2 * b * l * n);
     const floorMs = Math.max(flops / machine.tf32Tflops / 1e9, bytes / machine.copyGBs / 1e6);
     const shape = `b${b} l${l} h${h} p${p} n${n} chunk ${Q}`;
-    for (const form of FORMS) {
-      const f = run(form);
+    for (const [form, chunk] of [...FORMS.map((f) => [f, Q] as const), ...OTHER_CHUNKS.map((c) => ['matmul', c] as const)]) {
+      const f = run(form, false, chunk);
       const grad = tf.grads((...t: Tensor[]) => tf.sum(tf.mul(f(...(t as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]))[0], dy)));
       const fwd = await timeMs(() => f(...(ins as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor])));
       const fb = await timeMs(() => grad(ins));
@@ -98,12 +101,28 @@ async function main(): Promise<void> {
       const before = mem().bytesInUse;
       tf.dispose(grad(ins));
       const peakGiB = (mem().peakBytesInUse - before) / 2 ** 30;
-      const row = { shape, b, l, form, forwardMs: fwd, forwardBackwardMs: fb, peakGiB, floorForwardMs: floorMs };
+      const row = { shape, b, l, form, chunk, forwardMs: fwd, forwardBackwardMs: fb, peakGiB, floorForwardMs: floorMs };
       rows.push(row);
-      console.log(`${shape} ${form}: forward ${fwd.toFixed(3)} ms, forward+backward ${fb.toFixed(3)} ms, peak ${peakGiB.toFixed(2)} GiB (floor forward ${floorMs.toFixed(3)} ms)`);
+      console.log(`${shape} ${form} (blocks of ${chunk}): forward ${fwd.toFixed(3)} ms, forward+backward ${fb.toFixed(3)} ms, peak ${peakGiB.toFixed(2)} GiB (floor forward ${floorMs.toFixed(3)} ms)`);
     }
     for (const t of anchor?.rows.filter((r) => r.b === b && r.l === l) ?? []) {
       console.log(`${shape} mamba-ssm ${t.dtype}: forward ${(t.fwd_ms as number).toFixed(3)} ms, forward+backward ${(t.fwd_bwd_ms as number).toFixed(3)} ms`);
+    }
+    if (b === 4 && l === 2048) {
+      // where the matmul form's time goes: GPU time per kernel name of one forward+backward
+      const f = run('matmul');
+      const grad = tf.grads((...t: Tensor[]) => tf.sum(tf.mul(f(...(t as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]))[0], dy)));
+      const info = await tf.profile(() => tf.dispose(grad(ins)));
+      const by = new Map<string, { count: number; ms: number }>();
+      for (const k of info.kernels) {
+        const e = by.get(k.name) ?? { count: 0, ms: 0 };
+        e.count++;
+        e.ms += Number(await k.kernelTimeMs);
+        by.set(k.name, e);
+      }
+      const sorted = [...by.entries()].sort((x, y) => y[1].ms - x[1].ms);
+      profile = sorted.map(([name, e]) => ({ name, ...e }));
+      console.log(`matmul form ${shape}, forward+backward by kernel: ${sorted.map(([k, e]) => `${k} ×${e.count} ${e.ms.toFixed(2)} ms`).join(', ')}`);
     }
     if (!agreement) {
       const names = ['x', 'dt', 'A', 'B', 'C', 'D', 'dtBias'];
@@ -120,7 +139,7 @@ async function main(): Promise<void> {
     }
     tf.dispose([...ins, dy]);
   }
-  writeFileSync(join(outDir, 'ssd-forms.json'), JSON.stringify({ date: new Date().toISOString(), machine, rows, agreement, anchor }, null, 1));
+  writeFileSync(join(outDir, 'ssd-forms.json'), JSON.stringify({ date: new Date().toISOString(), machine, rows, agreement, profile, anchor }, null, 1));
 }
 
 main().catch((e) => {

@@ -4,8 +4,9 @@
  * products run on tensor cores (cuda: cuBLASLt) the sequence-long recurrence becomes a handful of
  * batched GEMMs over chunks of Q positions; nothing in it runs position by position.
  *
- * With `a_t = Δ_t·A`, `u_t = Δ_t·x_t` and the segment sums `seg(t, s) = Σ_{s<r≤t} a_r` (masked
- * cumulative sums, never differences of long cumulative sums), per chunk c of positions t, s:
+ * With `a_t = Δ_t·A`, `u_t = Δ_t·x_t` and the segment sums `seg(t, s) = Σ_{s<r≤t} a_r` (inside
+ * a chunk the difference of the chunk's cumulative sums; across chunks masked cumulative sums,
+ * never differences of sequence-long sums), per chunk c of positions t, s:
  *   Y_diag[t] = Σ_{s≤t} (C_t·B_s)·exp(seg(t, s))·u_s                       (intra-chunk, "attention-like")
  *   state_c   = Σ_s exp(seg(last, s))·B_s ⊗ u_s                            (each chunk's own final state)
  *   H_c       = Σ_{k≤c} exp(Σ_{k≤m<c} total_m)·state_{k−1}, state_{−1} = S_init  (inter-chunk, one GEMM over chunks)
@@ -97,16 +98,20 @@ export function ssdChunked(x: Tensor, dt: Tensor, A: Tensor, B: Tensor, C: Tenso
     const Cg = toGroups(C);
     const uH = tf.transpose(tf.reshape(u, [b, nc, Q, h, p]), [0, 3, 1, 2, 4]); // [b, h, nc, Q, p]
 
-    // 1. intra-chunk blocks, stored transposed ([s, t]): Mᵀ = (B·Cᵀ) ∘ exp(seg(t, s)), Y_diag = M·u
+    // 1. intra-chunk blocks, stored transposed ([s, t]): Mᵀ = (B·Cᵀ) ∘ exp(seg(t, s)), Y_diag = M·u.
+    // Within a chunk seg(t, s) = cum_t − cum_s (Q terms at most: the difference loses nothing that
+    // matters in float32, as mamba-ssm's kernels do); across chunks the sums are taken as masked
+    // cumulative sums (segmentSumsT) because they span the whole sequence.
+    const fromStart = tf.cumsum(aH, 3); // [b, h, nc, Q]: cum_t = Σ_{r≤t} a_r within the chunk
     let keep: Tensor = upperTriangle(Q, false); // s ≤ t
     if (run) keep = tf.logicalAnd(tf.cast(keep, 'bool'), tf.expandDims(tf.equal(tf.expandDims(run, 3), tf.expandDims(run, 2)), 1)); // [b, 1, nc, Q, Q]
-    const decay = tf.exp(tf.add(segmentSumsT(aH), logMask(keep))); // [b, h, nc, Q(s), Q(t)]
+    const seg = tf.sub(tf.expandDims(fromStart, 3), tf.expandDims(fromStart, 4)); // [b, h, nc, Q(s), Q(t)] = cum_t − cum_s
+    const decay = tf.exp(tf.add(seg, logMask(keep)));
     const BC = tf.expandDims(tf.matMul(Bg, Cg, false, true), 1); // [b·g, 1, nc, Q(s), Q(t)]
     const Mt = tf.reshape(tf.mul(tf.reshape(decay, [bg, hg, nc, Q, Q]), BC), [b, h, nc, Q, Q]);
     const yDiag = tf.matMul(Mt, uH, true, false); // [b, h, nc, Q, p]
 
     // 2. each chunk's final state from zero: state = Bᵀ·(w ∘ u), w_s = exp(seg(last, s))
-    const fromStart = tf.cumsum(aH, 3); // [b, h, nc, Q]: Σ_{r≤t} a_r within the chunk
     const total = tf.slice(fromStart, [0, 0, 0, Q - 1], [b, h, nc, 1]); // [b, h, nc, 1]
     let toEnd = tf.exp(tf.sub(total, fromStart)); // exp(seg(last, s)): a sum over (s, last] ≤ 0
     if (run) toEnd = tf.mul(toEnd, tf.expandDims(tf.cast(tf.equal(run, tf.slice(run, [0, 0, Q - 1], [b, nc, 1])), 'float32'), 1));
