@@ -28,8 +28,10 @@ export interface SsdChunkScanOptions extends TimeStepOptions {
   /**
    * How it is computed (default {@link SsdForm} `'auto'`, see {@link setSsdForm}): `'kernel'` the
    * op's kernel of the backend, `'matmul'` the chunked form as batched matrix products and
-   * element-wise ops differentiated by autodiff (`ssd_chunked.ts`), `'auto'` the faster of the two
-   * on the active backend as measured (`benchmarks/results/ssd-forms-*.md`).
+   * element-wise ops differentiated by autodiff (`ssd_chunked.ts`; its tape holds a few
+   * `[batch, nheads, seqlen, chunkSize]` blocks per call), `'auto'` the faster of the two on the
+   * active backend as measured (`benchmarks/results/ssd-forms-h200-2026-12-03.md`): on cuda the
+   * matmul form while a gradient is recorded, the kernel otherwise.
    */
   form?: SsdForm;
 }

@@ -31,8 +31,7 @@ const MASKED = -1e30;
 /**
  * Segment sums along the last axis, transposed: `out[..., j, i] = Σ_{j<r≤i} x[..., r]` for i ≥ j
  * (0 on the diagonal), by a cumulative sum of the masked repetition along the last axis (no
- * subtraction of long sums; tfjs' gradient of a cumsum over another axis is wrong, so the sum runs
- * over the last one and the blocks stay in this `[s, t]` layout).
+ * subtraction of long sums), in the `[s, t]` layout the blocks are kept in.
  * @param x - `[..., T]`
  * @returns `[..., T, T]` (entries below the diagonal are 0; mask them)
  */

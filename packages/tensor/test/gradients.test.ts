@@ -1,7 +1,7 @@
 // The Sum and Mean gradients of src/gradients.ts: same values as tfjs's own (dy spread over the
 // reduced axes, divided by the count for Mean), without a host array of x's size.
 import { describe, expect, it } from 'vitest';
-import { tf } from '../src/index.js';
+import { isRecordingGradients, tf } from '../src/index.js';
 
 describe('Sum and Mean gradients', () => {
   const x = tf.tensor3d(Array.from({ length: 24 }, (_, i) => i / 7), [2, 3, 4]);
@@ -31,5 +31,51 @@ describe('Sum and Mean gradients', () => {
       tf.dispose(info.result as tf.Tensor);
     }
     big.dispose();
+  });
+});
+
+describe('Cumsum gradient', () => {
+  it('equals the sum of dy over the positions each input reaches, on every axis, exclusive and reverse', () => {
+    const x = tf.tensor3d(Array.from({ length: 27 }, (_, i) => Math.sin(i)), [3, 3, 3]);
+    const dy = tf.tensor3d(Array.from({ length: 27 }, (_, i) => Math.cos(3 * i)), [3, 3, 3]);
+    const d = dy.arraySync();
+    for (const axis of [0, 1, 2]) {
+      for (const exclusive of [false, true]) {
+        for (const reverse of [false, true]) {
+          const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.cumsum(t, axis, exclusive, reverse), dy)))(x).arraySync() as number[][][];
+          // out[j] sums x[i] over i ≤ j (i < j when exclusive; ≥ / > when reverse): dx[i] = Σ_j∋i dy[j]
+          for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) for (let c = 0; c < 3; c++) {
+            const idx = [a, b, c];
+            let want = 0;
+            for (let j = 0; j < 3; j++) {
+              const i = idx[axis];
+              const reaches = reverse ? (exclusive ? i > j : i >= j) : exclusive ? i < j : i <= j;
+              const at = idx.slice();
+              at[axis] = j;
+              if (reaches) want += d[at[0]][at[1]][at[2]];
+            }
+            // float32 sums of 3 terms
+            expect(Math.abs(g[a][b][c] - want), `axis ${axis} exclusive ${exclusive} reverse ${reverse} at ${idx}`).toBeLessThan(1e-6);
+          }
+        }
+      }
+    }
+  });
+});
+
+describe('isRecordingGradients', () => {
+  it('is true inside tf.grad and tf.variableGrads, false in a plain tidy', () => {
+    const seen: boolean[] = [];
+    const probe = (t: tf.Tensor) => {
+      seen.push(isRecordingGradients());
+      return tf.sum(tf.square(t));
+    };
+    const x = tf.tensor1d([1, 2, 3]);
+    tf.tidy(() => probe(x));
+    tf.grad(probe)(x);
+    const v = tf.variable(x);
+    tf.variableGrads(() => probe(v) as tf.Scalar, [v]);
+    v.dispose();
+    expect(seen).toEqual([false, true, true]);
   });
 });
