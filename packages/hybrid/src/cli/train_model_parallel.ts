@@ -1,7 +1,7 @@
 /**
  * The model-parallel side of `falcon train`: `--tp`, `--cp`, `--pp` (with `--dp`, their product the
  * number of processes), `--sp` and `--microbatches`. `--nproc-per-node N` re-runs the command in N
- * worker processes; in a worker the ranks form Megatron's grid ({@link initializeModelParallel}: tp
+ * worker processes; in a worker the ranks form Megatron's grid (`initializeModelParallel`: tp
  * fastest, then cp, dp, pp) and train with {@link ComposedTrainer}, saving distributed checkpoints
  * into the run directory (`falcon export --from DIR --out HF_DIR` makes one Hugging Face checkpoint
  * of it for `falcon generate`).

@@ -1,6 +1,6 @@
 /**
  * `ComposedFalconH1`: one rank's part of a Falcon-H1 model under any product TP × CP × PP × DP
- * (Megatron's rank order, {@link initializeModelParallel}: tp fastest, then cp, dp, pp). The rank
+ * (Megatron's rank order, `initializeModelParallel` of @falcon/parallel: tp fastest, then cp, dp, pp). The rank
  * holds a {@link FalconH1PipelineStage} (its stage's layers, embeddings on the first stage, norm
  * and head on the last) whose layers are {@link ComposedLayer}s (this rank's tensor-parallel pieces,
  * their cores running across the CP group) and whose ends are vocab-parallel
