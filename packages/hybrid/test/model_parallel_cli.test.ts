@@ -62,6 +62,9 @@ describe('falcon train under model parallelism', () => {
     errs.length = 0;
     expect(await main(['train', '--sp', '--nproc-per-node', '2', '--out', dir], () => {}, (s) => errs.push(s))).toBe(2);
     expect(errs.join('\n')).toMatch(/--sp .* needs --tp 2 or more/);
+    errs.length = 0;
+    expect(await main(['train', '--tp', '2', '--steps', '1', '--out', dir], () => {}, (s) => errs.push(s))).toBe(2);
+    expect(errs.join('\n')).toMatch(/run in worker processes: add --nproc-per-node 2/);
     const help: string[] = [];
     await main(['train', '--help'], (s) => help.push(s), (s) => help.push(s));
     expect(help.join('\n')).toMatch(/--tp N[\s\S]*--cp N[\s\S]*--pp N[\s\S]*--sp[\s\S]*--microbatches M/);

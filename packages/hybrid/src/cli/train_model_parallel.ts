@@ -131,8 +131,8 @@ export async function trainModelParallel(f: ModelParallelFlags, o: Record<string
     checkModelParallel(f, nproc, run.config, run.data, o);
     return { code: await launchSelf(['train', ...withoutNproc(argv)], nproc) };
   }
-  const world = worldEnv === undefined ? 1 : Number(worldEnv);
-  const dp = checkModelParallel(f, world, run.config, run.data, o);
+  if (worldEnv === undefined) throw new UsageError(`--tp/--cp/--pp/--sp/--microbatches run in worker processes: add --nproc-per-node ${f.tp * f.cp * f.pp * (f.dp ?? 1)}, or start the command under falcon launch`);
+  const dp = checkModelParallel(f, Number(worldEnv), run.config, run.data, o);
   await run.init();
   await initProcessGroup({ backend: run.backend === 'cuda' ? 'nccl' : 'gloo' });
   try {

@@ -77,7 +77,7 @@ export class ComposedFalconH1 {
     readonly groups: ComposedGroups,
     options: ComposedModelOptions = {},
   ) {
-    for (const [k, g] of Object.entries(groups)) if (g.rank < 0) throw new Error(`ComposedFalconH1: this process is not a member of its ${k} group [${g.ranks}]`);
+    for (const k of ['tp', 'cp', 'pp', 'dp'] as const) if (groups[k].rank < 0) throw new Error(`ComposedFalconH1: this process is not a member of its ${k} group [${groups[k].ranks}]`);
     const { tp, cp, pp } = groups;
     const seed = options.seed ?? 0;
     this.seed = seed;
