@@ -16,8 +16,8 @@ const ARGS = ['--steps', '4', '--batch-size', '4', '--seqlen', '32', '--json'];
 
 const losses = (lines: string[]) => lines.filter((l) => l.includes('"step"')).map((l) => (JSON.parse(l.slice(l.indexOf('{'))) as { loss: number }).loss);
 
-async function cli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  const p = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, TSX_TSCONFIG_PATH: TSCONFIG }, stdio: ['ignore', 'pipe', 'pipe'] });
+async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
+  const p = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, TSX_TSCONFIG_PATH: TSCONFIG, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   p.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -26,10 +26,13 @@ async function cli(args: string[]): Promise<{ code: number | null; out: string; 
   return { code, out, err };
 }
 
+const MP = ['--tp', '2', '--pp', '2', '--microbatches', '2', '--nproc-per-node', '4'];
+
 describe('falcon train under model parallelism', () => {
+  let uninterrupted: number[] = [];
   it('--tp 2 --pp 2 --microbatches 2 --nproc-per-node 4: the one-process losses; export and generate', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'falcon-cli-mp-'));
-    const run = cli(['train', '--tp', '2', '--pp', '2', '--microbatches', '2', '--nproc-per-node', '4', ...ARGS, '--out', dir]);
+    const run = cli(['train', ...MP, ...ARGS, '--out', dir]);
     const single: string[] = [];
     const code1 = await main(['train', ...ARGS, '--out', mkdtempSync(join(tmpdir(), 'falcon-cli-mp1-'))], (s) => single.push(s), () => {});
     const r = await run;
@@ -44,11 +47,24 @@ describe('falcon train under model parallelism', () => {
     expect(mp).toHaveLength(4);
     // float32, other summation orders (microbatches, vocab shards), through 4 AdamW steps
     for (let i = 0; i < 4; i++) expect(Math.abs(mp[i] - ref[i]) / ref[i], `step ${i + 1}`).toBeLessThan(1e-5);
+    uninterrupted = mp;
     const hf = join(dir, 'hf');
     const msgs: string[] = [];
     expect(await main(['export', '--from', dir, '--out', hf], (s) => msgs.push(s), (s) => msgs.push(s))).toBe(0);
     const gen: string[] = [];
     expect(await main(['generate', '--model', hf, '--prompt', 'The', '--max-new-tokens', '4'], (s) => gen.push(s), (s) => gen.push(s)), gen.join('\n')).toBe(0);
+  }, 300_000);
+
+  it('a run killed right after its step-2 checkpoint resumes with --resume to the uninterrupted losses', async () => {
+    expect(uninterrupted).toHaveLength(4);
+    const dir = mkdtempSync(join(tmpdir(), 'falcon-cli-mp-kill-'));
+    const killed = await cli(['train', ...MP, ...ARGS, '--save-every', '2', '--out', dir], { FALCON_TEST_KILL_AT: 'after-commit@2' });
+    expect(killed.code).not.toBe(0);
+    expect(losses(killed.out.split('\n'))).toEqual(uninterrupted.slice(0, 2));
+    const resumed = await cli(['train', ...MP, '--json', '--resume', dir]);
+    expect(resumed.code, resumed.err + resumed.out).toBe(0);
+    // exact: the same arithmetic from the same weights, moments and data position
+    expect(losses(resumed.out.split('\n'))).toEqual(uninterrupted.slice(2));
   }, 300_000);
 
   it('refuses a layout that is not the number of processes, before any process starts', async () => {

@@ -26,7 +26,7 @@ import type { TrainOptions } from '../train/trainer.js';
 import type { Command } from './command.js';
 import { parseOptions, UsageError } from './command.js';
 import { dataParallelSetup, DP_HELP, DP_OPTIONS } from './train_parallel.js';
-import { MP_HELP, MP_OPTIONS, modelParallelFlags, trainModelParallel } from './train_model_parallel.js';
+import { MP_HELP, MP_OPTIONS, modelParallelFlags, resumeModelParallel, trainModelParallel } from './train_model_parallel.js';
 import { ProgressBar } from './progress.js';
 
 /** The corpus shipped with the package (used when --data is not given). */
@@ -154,7 +154,6 @@ export const trainCommand: Command = {
     }
     if (o.resume !== undefined && o.overwrite) throw new UsageError('--resume and --overwrite contradict each other (continue the run, or start over)');
     const mp = modelParallelFlags(o);
-    if (mp && o.resume !== undefined) throw new UsageError('--resume: resuming a model-parallel run (--tp/--cp/--pp) from the command line is not supported yet');
 
     let dir: string;
     let config: HybridConfig;
@@ -163,7 +162,16 @@ export const trainCommand: Command = {
     let data: TokenBatches;
     let committed: CommittedCheckpoint | undefined;
     let info: Record<string, unknown>;
-    if (o.resume !== undefined) {
+    if (o.resume !== undefined && mp) {
+      dir = String(o.resume);
+      const r = await resumeModelParallel(dir, { batchSize, seqlen, seed, lr, data: o.data === undefined ? undefined : String(o.data), steps, saveEvery }, readTokens);
+      ({ config, data, options, info } = r);
+      tokens = data.tokens;
+      if (r.step >= options.steps) {
+        out(`the run in ${dir} is already complete (${r.step} of ${options.steps} steps); give --steps N to train it further`);
+        return 0;
+      }
+    } else if (o.resume !== undefined) {
       dir = String(o.resume);
       committed = await readCommitted(dir);
       if (!committed) {
@@ -236,7 +244,7 @@ export const trainCommand: Command = {
       // the layout is checked against the processes, the model and the batch before any process starts
       const bar = { current: undefined as ProgressBar | undefined };
       const r = await trainModelParallel(mp, o, argv, {
-        config, data, options, dir, seed: seed ?? 0, overwrite: !!o.overwrite, backend,
+        config, data, options, dir, seed: seed ?? 0, overwrite: !!o.overwrite, backend, resume: o.resume !== undefined, info,
         init: () => initBackend(backend),
         onStep: (m) => {
           if (o.json) out(JSON.stringify(m));

@@ -7,10 +7,13 @@
  * of it for `falcon generate`).
  */
 import { barrier, destroyProcessGroup, initializeModelParallel, initProcessGroup } from '@falcon/parallel';
+import { hybridConfig } from '../config.js';
 import type { HybridConfig } from '../config.js';
 import { ComposedFalconH1 } from '../model_parallel/compose/model.js';
 import { ComposedTrainer } from '../model_parallel/compose/trainer.js';
-import type { TokenBatches } from '../train/data.js';
+import { TokenBatches } from '../train/data.js';
+import { sha256 } from '../train/durable.js';
+import { readDistributedCheckpoint } from '../train/distributed_checkpoint/manifest.js';
 import { lockRunDirectory, removeRun } from '../train/run_directory.js';
 import type { StepMetrics, TrainOptions } from '../train/trainer.js';
 import { UsageError } from './command.js';
@@ -37,6 +40,7 @@ export const MP_HELP = [
   '  --microbatches M     microbatches per replica and step (default 1; the batch divides into dp·M)',
   '  Ranks are Megatron\'s: rank = tp + TP·(cp + CP·(dp + DP·pp)). Checkpoints are distributed (each',
   '  rank its shards, layout.json last); falcon export --from DIR --out HF makes one for generate.',
+  '  --resume DIR continues such a run under any layout (the checkpoint is re-sharded on loading).',
   '  Example: falcon train --tp 2 --cp 2 --pp 2 --dp 1 --sp --microbatches 4 --nproc-per-node 8',
 ].join('\n');
 
@@ -89,7 +93,6 @@ export function checkModelParallel(f: ModelParallelFlags, world: number, config:
   if ((o.accumulate ?? '1') !== '1') throw new UsageError('--accumulate: under model parallelism the microbatches are the accumulation (use --microbatches)');
   if (o.recompute !== undefined && o.recompute !== 'none') throw new UsageError(`--recompute ${String(o.recompute)} is not supported with --tp/--cp/--pp yet`);
   if (o.zero !== undefined) throw new UsageError('--zero applies to plain data-parallel runs (without --tp/--cp/--pp)');
-  if (o.resume !== undefined) throw new UsageError('--resume: resuming a model-parallel run from the command line is not supported yet (ComposedTrainer.restore does it from code)');
   return dp;
 }
 
@@ -111,6 +114,10 @@ export interface ModelParallelRun {
   dir: string;
   seed: number;
   overwrite: boolean;
+  /** Continue from the run directory's latest distributed checkpoint. */
+  resume: boolean;
+  /** Recorded in the checkpoints (config source, data path). */
+  info: Record<string, unknown>;
   backend: string;
   /** Starts the backend (in each worker, after the checks). */
   init(): Promise<unknown>;
@@ -146,7 +153,8 @@ export async function trainModelParallel(f: ModelParallelFlags, o: Record<string
     await barrier().wait();
     try {
       const model = new ComposedFalconH1(run.config, groups, { seed: run.seed, sequenceParallel: f.sp });
-      const trainer = new ComposedTrainer(model, run.data, run.options, { microbatches: f.microbatches }, run.dir);
+      const trainer = new ComposedTrainer(model, run.data, run.options, { microbatches: f.microbatches }, run.dir, run.info);
+      if (run.resume) await trainer.restore();
       const metrics = await trainer.run((m) => rank0 && run.onStep(m));
       model.dispose();
       const describe = ` (tp ${f.tp} × cp ${f.cp} × pp ${f.pp} × dp ${dp}${f.sp ? ', sequence-parallel' : ''}, ${f.microbatches} microbatches)`;
@@ -157,4 +165,54 @@ export async function trainModelParallel(f: ModelParallelFlags, o: Record<string
   } finally {
     await destroyProcessGroup();
   }
+}
+
+/** What {@link resumeModelParallel} reads from a run's latest distributed checkpoint. */
+export interface ModelParallelResume {
+  config: HybridConfig;
+  data: TokenBatches;
+  options: TrainOptions;
+  info: Record<string, unknown>;
+  /** The step it continues from. */
+  step: number;
+}
+
+/**
+ * The run to continue from a run directory's latest distributed checkpoint; flags given must
+ * agree with the saved run (`steps` and `saveEvery` may change).
+ * @param readTokens - reads the data file
+ * @throws UsageError naming the contradictions, or the directory's problem
+ */
+export async function resumeModelParallel(
+  dir: string,
+  given: { batchSize?: number; seqlen?: number; seed?: number; lr?: number; data?: string; steps?: number; saveEvery?: number },
+  readTokens: (path: string) => Promise<Int32Array>,
+): Promise<ModelParallelResume> {
+  const ckpt = await readDistributedCheckpoint(dir).catch((e: Error) => {
+    throw new UsageError(`--resume ${dir}: ${e.message}`);
+  });
+  const saved = ckpt.manifest.state;
+  const savedOpts = saved.options as unknown as TrainOptions;
+  const savedInfo = (saved.info ?? {}) as { data?: string };
+  const contradictions: string[] = [];
+  const differs = (flag: string, v: unknown, was: unknown) => {
+    if (v !== undefined && v !== was) contradictions.push(`--${flag} ${v} (the run's: ${was})`);
+  };
+  differs('batch-size', given.batchSize, saved.data.batchSize);
+  differs('seqlen', given.seqlen, saved.data.seqlen);
+  differs('seed', given.seed, saved.data.seed);
+  differs('lr', given.lr, savedOpts.lr);
+  const dataPath = given.data ?? savedInfo.data;
+  if (dataPath === undefined) throw new UsageError(`--resume ${dir}: the run does not record its data file; give it with --data FILE`);
+  const tokens = await readTokens(dataPath);
+  if (tokens.length !== saved.data.tokens || sha256(tokens) !== saved.data.sha256) contradictions.push(`the data ${dataPath} (${tokens.length} tokens, not the ${saved.data.tokens} tokens the run was trained on)`);
+  if (contradictions.length) throw new UsageError(`--resume ${dir}: ${contradictions.join('; ')} contradict the saved run; leave them out to continue it as saved`);
+  if (given.steps !== undefined && given.steps < ckpt.manifest.step) throw new UsageError(`--steps ${given.steps} is fewer than the ${ckpt.manifest.step} steps the run in ${dir} has done`);
+  return {
+    config: hybridConfig(ckpt.manifest.config, { source: `${ckpt.dir}/layout.json` }),
+    data: new TokenBatches(tokens, saved.data.batchSize, saved.data.seqlen, saved.data.seed),
+    options: { ...savedOpts, steps: given.steps ?? savedOpts.steps, saveEvery: given.saveEvery ?? savedOpts.saveEvery },
+    info: { ...savedInfo, data: dataPath },
+    step: ckpt.manifest.step,
+  };
 }

@@ -41,6 +41,7 @@ export class ComposedTrainer {
    * @param options - hyper-parameters (the same on every rank); `accumulate` must be 1 (the microbatches are the accumulation)
    * @param parallel - microbatches, schedule, stash
    * @param dir - the run directory of the distributed checkpoints (shared by every rank; absent: no checkpoints)
+   * @param info - what the caller records about the run in its checkpoints (the CLI: config source, data path)
    * @throws when the options do not fit the layout
    */
   constructor(
@@ -49,6 +50,7 @@ export class ComposedTrainer {
     readonly options: TrainOptions,
     readonly parallel: ComposedStepOptions,
     readonly dir?: string,
+    readonly info?: Record<string, unknown>,
   ) {
     if (!(Number.isInteger(options.steps) && options.steps > 0)) throw new Error(`steps must be a positive integer, got ${options.steps}`);
     if (!(options.lr > 0)) throw new Error(`lr must be positive, got ${options.lr}`);
@@ -104,7 +106,7 @@ export class ComposedTrainer {
       options: { ...this.options } as Record<string, unknown>,
       data: { seed: d.seed, batchSize: d.batchSize, seqlen: d.seqlen, tokens: d.tokens.length, sha256: sha256(d.tokens) },
       rng: { dataSeed: d.seed, initSeed: this.model.seed },
-      info: { microbatches: this.parallel.microbatches, sequenceParallel: this.model.layout.sequenceParallel, sizes: { tp: s.tp.size, cp: s.cp.size, pp: s.pp.size, dp: s.dp.size } },
+      info: { ...this.info, microbatches: this.parallel.microbatches, sequenceParallel: this.model.layout.sequenceParallel, sizes: { tp: s.tp.size, cp: s.cp.size, pp: s.pp.size, dp: s.dp.size } },
     };
   }
 
