@@ -12,6 +12,8 @@ export interface MpCase {
   bitnet: boolean;
   sp: boolean;
   microbatches: number;
+  /** Whole-layer recomputation in the backward. */
+  recompute?: 'layer';
 }
 
 /** A layout and the cases one launch of the workers runs under it. */
@@ -22,12 +24,12 @@ export interface MpLayout {
 
 export const LAYOUTS: Record<string, MpLayout> = {
   'TP2×PP2': { sizes: { tp: 2, cp: 1, pp: 2, dp: 1 }, cases: [
-    { name: 'n_groups 1', config: 'groups1', bitnet: false, sp: false, microbatches: 2 },
+    { name: 'n_groups 1, layer recomputation', config: 'groups1', bitnet: false, sp: false, microbatches: 2, recompute: 'layer' },
     { name: 'n_groups 2, BitNet, SP', config: 'groups2', bitnet: true, sp: true, microbatches: 4 },
   ] },
   'TP2×CP2': { sizes: { tp: 2, cp: 2, pp: 1, dp: 1 }, cases: [
     { name: 'n_groups 1, SP', config: 'groups1', bitnet: false, sp: true, microbatches: 1 },
-    { name: 'n_groups 2, BitNet', config: 'groups2', bitnet: true, sp: false, microbatches: 2 },
+    { name: 'n_groups 2, BitNet, layer recomputation', config: 'groups2', bitnet: true, sp: false, microbatches: 2, recompute: 'layer' },
   ] },
   'DP2×TP2': { sizes: { tp: 2, cp: 1, pp: 1, dp: 2 }, cases: [
     { name: 'n_groups 1, BitNet', config: 'groups1', bitnet: true, sp: false, microbatches: 1 },

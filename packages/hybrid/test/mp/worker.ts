@@ -42,7 +42,7 @@ if (mode === 'grads') {
     const dp = groups.dp;
     const rows = BATCH / dp.size;
     const mine = tf.slice(all, [dp.rank * rows, 0], [rows, SEQLEN]) as Tensor2D;
-    const { loss, grads } = await composedValueAndGrads(model, { inputIds: mine }, { microbatches: c.microbatches });
+    const { loss, grads } = await composedValueAndGrads(model, { inputIds: mine }, { microbatches: c.microbatches, recompute: c.recompute });
     const failures: string[] = [];
     let lossErr: number | null = null;
     const wantLoss = want.loss.dataSync()[0];

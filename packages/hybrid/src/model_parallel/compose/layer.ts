@@ -9,6 +9,7 @@ import type { ProcessGroup, ShardPlan } from '@falcon/parallel';
 import { tf } from '@falcon/tensor';
 import type { Tensor, Variable } from '@falcon/tensor';
 import type { LayerInputs } from '../../parallel_hybrid_layer.js';
+import { recomputed } from '../../recompute.js';
 import type { PipelineStageLayer } from '../pipeline/stage.js';
 import { tensorParallelLayer } from '../tensor_parallel/layer.js';
 import type { TensorParallelContext } from '../tensor_parallel/layer.js';
@@ -38,16 +39,21 @@ export class ComposedLayer implements PipelineStageLayer {
 
   /**
    * @param x - the residual stream `[rows, localSeq, d]` (localSeq: seqlen / cp, then / t under SP)
-   * @param inputs - positions of the whole sequences `[rows, seqlen]` (this rank's are taken here)
+   * @param inputs - positions of the whole sequences `[rows, seqlen]` (this rank's are taken here);
+   *   `recompute: 'layer'` recomputes the whole layer in the backward (its collectives included)
    * @returns `{ y }`, shape of x
    */
   forward(x: Tensor, inputs: LayerInputs): { y: Tensor } {
-    if (inputs.recompute && inputs.recompute !== 'none') throw new Error(`composed layout: layer ${this.index}: selective recomputation ('${inputs.recompute}') is not supported with tensor-parallel layers; use stash 'inputs' (full recomputation)`);
-    if (this.cp.size === 1) return { y: tensorParallelLayer(x, this.index, this.ctx, inputs.positions, inputs.mask) };
-    if (inputs.mask) throw new Error(`composed layout: layer ${this.index}: context parallelism runs without padding masks`);
-    const layout = contextParallelLayout(inputs.positions.shape[1] as number, this.cp.size, this.cp.rank);
-    const y = tf.tidy(() => tensorParallelLayer(x, this.index, this.ctx, splitSequence(inputs.positions, layout), undefined));
-    return { y };
+    const rec = inputs.recompute ?? 'none';
+    if (rec !== 'none' && rec !== 'layer') throw new Error(`composed layout: layer ${this.index}: selective recomputation ('${rec}') is not supported with tensor-parallel layers; use 'layer' (whole-layer recomputation)`);
+    if (this.cp.size > 1 && inputs.mask) throw new Error(`composed layout: layer ${this.index}: context parallelism runs without padding masks`);
+    const run = (t: Tensor, [pos, mask]: (Tensor | undefined)[]) => tensorParallelLayer(t, this.index, this.ctx, pos!, mask);
+    return {
+      y: tf.tidy(() => {
+        const positions = this.cp.size === 1 ? inputs.positions : splitSequence(inputs.positions, contextParallelLayout(inputs.positions.shape[1] as number, this.cp.size, this.cp.rank));
+        return rec === 'layer' ? recomputed(run, x, Object.values(this.variables()), [positions, inputs.mask]) : run(x, [positions, inputs.mask]);
+      }),
+    };
   }
 
   /** This rank's pieces by HF name relative to `model.layers.{i}.`. */

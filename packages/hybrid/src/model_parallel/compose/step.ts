@@ -10,6 +10,7 @@ import { allReduce, allReduceGradients, allReduceSync, planBuckets, reduceShardG
 import type { PipelineScheduleKind } from '@falcon/parallel';
 import { tf } from '@falcon/tensor';
 import type { Scalar, Tensor } from '@falcon/tensor';
+import type { RecomputePolicy } from '../../recompute.js';
 import { pipelineValueAndGrads } from '../pipeline/step.js';
 import type { PipelineBatch } from '../pipeline/step.js';
 import { weightedSquaredSum } from '../tensor_parallel/element_weights.js';
@@ -25,6 +26,8 @@ export interface ComposedStepOptions {
   stash?: 'activations' | 'inputs';
   /** Gradient bucket size of the DP all-reduce, MiB (default 25). */
   bucketMb?: number;
+  /** `'layer'`: every decoder layer recomputed in the backward (default `'none'`). */
+  recompute?: RecomputePolicy;
 }
 
 /**
@@ -56,7 +59,7 @@ export async function composedValueAndGrads(model: ComposedFalconH1, batch: Pipe
   const [rows, seqlen] = batch.inputIds.shape;
   if (!Number.isInteger(options.microbatches) || options.microbatches < 1 || rows % options.microbatches !== 0) throw new Error(`composed layout: the ${rows} rows do not split into ${options.microbatches} microbatches`);
   const activationShape = composedActivationShape(model, rows, seqlen, options.microbatches);
-  const out = await pipelineValueAndGrads(model.stage, batch, { microbatches: options.microbatches, transport: model.transport, schedule: options.schedule, stash: options.stash, activationShape });
+  const out = await pipelineValueAndGrads(model.stage, batch, { microbatches: options.microbatches, transport: model.transport, schedule: options.schedule, stash: options.stash, recompute: options.recompute, activationShape });
   let { loss } = out;
   let grads = out.grads;
   // TP: pieces that saw only part of the computation (replicated KV heads and groups, SP norms)

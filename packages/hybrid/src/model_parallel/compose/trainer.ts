@@ -55,7 +55,7 @@ export class ComposedTrainer {
     if (!(Number.isInteger(options.steps) && options.steps > 0)) throw new Error(`steps must be a positive integer, got ${options.steps}`);
     if (!(options.lr > 0)) throw new Error(`lr must be positive, got ${options.lr}`);
     if ((options.accumulate ?? 1) !== 1) throw new Error(`accumulate is ${options.accumulate}: under pipeline parallelism the microbatches are the accumulation (set microbatches instead)`);
-    if (options.recompute && options.recompute !== 'none') throw new Error(`recompute '${options.recompute}' is not supported in the composed layout; use stash 'inputs' (full recomputation)`);
+    if (options.recompute && options.recompute !== 'none' && options.recompute !== 'layer') throw new Error(`recompute '${options.recompute}' is not supported in the composed layout; use 'layer' (whole-layer recomputation)`);
     const dp = model.groups.dp.size;
     if (data.batchSize % (dp * parallel.microbatches) !== 0) throw new Error(`the batch size ${data.batchSize} does not split into ${dp} data-parallel replicas × ${parallel.microbatches} microbatches`);
     const vars = model.variables();
@@ -75,7 +75,7 @@ export class ComposedTrainer {
     const { inputIds } = this.data.batch(this.step, 0, dp.size > 1 ? { index: dp.rank, count: dp.size } : undefined);
     let out: { loss?: Scalar; grads: Record<string, Tensor> };
     try {
-      out = await composedValueAndGrads(this.model, { inputIds }, this.parallel);
+      out = await composedValueAndGrads(this.model, { inputIds }, { ...this.parallel, recompute: this.options.recompute });
     } finally {
       inputIds.dispose();
     }
