@@ -50,12 +50,14 @@ export { HFTokenizer, loadTokenizer } from './tokenizer/hf.js';
 export * from './train/distributed_checkpoint/index.js';
 export { topWeights, embedTokens } from './model.js';
 export * from './model_parallel/pipeline/index.js';
+export * from './model_parallel/compose/index.js';
 // context parallelism (issue 15, CP)
 export { contextParallelHidden, contextParallelLoss, contextParallelValueAndGrads } from './model_parallel/context_parallel/context_parallel_model.js';
 export type { ContextParallelOptions, ContextParallelMambaMode } from './model_parallel/context_parallel/context_parallel_model.js';
 export { ringAttention, mergeAttention } from './model_parallel/context_parallel/ring_attention.js';
 export type { RingAttentionOptions } from './model_parallel/context_parallel/ring_attention.js';
 export { statePassingScan } from './model_parallel/context_parallel/state_passing.js';
+export type { SsdMixerTerms } from './model_parallel/context_parallel/ssd_terms.js';
 export { allToAllScan } from './model_parallel/context_parallel/all_to_all_scan.js';
 // tensor parallelism (issue 15)
 export { TensorParallelFalconH1 } from './model_parallel/tensor_parallel/model.js';
@@ -67,9 +69,10 @@ export type { HeadCosts, HeadCostOptions, BackendCalibration } from './model_par
 export { tensorParallelLayer } from './model_parallel/tensor_parallel/layer.js';
 export type { TensorParallelContext } from './model_parallel/tensor_parallel/layer.js';
 export { attentionShard, ropeOf } from './model_parallel/tensor_parallel/attention_shard.js';
-export type { AttentionShardConfig } from './model_parallel/tensor_parallel/attention_shard.js';
+export type { AttentionShardConfig, AttentionShardCore } from './model_parallel/tensor_parallel/attention_shard.js';
 export { mambaShard, localMup } from './model_parallel/tensor_parallel/mamba_shard.js';
-export type { MambaShardConfig, MambaShardParams } from './model_parallel/tensor_parallel/mamba_shard.js';
+export { tensorParallelElementWeights, weightedSquaredSum } from './model_parallel/tensor_parallel/element_weights.js';
+export type { MambaShardConfig, MambaShardParams, MambaShardCore } from './model_parallel/tensor_parallel/mamba_shard.js';
 export { gatedNormShard } from './model_parallel/tensor_parallel/gated_norm_shard.js';
 export type { GatedNormShardConfig } from './model_parallel/tensor_parallel/gated_norm_shard.js';
 export { weightMeanAbs, shardedBitMatMul, rowAbsMax, countedRows } from './model_parallel/tensor_parallel/bitnet_shard.js';

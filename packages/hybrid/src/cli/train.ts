@@ -26,6 +26,7 @@ import type { TrainOptions } from '../train/trainer.js';
 import type { Command } from './command.js';
 import { parseOptions, UsageError } from './command.js';
 import { dataParallelSetup, DP_HELP, DP_OPTIONS } from './train_parallel.js';
+import { MP_HELP, MP_OPTIONS, modelParallelFlags, resumeModelParallel, trainModelParallel } from './train_model_parallel.js';
 import { ProgressBar } from './progress.js';
 
 /** The corpus shipped with the package (used when --data is not given). */
@@ -111,6 +112,7 @@ export const trainCommand: Command = {
     '  --save-every N       checkpoint every N steps (default: at the end)',
     '  --json               print each step\'s metrics as a JSON line on stdout',
     DP_HELP,
+    MP_HELP,
   ].join('\n'),
   async run(argv, out) {
     const o = parseOptions(argv, {
@@ -131,6 +133,7 @@ export const trainCommand: Command = {
       'save-every': { type: 'string' },
       json: { type: 'boolean' },
       ...DP_OPTIONS,
+      ...MP_OPTIONS,
     });
     // every flag, file and size is checked before the backend starts (and before Dawn's or CUDA's messages)
     const recompute = (o.recompute ?? 'none') as RecomputePolicy;
@@ -150,6 +153,7 @@ export const trainCommand: Command = {
       throw new UsageError(`--out ${o.out} and --resume ${o.resume} name different directories (a resumed run stays in its directory)`);
     }
     if (o.resume !== undefined && o.overwrite) throw new UsageError('--resume and --overwrite contradict each other (continue the run, or start over)');
+    const mp = modelParallelFlags(o);
 
     let dir: string;
     let config: HybridConfig;
@@ -158,7 +162,16 @@ export const trainCommand: Command = {
     let data: TokenBatches;
     let committed: CommittedCheckpoint | undefined;
     let info: Record<string, unknown>;
-    if (o.resume !== undefined) {
+    if (o.resume !== undefined && mp) {
+      dir = String(o.resume);
+      const r = await resumeModelParallel(dir, { batchSize, seqlen, seed, lr, data: o.data === undefined ? undefined : String(o.data), steps, saveEvery }, readTokens);
+      ({ config, data, options, info } = r);
+      tokens = data.tokens;
+      if (r.step >= options.steps) {
+        out(`the run in ${dir} is already complete (${r.step} of ${options.steps} steps); give --steps N to train it further`);
+        return 0;
+      }
+    } else if (o.resume !== undefined) {
       dir = String(o.resume);
       committed = await readCommitted(dir);
       if (!committed) {
@@ -227,6 +240,24 @@ export const trainCommand: Command = {
       info = { config: c.source, data: resolve(dataPath) };
     }
 
+    if (mp) {
+      // the layout is checked against the processes, the model and the batch before any process starts
+      const bar = { current: undefined as ProgressBar | undefined };
+      const r = await trainModelParallel(mp, o, argv, {
+        config, data, options, dir, seed: seed ?? 0, overwrite: !!o.overwrite, backend, resume: o.resume !== undefined, info,
+        init: () => initBackend(backend),
+        onStep: (m) => {
+          if (o.json) out(JSON.stringify(m));
+          bar.current ??= new ProgressBar(options.steps, { label: 'train' });
+          bar.current.update(m.step, { loss: m.loss, 'tok/s': Math.round(m.tokensPerSec) });
+        },
+      });
+      if (r.metrics && !o.json) {
+        const ms = r.metrics;
+        out(`trained ${options.steps} steps: loss ${ms[0]?.loss.toFixed(3) ?? '-'} → ${ms[ms.length - 1]?.loss.toFixed(3) ?? '-'}; distributed checkpoint saved to ${dir}${r.describe}; falcon export --from ${dir} --out DIR makes a Hugging Face checkpoint of it`);
+      }
+      return r.code;
+    }
     // every check above ran here already: start the workers (--nproc-per-node), or join the job's group
     const dp = await dataParallelSetup(o, argv);
     if (dp.launched !== undefined) return dp.launched;

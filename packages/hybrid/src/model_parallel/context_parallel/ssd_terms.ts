@@ -6,20 +6,29 @@ import type { Mamba2Mixer } from '@falcon/mamba2';
 import { tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
 
+/**
+ * What the context-parallel cores read of a mixer: its sizes, settings and parameters
+ * (`Mamba2Mixer` has them; so has a tensor-parallel rank's view of its own heads).
+ */
+export type SsdMixerTerms = Pick<Mamba2Mixer, 'nHeads' | 'headDim' | 'nGroups' | 'dState' | 'dConv' | 'dSsm' | 'convDim' | 'chunkSize' | 'timeStepLimit'> & {
+  /** `conv1d.weight` `[conv_dim, 1, dConv]`, `conv1d.bias`, `dt_bias`, `A_log`, `D` (transformers names). */
+  parameters(): Record<string, Tensor>;
+};
+
 /** `Δ = clamp(softplus(dt + dt_bias), time_step_limit)` (the mixer's settings), `[..., nheads]` as dt. */
-export function timeStep(dt: Tensor, dtBias: Tensor, mixer: Mamba2Mixer): Tensor {
+export function timeStep(dt: Tensor, dtBias: Tensor, mixer: SsdMixerTerms): Tensor {
   const [lo, hi] = mixer.timeStepLimit;
   const d = tf.softplus(tf.add(dt, dtBias));
   return lo === 0 && hi === Infinity ? d : tf.clipByValue(d, lo, hi);
 }
 
 /** The depthwise conv weight `[conv_dim, dConv]`. */
-export function convWeight(mixer: Mamba2Mixer): Tensor {
+export function convWeight(mixer: SsdMixerTerms): Tensor {
   return tf.reshape(mixer.parameters()['conv1d.weight'], [mixer.convDim, mixer.dConv]);
 }
 
 /** `A = −exp(A_log)` `[nheads]`. */
-export function stateMatrix(mixer: Mamba2Mixer): Tensor {
+export function stateMatrix(mixer: SsdMixerTerms): Tensor {
   return tf.neg(tf.exp(mixer.parameters().A_log));
 }
 

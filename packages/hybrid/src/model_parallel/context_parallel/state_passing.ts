@@ -16,23 +16,23 @@
  * the earlier chunks' owners through the scan's reduce-scatter, the halos' gradients through the
  * exchanges.
  */
-import type { Mamba2Mixer } from '@falcon/mamba2';
 import { causalConv1d, ssdChunkScan } from '@falcon/mamba2';
 import { contextParallelLayout, exchange, exclusiveChunkScan } from '@falcon/parallel';
 import type { ProcessGroup } from '@falcon/parallel';
 import { tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
 import { convWeight, perHead, stateMatrix, timeStep } from './ssd_terms.js';
+import type { SsdMixerTerms } from './ssd_terms.js';
 
 /**
  * The conv + SSD of this rank's two chunks with the state passed between ranks.
  * @param xBC - conv input `[batch, 2L, conv_dim]` (this rank's two chunks)
  * @param dt - raw time steps `[batch, 2L, nheads]`
- * @param mixer - the mixer whose parameters are used
+ * @param mixer - the mixer whose parameters are used (or a tensor-parallel rank's view of its heads)
  * @param seqlen - the whole sequence length
  * @returns the SSD output `[batch, 2L, nheads, headdim]`
  */
-export function statePassingScan(xBC: Tensor, dt: Tensor, mixer: Mamba2Mixer, group: ProcessGroup, seqlen: number): Tensor {
+export function statePassingScan(xBC: Tensor, dt: Tensor, mixer: SsdMixerTerms, group: ProcessGroup, seqlen: number): Tensor {
   const layout = contextParallelLayout(seqlen, group.size, group.rank);
   const L = layout.chunkLength;
   const k1 = mixer.dConv - 1;

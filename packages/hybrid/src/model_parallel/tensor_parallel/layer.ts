@@ -17,11 +17,11 @@ import { falconH1Dims } from '@falcon/checkpoint';
 import type { HybridConfig } from '../../config.js';
 import { layerDims } from '../../config.js';
 import { attentionShardPrefill, attentionShardStep } from './attention_shard.js';
-import type { AttentionShardConfig } from './attention_shard.js';
+import type { AttentionShardConfig, AttentionShardCore } from './attention_shard.js';
 import { countedRows, rowAbsMax, shardedBitMatMul, weightMeanAbs } from './bitnet_shard.js';
 import type { TensorParallelLayout } from './layout.js';
 import { mambaShardPrefill, mambaShardStep } from './mamba_shard.js';
-import type { MambaShardCache } from './mamba_shard.js';
+import type { MambaShardCache, MambaShardCore } from './mamba_shard.js';
 import type { KVCache } from '@falcon/attention';
 
 /** What every layer of one rank shares. */
@@ -36,6 +36,8 @@ export interface TensorParallelContext {
   params: Record<string, Tensor>;
   /** Attention settings (RoPE frequencies computed once). */
   attention: AttentionShardConfig;
+  /** Context parallelism (absent: none): the attention and Mamba-2 cores that run across the CP group. */
+  contextParallel?: { attend: AttentionShardCore; mamba: MambaShardCore };
 }
 
 const matMulT = (x: Tensor, w: Tensor) => tf.matMul(x, w, false, true);
@@ -102,7 +104,7 @@ export function tensorParallelLayer(x: Tensor, i: number, ctx: TensorParallelCon
         y = attentionShardStep(ua, project, a, ctx.attention, positions, decode.cache.kv!, mask);
         next.kv = decode.cache.kv;
       } else {
-        const r = attentionShardPrefill(ua, project, a, ctx.attention, positions, mask, decode?.capacity);
+        const r = attentionShardPrefill(ua, project, a, ctx.attention, positions, mask, decode?.capacity, ctx.contextParallel?.attend);
         y = r.y;
         if (r.cache) next.kv = r.cache;
       }
@@ -145,7 +147,7 @@ export function tensorParallelLayer(x: Tensor, i: number, ctx: TensorParallelCon
         y = r.y;
         next.mamba = { convState: tf.keep(r.cache.convState), ssmState: tf.keep(r.cache.ssmState) };
       } else {
-        const r = mambaShardPrefill(u, project, mp, m, cfg, group, mask, decode?.capacity !== undefined);
+        const r = mambaShardPrefill(u, project, mp, m, cfg, group, mask, decode?.capacity !== undefined, ctx.contextParallel?.mamba);
         y = r.y;
         if (r.cache) next.mamba = { convState: tf.keep(r.cache.convState), ssmState: tf.keep(r.cache.ssmState) };
       }

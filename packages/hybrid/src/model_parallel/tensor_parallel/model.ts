@@ -25,6 +25,7 @@ import { generate } from '../../generate.js';
 import type { GenerateOptions } from '../../generate.js';
 import type { LayerCache } from '../../parallel_hybrid_layer.js';
 import { tensorParallelLayout } from './layout.js';
+import { tensorParallelElementWeights } from './element_weights.js';
 import type { HeadSplit, TensorParallelLayout } from './layout.js';
 
 /** Options of {@link TensorParallelFalconH1.fromModel}. */
@@ -298,21 +299,8 @@ export class TensorParallelFalconH1 implements CausalLm {
 
   /** Per parameter: undefined (every element held once), a number (replicated: 1/t), or 1/multiplicity per index along the shard axis. */
   private elementWeights(): Record<string, number | Tensor | undefined> {
-    if (this.weightsCache) return this.weightsCache;
-    const all = Array.from({ length: this.layout.size }, (_, r) => tensorParallelLayout(this.config, { size: this.layout.size, rank: r, sequenceParallel: this.layout.sequenceParallel, splits: this.layout.splits }));
-    const out: Record<string, number | Tensor | undefined> = {};
-    for (const [name, spec] of Object.entries(this.layout.plan)) {
-      if (spec.axis === null) {
-        out[name] = 1 / all.filter((l) => l.plan[name]).length;
-        continue;
-      }
-      const count = new Array<number>(spec.shape[spec.axis]).fill(0);
-      for (const l of all) for (const [a, e] of l.plan[name]?.ranges ?? []) for (let i = a; i < e; i++) count[i]++;
-      if (count.every((c) => c === 1)) continue;
-      out[name] = tf.keep(tf.tensor1d(spec.ranges.flatMap(([a, e]) => count.slice(a, e).map((c) => 1 / c))));
-    }
-    this.weightsCache = out;
-    return out;
+    this.weightsCache ??= tensorParallelElementWeights(this.config, this.layout);
+    return this.weightsCache;
   }
 
   /** Free this rank's parameters. */

@@ -1,0 +1,48 @@
+/**
+ * The context-parallel cores of a tensor-parallel rank's heads: ring attention over its local
+ * query and KV heads, and Mamba-2 state passing over its local heads and groups (a view of its
+ * pieces with the sizes {@link statePassingScan} reads). Both run across the CP group; TP ranks
+ * run them on their own heads independently.
+ */
+import type { ProcessGroup } from '@falcon/parallel';
+import type { Tensor } from '@falcon/tensor';
+import type { HybridConfig } from '../../config.js';
+import { ringAttention } from '../context_parallel/ring_attention.js';
+import { statePassingScan } from '../context_parallel/state_passing.js';
+import type { SsdMixerTerms } from '../context_parallel/ssd_terms.js';
+import type { AttentionShardCore } from '../tensor_parallel/attention_shard.js';
+import type { BlockLayout } from '../tensor_parallel/layout.js';
+import type { MambaShardCore, MambaShardParams } from '../tensor_parallel/mamba_shard.js';
+
+/** A TP rank's Mamba-2 pieces seen as a mixer of `localHeads` heads and `localGroups` groups. */
+export function shardMixerTerms(config: HybridConfig, p: MambaShardParams, block: BlockLayout): SsdMixerTerms {
+  const b = config.base;
+  const nHeads = block.heads[1] - block.heads[0];
+  const nGroups = block.shared[1] - block.shared[0];
+  const dSsm = nHeads * b.mamba_d_head;
+  const params: Record<string, Tensor> = {};
+  for (const k of ['conv1d.weight', 'conv1d.bias', 'dt_bias', 'A_log', 'D']) if (p[k]) params[k] = p[k];
+  return {
+    nHeads,
+    headDim: b.mamba_d_head,
+    nGroups,
+    dState: b.mamba_d_state,
+    dConv: b.mamba_d_conv,
+    dSsm,
+    convDim: dSsm + 2 * nGroups * b.mamba_d_state,
+    chunkSize: b.mamba_chunk_size,
+    timeStepLimit: b.time_step_limit ?? [0, Infinity],
+    parameters: () => params,
+  };
+}
+
+/**
+ * The cores of {@link TensorParallelContext.contextParallel} for the CP group `cp`: each rank holds
+ * two mirrored chunks of every sequence, `2L = seqlen / c` positions.
+ */
+export function contextParallelCores(config: HybridConfig, cp: ProcessGroup): { attend: AttentionShardCore; mamba: MambaShardCore } {
+  return {
+    attend: (q, k, v) => ringAttention(q, k, v, { group: cp, seqlen: (q.shape[1] as number) * cp.size }),
+    mamba: (xBC, dt, p, block) => statePassingScan(xBC, dt, shardMixerTerms(config, p, block), cp, (xBC.shape[1] as number) * cp.size),
+  };
+}

@@ -1,0 +1,64 @@
+// The composed layouts the tests run (world 4 each) and their configs (the tensor-parallel tests'
+// tiny configs: n_groups 1 with a gated norm and one KV head, n_groups 2 with every bias and an
+// untied head; BitNet layers on in some), shared by the worker processes and the tests.
+import { TokenBatches } from '../../src/index.js';
+import type { HybridConfig, TrainOptions } from '../../src/index.js';
+import { groups1, groups2 } from '../tp/cases.js';
+
+/** One case of a layout: a config, SP on/off, the microbatches. */
+export interface MpCase {
+  name: string;
+  config: 'groups1' | 'groups2';
+  bitnet: boolean;
+  sp: boolean;
+  microbatches: number;
+  /** Whole-layer recomputation in the backward. */
+  recompute?: 'layer';
+}
+
+/** A layout and the cases one launch of the workers runs under it. */
+export interface MpLayout {
+  sizes: { tp: number; cp: number; pp: number; dp: number };
+  cases: MpCase[];
+}
+
+export const LAYOUTS: Record<string, MpLayout> = {
+  'TP2×PP2': { sizes: { tp: 2, cp: 1, pp: 2, dp: 1 }, cases: [
+    { name: 'n_groups 1, layer recomputation', config: 'groups1', bitnet: false, sp: false, microbatches: 2, recompute: 'layer' },
+    { name: 'n_groups 2, BitNet, SP', config: 'groups2', bitnet: true, sp: true, microbatches: 4 },
+  ] },
+  'TP2×CP2': { sizes: { tp: 2, cp: 2, pp: 1, dp: 1 }, cases: [
+    { name: 'n_groups 1, SP', config: 'groups1', bitnet: false, sp: true, microbatches: 1 },
+    { name: 'n_groups 2, BitNet, layer recomputation', config: 'groups2', bitnet: true, sp: false, microbatches: 2, recompute: 'layer' },
+  ] },
+  'DP2×TP2': { sizes: { tp: 2, cp: 1, pp: 1, dp: 2 }, cases: [
+    { name: 'n_groups 1, BitNet', config: 'groups1', bitnet: true, sp: false, microbatches: 1 },
+    { name: 'n_groups 2, SP', config: 'groups2', bitnet: false, sp: true, microbatches: 2 },
+  ] },
+  'CP2×PP2': { sizes: { tp: 1, cp: 2, pp: 2, dp: 1 }, cases: [
+    { name: 'n_groups 1, BitNet', config: 'groups1', bitnet: true, sp: false, microbatches: 2 },
+    { name: 'n_groups 2', config: 'groups2', bitnet: false, sp: false, microbatches: 4 },
+  ] },
+};
+
+/** The config of a case. */
+export function configOf(c: Pick<MpCase, 'config' | 'bitnet'>): HybridConfig {
+  return c.config === 'groups1' ? groups1(c.bitnet) : groups2(c.bitnet, true);
+}
+
+/** The model seed. */
+export const SEED = 11;
+/** Global batch and sequence length (16: 2·cp chunks of 4 ≥ d_conv − 1 tokens; SP splits 8 in 2). */
+export const BATCH = 4;
+export const SEQLEN = 16;
+
+/** The ids of the gradient cases: int32 `[BATCH, SEQLEN]`. */
+export function ids(vocab: number): number[] {
+  return Array.from({ length: BATCH * SEQLEN }, (_, i) => (i * 7 + 3 + Math.floor(i / 5)) % vocab);
+}
+
+/** The training runs' stream and batches (4 rows of 16). */
+export const TOKENS = Int32Array.from({ length: 800 }, (_, i) => 3 + ((i * 7) % 11) + (i % 3));
+export const batches = () => new TokenBatches(TOKENS, BATCH, SEQLEN, 5);
+/** 20 steps with clipping active and weight decay. */
+export const TRAIN: TrainOptions = { steps: 20, lr: 1e-2, warmupSteps: 2, clip: 0.5 };
