@@ -1,7 +1,7 @@
 // The SSD scan on the `cuda` backend in its two forms, forward and forward+backward (tf.grads of
 // sum(y·dy) over x, dt, A, B, C, D, dtBias), at Falcon-H1-0.5B's Mamba-2 shapes (h 24, p 64,
 // n 128, one group, chunk 128, D, dt_bias, softplus): `kernel` (the sequential CUDA kernels,
-// csrc/ssd_sequential_scan*.cu) and `matmul` (the chunked form as batched cuBLASLt products and
+// csrc/ssd_sequential_scan*.cu), `recompute` (that forward, the matmul form's backward) and `matmul` (the chunked form as batched cuBLASLt products and
 // element-wise kernels, src/ssd_chunked.ts; the backend's matmulPrecision applies), next to
 // mamba-ssm's Triton `mamba_chunk_scan_combined` measured in the same device call by
 // ../shared/anchors/anchor_ssd.py ($ANCHOR_SSD: its JSON). Each figure is the median of 5 timings
@@ -29,9 +29,9 @@ const SHAPES: [number, number][] = [
   [1, 8192],
   [4, 8192],
 ];
-const FORMS: SsdForm[] = ['kernel', 'matmul'];
-/** The matmul form's block length is free (the result does not depend on it): also measured at these. */
-const OTHER_CHUNKS = [64, 256];
+const FORMS: SsdForm[] = ['kernel', 'matmul', 'recompute'];
+/** The matmul form's block length is free (the result does not depend on it): also measured at $SSD_OTHER_CHUNKS (e.g. 64,256). */
+const OTHER_CHUNKS: number[] = (process.env.SSD_OTHER_CHUNKS ?? '').split(',').filter(Boolean).map(Number);
 const cuda = () => tf.backend() as CudaBackend;
 const mem = () => cuda().memory() as unknown as { bytesInUse: number; peakBytesInUse: number };
 
@@ -126,7 +126,7 @@ async function main(): Promise<void> {
     }
     if (!agreement) {
       const names = ['x', 'dt', 'A', 'B', 'C', 'D', 'dtBias'];
-      const both = FORMS.map((form) => {
+      const both = (['kernel', 'matmul'] as SsdForm[]).map((form) => {
         const f = run(form, true);
         const outs = f(...(ins as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]));
         const g = tf.grads((...t: Tensor[]) => tf.sum(tf.mul(f(...(t as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]))[0], dy)))(ins);

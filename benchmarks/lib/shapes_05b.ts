@@ -27,7 +27,7 @@ export function falconH1Config05b(layers: number): Record<string, unknown> {
     mamba_chunk_size: 128,
     mamba_rms_norm: false,
     mamba_norm_before_gate: false,
-    max_position_embeddings: 16384,
+    max_position_embeddings: 131072, // the real 0.5B has 16384; raised so that the long-context rows (32k, 128k) run
     rope_parameters: { rope_type: 'default', rope_theta: 100000000000 },
     tie_word_embeddings: false,
     initializer_range: 0.02,

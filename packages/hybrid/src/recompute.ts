@@ -2,7 +2,7 @@
  * Selective activation recomputation: run a sub-layer without keeping its intermediate activations
  * for the backward pass, and recompute them when the gradient is needed (memory for compute).
  */
-import { tf } from '@falcon/tensor';
+import { isolatedGradients, tf } from '@falcon/tensor';
 import type { Tensor, Variable } from '@falcon/tensor';
 
 /**
@@ -37,22 +37,8 @@ export function recomputed(fn: (x: Tensor, consts: (Tensor | undefined)[]) => Te
       gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
         const [xs, ...cs] = saved;
         const all = [xs, ...vars];
-        // A gradient inside a backward pass. tfjs keeps one tape; a gradients() call at depth 0 would
-        // free "the" tape, i.e. the outer pass's saved tensors. Give the recomputation a tape of its
-        // own at depth 0, so its saved activations are freed as soon as its gradient is taken, and
-        // put the outer tape back afterwards.
-        const state = (tf.engine() as unknown as { state: { gradientDepth: number; activeTape: unknown[] | null } }).state;
-        const outerTape = state.activeTape;
-        const outerDepth = state.gradientDepth;
-        state.activeTape = [];
-        state.gradientDepth = 0;
-        let res: { value: Tensor; grads: (Tensor | null)[] };
-        try {
-          res = tf.engine().gradients(() => fn(xs, rebuild(cs)), all, Array.isArray(dy) ? dy[0] : dy, true);
-        } finally {
-          state.activeTape = outerTape;
-          state.gradientDepth = outerDepth;
-        }
+        // a gradient inside a backward pass, on a tape of its own
+        const res = isolatedGradients(() => fn(xs, rebuild(cs)), all, Array.isArray(dy) ? dy[0] : dy);
         res.value.dispose();
         return res.grads.map((g, i) => g ?? tf.zerosLike(all[i]));
       },

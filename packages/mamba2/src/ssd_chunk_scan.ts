@@ -13,6 +13,7 @@ import { ssdChunkScanCuda } from './kernels/cuda/ssd_chunk_scan.js';
 import { ssdChunkScanWebgpu } from './kernels/webgpu/ssd_chunk_scan.js';
 import { ssdChunkScanBackwardOp } from './ssd_chunk_scan_backward.js';
 import { ssdChunked } from './ssd_chunked.js';
+import { ssdRecomputed } from './ssd_recomputed.js';
 import type { SsdChunkScanOptions, SsdChunkScanResult, SsdForm } from './ssd_chunk_scan_options.js';
 
 export type { SsdChunkScanOptions, SsdChunkScanResult, SsdForm } from './ssd_chunk_scan_options.js';
@@ -25,9 +26,10 @@ import { check } from './validate.js';
 export const DEFAULT_CHUNK_SIZE: number = FALCON_H1_MAMBA_CHUNK_SIZE;
 
 /**
- * Backends on which `'auto'` means `'matmul'` while a gradient is recorded (training: measured
- * 1.4–3× faster there forward + backward; the sequential kernel stays faster for a forward alone
- * at batch 4 and needs less memory, so it runs whenever no tape records).
+ * Backends on which `'auto'` means `'recompute'` while a gradient is recorded (training: the
+ * matmul form's backward, measured 1.4–3× faster there than the sequential kernel's forward +
+ * backward; the kernel's forward, faster alone at batch 4 and keeping no tape). Without a tape,
+ * `'auto'` is the kernel.
  */
 const MATMUL_BACKENDS = new Set(['cuda']);
 let defaultForm: SsdForm = 'auto';
@@ -35,20 +37,22 @@ let defaultForm: SsdForm = 'auto';
 /**
  * Set the form {@link ssdChunkScan} uses when a call does not name one (process-wide; benchmarks
  * and tests compare the two). Returns the previous default.
- * @param form - `'auto'`, `'kernel'` or `'matmul'`
+ * @param form - `'auto'`, `'kernel'`, `'matmul'` or `'recompute'`
  */
 export function setSsdForm(form: SsdForm): SsdForm {
-  check('setSsdForm').require(form === 'auto' || form === 'kernel' || form === 'matmul', () => `form must be 'auto', 'kernel' or 'matmul', got ${String(form)}`);
+  check('setSsdForm').require(['auto', 'kernel', 'matmul', 'recompute'].includes(form), () => `form must be 'auto', 'kernel', 'matmul' or 'recompute', got ${String(form)}`);
   const prev = defaultForm;
   defaultForm = form;
   return prev;
 }
 
-/** The form a call with `form` runs on the active backend. @internal */
-export function resolveSsdForm(form: SsdForm | undefined): 'kernel' | 'matmul' {
+/** The form a call with `form` runs on the active backend ('recompute' has no final states: then 'matmul'). @internal */
+export function resolveSsdForm(form: SsdForm | undefined, finalStates: boolean): 'kernel' | 'matmul' | 'recompute' {
   const f = form ?? defaultForm;
+  if (f === 'recompute') return finalStates ? 'matmul' : 'recompute';
   if (f !== 'auto') return f;
-  return MATMUL_BACKENDS.has(tf.getBackend()) && isRecordingGradients() ? 'matmul' : 'kernel';
+  if (!MATMUL_BACKENDS.has(tf.getBackend()) || !isRecordingGradients()) return 'kernel';
+  return finalStates ? 'matmul' : 'recompute';
 }
 
 const OP = 'ssdChunkScan';
@@ -121,10 +125,12 @@ export const ssdChunkScanOp = defineOp<SsdChunkScanInputName, SsdChunkScanOption
 export function ssdChunkScan(x: Tensor, dt: Tensor, A: Tensor, B: Tensor, C: Tensor, options: SsdChunkScanOptions = {}): SsdChunkScanResult {
   const { D, z, dtBias, initialStates, seqIdx, chunkSize = DEFAULT_CHUNK_SIZE, returnFinalStates = false } = options;
   const attrs: SsdAttrs = { ...timeStepAttrs(OP, options), chunkSize };
-  if (resolveSsdForm(options.form) === 'matmul') {
+  const form = resolveSsdForm(options.form, returnFinalStates);
+  if (form !== 'kernel') {
     check(OP).attr('chunkSize').positiveInt(chunkSize);
     validateSsd(OP, { x, dt, A, B, C, D, z, dtBias, initialStates, seqIdx }, false);
-    return ssdChunked(x, dt, A, B, C, { ...options, chunkSize });
+    if (form === 'matmul') return ssdChunked(x, dt, A, B, C, { ...options, chunkSize });
+    return ssdRecomputed((...a) => ssdChunkScan(...a), x, dt, A, B, C, { ...options, chunkSize, form: 'kernel' });
   }
   const r = ssdChunkScanOp({ x, dt, A, B, C, D, z, dtBias, initialStates, seqIdx }, attrs);
   if (!returnFinalStates) {

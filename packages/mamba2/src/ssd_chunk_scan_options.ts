@@ -26,18 +26,20 @@ export interface SsdChunkScanOptions extends TimeStepOptions {
    */
   seqIdx?: Tensor;
   /**
-   * How it is computed (default {@link SsdForm} `'auto'`, see {@link setSsdForm}): `'kernel'` the
-   * op's kernel of the backend, `'matmul'` the chunked form as batched matrix products and
-   * element-wise ops differentiated by autodiff (`ssd_chunked.ts`; its tape holds a few
-   * `[batch, nheads, seqlen, chunkSize]` blocks per call), `'auto'` the faster of the two on the
-   * active backend as measured (`benchmarks/results/ssd-forms-h200-2026-12-03.md`): on cuda the
-   * matmul form while a gradient is recorded, the kernel otherwise.
+   * How it is computed (default `'auto'`, see {@link setSsdForm}): `'kernel'` the op's kernel of
+   * the backend; `'matmul'` the chunked form as batched matrix products and element-wise ops
+   * differentiated by autodiff (`ssd_chunked.ts`; its tape holds a few
+   * `[batch, nheads, seqlen, chunkSize]` blocks per call); `'recompute'` the kernel's forward and,
+   * for the backward, the matmul form recomputed from the inputs (the kernel's memory; with
+   * `returnFinalStates` it is `'matmul'`); `'auto'` the measured choice of the active backend
+   * (`benchmarks/results/ssd-forms-h200-2026-12-03.md`): on cuda `'recompute'` while a gradient is
+   * recorded, the kernel otherwise; elsewhere the kernel.
    */
   form?: SsdForm;
 }
 
-/** How {@link ssdChunkScan} computes: the backend's kernel, the chunked form in matrix products, or the measured choice per backend. */
-export type SsdForm = 'auto' | 'kernel' | 'matmul';
+/** How {@link ssdChunkScan} computes: the backend's kernel, the chunked form in matrix products, the kernel forward with the matrix-product backward, or the measured choice per backend. */
+export type SsdForm = 'auto' | 'kernel' | 'matmul' | 'recompute';
 
 /** Result of {@link ssdChunkScan}. */
 export interface SsdChunkScanResult {

@@ -42,7 +42,7 @@ export type { Float8Format } from './dtype.js';
 export { Rng } from './random.js';
 export { variableFrom } from './variable_from.js';
 export { sumInOrder } from './sum_in_order.js';
-export { isRecordingGradients } from './recording.js';
+export { isolatedGradients, isRecordingGradients } from './recording.js';
 export * as init from './init.js';
 export type { InitOptions } from './init.js';
 export { VERSION } from './version.js';
