@@ -60,6 +60,7 @@ export function generateTab(session: Session): Promise<void> {
       promptSpan.className = 'prompt';
       promptSpan.textContent = m.tokenizer.decode(prompt);
       output.replaceChildren(promptSpan);
+      output.dataset.ids = '[]';
       const decoder = new IncrementalDecoder(m.tokenizer);
       const ids: number[] = [];
       const ids2d = tf.tensor2d([prompt], [1, prompt.length], 'int32') as Tensor2D;
