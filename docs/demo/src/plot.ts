@@ -7,6 +7,8 @@ export class LossPlot {
   private losses: number[] = [];
   private readonly line: SVGPolylineElement;
   private readonly label: SVGTextElement;
+  private readonly top: SVGTextElement;
+  private readonly bottom: SVGTextElement;
   private readonly width: number;
   private readonly height: number;
 
@@ -19,10 +21,17 @@ export class LossPlot {
     axes.setAttribute('class', 'axes');
     this.line = document.createElementNS(SVG, 'polyline');
     this.line.setAttribute('class', 'loss');
-    this.label = document.createElementNS(SVG, 'text');
-    this.label.setAttribute('x', '46');
-    this.label.setAttribute('y', '22');
-    svg.replaceChildren(axes, this.line, this.label);
+    const text = (x: number, y: number, anchor: string) => {
+      const t = document.createElementNS(SVG, 'text');
+      t.setAttribute('x', String(x));
+      t.setAttribute('y', String(y));
+      t.setAttribute('text-anchor', anchor);
+      return t;
+    };
+    this.label = text(this.width - 10, this.height - 4, 'end');
+    this.top = text(36, 16, 'end'); // the highest loss, at the top of the y axis
+    this.bottom = text(36, this.height - 20, 'end'); // the lowest
+    svg.replaceChildren(axes, this.line, this.label, this.top, this.bottom);
     this.reset();
   }
 
@@ -46,6 +55,8 @@ export class LossPlot {
     const x = (i: number) => 40 + ((this.width - 50) * (n > 1 ? i / (n - 1) : 0.5));
     const y = (v: number) => 10 + (this.height - 30) * (hi === lo ? 0.5 : (hi - v) / span);
     this.line.setAttribute('points', this.losses.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' '));
+    this.top.textContent = n ? hi.toFixed(2) : '';
+    this.bottom.textContent = n ? lo.toFixed(2) : '';
     this.label.textContent = n ? `step ${n}: loss ${this.losses[n - 1].toFixed(4)} (first ${this.losses[0].toFixed(4)}, lowest ${lo.toFixed(4)})` : 'no steps yet';
     this.svg.dataset.losses = JSON.stringify(this.losses);
   }

@@ -1,10 +1,11 @@
 // The e2e test's part that drives the app in the page (Playwright): the Generate tab (type a prompt,
 // generate greedily and watch the tokens stream, then Stop a longer run mid-way) and the Fine-tune
-// tab (train a few steps, the loss plot grows), with a screenshot of each tab.
+// tab (train a few steps, the loss plot grows), with a screenshot of each tab; then the checkpoint
+// is picked again as a folder on disk.
 import type { Page } from 'playwright-core';
 
 /** The prompt and sizes the e2e test uses. */
-export const APP_RUN = { prompt: 'The old fisherman said', maxNewTokens: 24, stopRunTokens: 400, stopAfter: 6, trainSteps: 5 } as const;
+export const APP_RUN = { prompt: 'The old fisherman said', maxNewTokens: 16, stopRunTokens: 400, stopAfter: 4, trainSteps: 5, afterTokens: 4, folderTokens: 4 } as const;
 
 /** What the app did in the page. */
 export interface AppResult {
@@ -25,6 +26,9 @@ export interface AppResult {
   /** The Generate tab's model label after fine-tuning, and what it generated then. */
   modelAfter: string;
   afterTokens: number[];
+  /** The model label after picking public/model as a folder on disk, and its first greedy tokens. */
+  folderModel: string;
+  folderTokens: number[];
 }
 
 const ids = async (page: Page) => JSON.parse((await page.getAttribute('#gen-output', 'data-ids')) ?? '[]') as number[];
@@ -42,7 +46,7 @@ async function generate(page: Page, maxNewTokens: number, timeout: number): Prom
  * Drive both tabs of the app (already started, its backend check done).
  * @param shots - screenshot paths of the Generate and the Fine-tune tab
  */
-export async function driveApp(page: Page, shots: { generate: string; finetune: string }): Promise<AppResult> {
+export async function driveApp(page: Page, shots: { generate: string; finetune: string }, folder: string): Promise<AppResult> {
   await page.fill('#gen-prompt', APP_RUN.prompt);
   // count the output's DOM updates while the tokens stream
   await page.evaluate(() => {
@@ -78,6 +82,15 @@ export async function driveApp(page: Page, shots: { generate: string; finetune: 
   // the Generate tab now uses the fine-tuned model
   await page.click('#tab-generate');
   const modelAfter = (await page.textContent('#gen-model')) ?? '';
-  await generate(page, 8, 60_000);
-  return { streamed, outputUpdates, generateStatus, stoppedAt, stoppedLater, stopStatus, losses, plotPoints: points.trim() ? points.trim().split(/\s+/).length : 0, finetuneStatus, modelAfter, afterTokens: await ids(page) };
+  await generate(page, APP_RUN.afterTokens, 60_000);
+  const afterTokens = await ids(page);
+
+  // the checkpoint folder picked on disk (<input webkitdirectory>)
+  await page.setInputFiles('#gen-folder', folder);
+  await page.waitForFunction(() => /from disk/.test(document.getElementById('gen-model')!.textContent ?? ''), undefined, { timeout: 60_000 });
+  const folderModel = (await page.textContent('#gen-model')) ?? '';
+  await generate(page, APP_RUN.folderTokens, 60_000);
+  return {
+    folderModel,
+    folderTokens: await ids(page), streamed, outputUpdates, generateStatus, stoppedAt, stoppedLater, stopStatus, losses, plotPoints: points.trim() ? points.trim().split(/\s+/).length : 0, finetuneStatus, modelAfter, afterTokens };
 }

@@ -96,7 +96,7 @@ async function inBrowser(url: string, args: string[], shot: string, drive = fals
     await page.screenshot({ path: shot, fullPage: true });
     if (errors.length) throw new Error(`the page reported errors:\n${errors.join('\n')}`);
     if (result.error) throw new Error(`the demo failed in the browser: ${result.error}`);
-    const app = drive ? await driveApp(page, appShots) : undefined;
+    const app = drive ? await driveApp(page, appShots, join(demoDir, 'public/model')) : undefined;
     if (errors.length) throw new Error(`the page reported errors:\n${errors.join('\n')}`);
     return { ...result, notice, noticeClass, app };
   } finally {
@@ -151,7 +151,10 @@ function checkApp(app: AppResult, node: { streamed: number[]; losses: number[] }
   const worst = Math.max(...node.losses.map((l, i) => Math.abs(app.losses[i] - l) / Math.abs(l)));
   if (!app.losses.every(Number.isFinite) || !(worst <= LOSS_RTOL)) problems.push(`losses differ from the Node run: ${app.losses} vs ${node.losses} (worst relative ${worst} > ${LOSS_RTOL})`);
   console.log(`demo e2e: fine-tune losses page ${app.losses.map((l) => l.toFixed(5)).join(' ')}, Node ${node.losses.map((l) => l.toFixed(5)).join(' ')}: worst relative difference ${worst.toExponential(2)}`);
-  if (!/fine-tuned \d+ steps/.test(app.modelAfter) || app.afterTokens.length !== 8) problems.push(`the Generate tab did not generate with the fine-tuned model ('${app.modelAfter}', ${app.afterTokens.length} tokens)`);
+  if (!/fine-tuned \d+ steps/.test(app.modelAfter) || app.afterTokens.length !== APP_RUN.afterTokens) problems.push(`the Generate tab did not generate with the fine-tuned model ('${app.modelAfter}', ${app.afterTokens.length} tokens)`);
+  if (!/^model\/ \(from disk\)/.test(app.folderModel) || JSON.stringify(app.folderTokens) !== JSON.stringify(node.streamed.slice(0, APP_RUN.folderTokens))) {
+    problems.push(`the checkpoint picked as a folder ('${app.folderModel}') generated ${app.folderTokens}, not ${node.streamed.slice(0, APP_RUN.folderTokens)}`);
+  }
   return problems;
 }
 

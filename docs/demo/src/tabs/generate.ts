@@ -1,6 +1,6 @@
 // The Generate tab: load a checkpoint (a folder on disk or a URL base), then stream a generation
 // of the prompt token by token (greedy or sampled) with tokens/s, until max tokens, EOS or Stop.
-import { generateStream, IncrementalDecoder } from '@falcon/hybrid';
+import { generateStream, HFTokenizer, IncrementalDecoder } from '@falcon/hybrid';
 import type { GenerateOptions } from '@falcon/hybrid';
 import { tf } from '@falcon/tensor';
 import type { Tensor2D } from '@falcon/tensor';
@@ -31,7 +31,7 @@ export function generateTab(session: Session): Promise<void> {
   const stopButton = $<HTMLButtonElement>('gen-stop');
   const output = $('gen-output');
   session.onChange((m) => {
-    $('gen-model').textContent = `${m.label}: ${m.model.config.base.num_hidden_layers} layers, d_model ${m.model.config.base.hidden_size}, vocab ${m.model.config.base.vocab_size}, ${m.tokenizer.constructor.name}`;
+    $('gen-model').textContent = `${m.label}: ${m.model.config.base.num_hidden_layers} layers, d_model ${m.model.config.base.hidden_size}, vocab ${m.model.config.base.vocab_size}, ${m.tokenizer instanceof HFTokenizer ? 'tokenizer.json' : 'byte tokens'}`;
   });
 
   const load = async (read: () => Promise<CheckpointFiles>) => {
