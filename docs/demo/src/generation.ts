@@ -1,6 +1,7 @@
 // Falcon-H1 generation for the demo, shared by the page (checkpoint fetched over http) and the
-// Node run the e2e test compares with (checkpoint read from disk): load config.json and
-// model.safetensors, then greedy decoding with the hybrid cache.
+// Node run the e2e test compares with (checkpoint read from disk): build the model of config.json
+// and model.safetensors ({@link loadModel}, also the Generate tab's), then greedy decoding with the
+// hybrid cache (the backend check).
 import { parseSafetensors } from '@falcon/checkpoint';
 import { ByteTokenizer, FalconH1ForCausalLM, hybridConfig } from '@falcon/hybrid';
 import { currentBackend, tf } from '@falcon/tensor';
