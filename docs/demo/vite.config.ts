@@ -20,5 +20,7 @@ export default defineConfig({
       { find: /^node:(fs|fs\/promises|path|url|crypto|buffer|util|module|net|os|child_process|worker_threads)$/, replacement: `${root}src/node_shim.ts` },
     ],
   },
+  // the trainer's test-only kill points read process.env.FALCON_TEST_KILL_AT; a page has no process
+  define: { 'process.env.FALCON_TEST_KILL_AT': 'undefined' },
   build: { outDir: `${root}dist`, emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 4096 },
 });
