@@ -91,7 +91,6 @@ export function checkModelParallel(f: ModelParallelFlags, world: number, config:
   if (f.cp > 1 && data.seqlen / (2 * f.cp) < b.mamba_d_conv - 1) throw new UsageError(`--seqlen ${data.seqlen}: each of the 2·cp chunks must hold at least mamba_d_conv − 1 = ${b.mamba_d_conv - 1} tokens`);
   if (f.sp && (data.seqlen / f.cp) % f.tp !== 0) throw new UsageError(`--sp: each context-parallel rank's ${data.seqlen / f.cp} positions must be divisible by --tp ${f.tp}`);
   if ((o.accumulate ?? '1') !== '1') throw new UsageError('--accumulate: under model parallelism the microbatches are the accumulation (use --microbatches)');
-  if (o.recompute !== undefined && o.recompute !== 'none' && o.recompute !== 'layer') throw new UsageError(`--recompute ${String(o.recompute)}: with --tp/--cp/--pp only none or layer (whole-layer recomputation)`);
   if (o.zero !== undefined) throw new UsageError('--zero applies to plain data-parallel runs (without --tp/--cp/--pp)');
   return dp;
 }

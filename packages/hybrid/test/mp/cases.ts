@@ -12,8 +12,8 @@ export interface MpCase {
   bitnet: boolean;
   sp: boolean;
   microbatches: number;
-  /** Whole-layer recomputation in the backward. */
-  recompute?: 'layer';
+  /** Recomputation in the backward: the whole layer, or the mixers (selective). */
+  recompute?: 'layer' | 'attention' | 'mamba' | 'both';
 }
 
 /** A layout and the cases one launch of the workers runs under it. */
@@ -26,10 +26,12 @@ export const LAYOUTS: Record<string, MpLayout> = {
   'TP2×PP2': { sizes: { tp: 2, cp: 1, pp: 2, dp: 1 }, cases: [
     { name: 'n_groups 1, layer recomputation', config: 'groups1', bitnet: false, sp: false, microbatches: 2, recompute: 'layer' },
     { name: 'n_groups 2, BitNet, SP', config: 'groups2', bitnet: true, sp: true, microbatches: 4 },
+    { name: 'n_groups 1, BitNet, SP, both mixers recomputed', config: 'groups1', bitnet: true, sp: true, microbatches: 2, recompute: 'both' },
   ] },
   'TP2×CP2': { sizes: { tp: 2, cp: 2, pp: 1, dp: 1 }, cases: [
     { name: 'n_groups 1, SP', config: 'groups1', bitnet: false, sp: true, microbatches: 1 },
     { name: 'n_groups 2, BitNet, layer recomputation', config: 'groups2', bitnet: true, sp: false, microbatches: 2, recompute: 'layer' },
+    { name: 'n_groups 1, attention recomputed', config: 'groups1', bitnet: false, sp: false, microbatches: 1, recompute: 'attention' },
   ] },
   'DP2×TP2': { sizes: { tp: 2, cp: 1, pp: 1, dp: 2 }, cases: [
     { name: 'n_groups 1, BitNet', config: 'groups1', bitnet: true, sp: false, microbatches: 1 },
@@ -38,6 +40,7 @@ export const LAYOUTS: Record<string, MpLayout> = {
   'CP2×PP2': { sizes: { tp: 1, cp: 2, pp: 2, dp: 1 }, cases: [
     { name: 'n_groups 1, BitNet', config: 'groups1', bitnet: true, sp: false, microbatches: 2 },
     { name: 'n_groups 2', config: 'groups2', bitnet: false, sp: false, microbatches: 4 },
+    { name: 'n_groups 2, Mamba-2 recomputed', config: 'groups2', bitnet: false, sp: false, microbatches: 2, recompute: 'mamba' },
   ] },
 };
 

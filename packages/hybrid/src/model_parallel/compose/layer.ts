@@ -40,14 +40,14 @@ export class ComposedLayer implements PipelineStageLayer {
   /**
    * @param x - the residual stream `[rows, localSeq, d]` (localSeq: seqlen / cp, then / t under SP)
    * @param inputs - positions of the whole sequences `[rows, seqlen]` (this rank's are taken here);
-   *   `recompute: 'layer'` recomputes the whole layer in the backward (its collectives included)
+   *   `recompute: 'layer'` recomputes the whole layer in the backward, `'attention'` / `'mamba'` /
+   *   `'both'` those mixers (their collectives included)
    * @returns `{ y }`, shape of x
    */
   forward(x: Tensor, inputs: LayerInputs): { y: Tensor } {
     const rec = inputs.recompute ?? 'none';
-    if (rec !== 'none' && rec !== 'layer') throw new Error(`composed layout: layer ${this.index}: selective recomputation ('${rec}') is not supported with tensor-parallel layers; use 'layer' (whole-layer recomputation)`);
     if (this.cp.size > 1 && inputs.mask) throw new Error(`composed layout: layer ${this.index}: context parallelism runs without padding masks`);
-    const run = (t: Tensor, [pos, mask]: (Tensor | undefined)[]) => tensorParallelLayer(t, this.index, this.ctx, pos!, mask);
+    const run = (t: Tensor, [pos, mask]: (Tensor | undefined)[]) => tensorParallelLayer(t, this.index, this.ctx, pos!, mask, undefined, rec === 'layer' ? 'none' : rec);
     return {
       y: tf.tidy(() => {
         const positions = this.cp.size === 1 ? inputs.positions : splitSequence(inputs.positions, contextParallelLayout(inputs.positions.shape[1] as number, this.cp.size, this.cp.rank));

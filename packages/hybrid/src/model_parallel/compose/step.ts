@@ -26,7 +26,7 @@ export interface ComposedStepOptions {
   stash?: 'activations' | 'inputs';
   /** Gradient bucket size of the DP all-reduce, MiB (default 25). */
   bucketMb?: number;
-  /** `'layer'`: every decoder layer recomputed in the backward (default `'none'`). */
+  /** `'layer'`: every decoder layer recomputed in the backward; `'attention'`, `'mamba'`, `'both'`: those mixers (default `'none'`). */
   recompute?: RecomputePolicy;
 }
 

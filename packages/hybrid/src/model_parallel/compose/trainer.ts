@@ -55,7 +55,6 @@ export class ComposedTrainer {
     if (!(Number.isInteger(options.steps) && options.steps > 0)) throw new Error(`steps must be a positive integer, got ${options.steps}`);
     if (!(options.lr > 0)) throw new Error(`lr must be positive, got ${options.lr}`);
     if ((options.accumulate ?? 1) !== 1) throw new Error(`accumulate is ${options.accumulate}: under pipeline parallelism the microbatches are the accumulation (set microbatches instead)`);
-    if (options.recompute && options.recompute !== 'none' && options.recompute !== 'layer') throw new Error(`recompute '${options.recompute}' is not supported in the composed layout; use 'layer' (whole-layer recomputation)`);
     const dp = model.groups.dp.size;
     if (data.batchSize % (dp * parallel.microbatches) !== 0) throw new Error(`the batch size ${data.batchSize} does not split into ${dp} data-parallel replicas × ${parallel.microbatches} microbatches`);
     const vars = model.variables();

@@ -12,7 +12,7 @@
 import { enterTensorParallel, exitTensorParallel } from '@falcon/parallel';
 import type { ProcessGroup } from '@falcon/parallel';
 import { rmsNorm, tf } from '@falcon/tensor';
-import type { Tensor } from '@falcon/tensor';
+import type { Tensor, Variable } from '@falcon/tensor';
 import { falconH1Dims } from '@falcon/checkpoint';
 import type { HybridConfig } from '../../config.js';
 import { layerDims } from '../../config.js';
@@ -23,6 +23,8 @@ import type { TensorParallelLayout } from './layout.js';
 import { mambaShardPrefill, mambaShardStep } from './mamba_shard.js';
 import type { MambaShardCache, MambaShardCore } from './mamba_shard.js';
 import type { KVCache } from '@falcon/attention';
+import { recomputed } from '../../recompute.js';
+import type { RecomputePolicy } from '../../recompute.js';
 
 /** What every layer of one rank shares. */
 export interface TensorParallelContext {
@@ -64,9 +66,20 @@ export interface TensorParallelDecode {
  * @param positions - int32 `[batch, seqlen]` RoPE positions (full sequence)
  * @param mask - `[batch, seqlen]` 1 keep / 0 padding
  * @param decode - prefill / decoding with the hybrid cache (not under sequence parallelism)
+ * @param recompute - `'attention'`, `'mamba'` or `'both'`: those mixers of this rank recomputed in the
+ *   backward (their collectives included; training only, ignored with `decode`); `'layer'` and
+ *   `'none'` are the caller's (default none)
  * @returns the new residual stream, shape of x
  */
-export function tensorParallelLayer(x: Tensor, i: number, ctx: TensorParallelContext, positions: Tensor, mask?: Tensor, decode?: TensorParallelDecode): Tensor {
+export function tensorParallelLayer(
+  x: Tensor,
+  i: number,
+  ctx: TensorParallelContext,
+  positions: Tensor,
+  mask?: Tensor,
+  decode?: TensorParallelDecode,
+  recompute: RecomputePolicy = 'none',
+): Tensor {
   const { config, layout, group, params } = ctx;
   const b = config.base;
   const bit = config.bitnet;
@@ -84,27 +97,33 @@ export function tensorParallelLayer(x: Tensor, i: number, ctx: TensorParallelCon
     const parts: Tensor[] = [];
     if (L.attention) {
       const a = L.attention;
-      const means: Record<string, Tensor> = {};
-      if (bit.attention) {
-        const kvRows = countedRows([[(a.shared[1] - a.shared[0]) * hd, a.counted, hd]]);
-        const kvCount = a.total.shared * hd * d;
-        means.q_proj = weightMeanAbs(group, P('self_attn.q_proj.weight'), attnWidth * d);
-        means.k_proj = weightMeanAbs(group, P('self_attn.k_proj.weight'), kvCount, kvRows);
-        means.v_proj = weightMeanAbs(group, P('self_attn.v_proj.weight'), kvCount, kvRows);
-      }
-      const project = (t: Tensor, name: 'q_proj' | 'k_proj' | 'v_proj') => {
-        const w = P(`self_attn.${name}.weight`);
-        const y = bit.attention ? shardedBitMatMul(t, w, means[name]) : matMulT(t, w);
-        const bias = P(`self_attn.${name}.bias`);
-        return bias ? tf.add(y, bias) : y;
+      // this rank's attention heads of the normed input (the BitNet scales' all-reduces included, so
+      // that a recomputation repeats them and the weights get every gradient term)
+      const attention = (un: Tensor, pos: Tensor, msk: Tensor | undefined, capacity?: number) => {
+        const means: Record<string, Tensor> = {};
+        if (bit.attention) {
+          const kvRows = countedRows([[(a.shared[1] - a.shared[0]) * hd, a.counted, hd]]);
+          const kvCount = a.total.shared * hd * d;
+          means.q_proj = weightMeanAbs(group, P('self_attn.q_proj.weight'), attnWidth * d);
+          means.k_proj = weightMeanAbs(group, P('self_attn.k_proj.weight'), kvCount, kvRows);
+          means.v_proj = weightMeanAbs(group, P('self_attn.v_proj.weight'), kvCount, kvRows);
+        }
+        const project = (t: Tensor, name: 'q_proj' | 'k_proj' | 'v_proj') => {
+          const w = P(`self_attn.${name}.weight`);
+          const y = bit.attention ? shardedBitMatMul(t, w, means[name]) : matMulT(t, w);
+          const bias = P(`self_attn.${name}.bias`);
+          return bias ? tf.add(y, bias) : y;
+        };
+        const ua = tf.mul(un, b.attention_in_multiplier);
+        if (decode?.cache) return { y: attentionShardStep(ua, project, a, ctx.attention, pos, decode.cache.kv!, msk), cache: decode.cache.kv };
+        return attentionShardPrefill(ua, project, a, ctx.attention, pos, msk, capacity, ctx.contextParallel?.attend);
       };
-      const ua = tf.mul(u, b.attention_in_multiplier);
       let y: Tensor;
-      if (decode?.cache) {
-        y = attentionShardStep(ua, project, a, ctx.attention, positions, decode.cache.kv!, mask);
-        next.kv = decode.cache.kv;
+      if (!decode && (recompute === 'attention' || recompute === 'both')) {
+        const vars = ['q_proj', 'k_proj', 'v_proj'].flatMap((n) => [P(`self_attn.${n}.weight`), P(`self_attn.${n}.bias`)]).filter((t): t is Variable => !!t);
+        y = recomputed((t, [pos, msk]) => attention(t, pos!, msk).y, u, vars, [positions, mask]);
       } else {
-        const r = attentionShardPrefill(ua, project, a, ctx.attention, positions, mask, decode?.capacity, ctx.contextParallel?.attend);
+        const r = attention(u, positions, mask, decode?.capacity);
         y = r.y;
         if (r.cache) next.kv = r.cache;
       }
@@ -113,16 +132,16 @@ export function tensorParallelLayer(x: Tensor, i: number, ctx: TensorParallelCon
     if (L.mamba) {
       const m = L.mamba;
       const w = P('mamba.in_proj.weight');
-      let mean: Tensor | undefined;
-      if (bit.mamba) {
-        const hp = (m.heads[1] - m.heads[0]) * b.mamba_d_head;
-        const gn = (m.shared[1] - m.shared[0]) * b.mamba_d_state;
-        const n = b.mamba_d_state;
-        const rows = countedRows([[hp, null, 1], [hp, null, 1], [gn, m.counted, n], [gn, m.counted, n], [m.heads[1] - m.heads[0], null, 1]]);
-        const total = 2 * dSsm + 2 * b.mamba_n_groups * n + m.total.heads;
-        mean = weightMeanAbs(group, w, total * d, rows);
-      }
       const project = (t: Tensor) => {
+        let mean: Tensor | undefined;
+        if (bit.mamba) {
+          const hp = (m.heads[1] - m.heads[0]) * b.mamba_d_head;
+          const gn = (m.shared[1] - m.shared[0]) * b.mamba_d_state;
+          const n = b.mamba_d_state;
+          const rows = countedRows([[hp, null, 1], [hp, null, 1], [gn, m.counted, n], [gn, m.counted, n], [m.heads[1] - m.heads[0], null, 1]]);
+          const total = 2 * dSsm + 2 * b.mamba_n_groups * n + m.total.heads;
+          mean = weightMeanAbs(group, w, total * d, rows);
+        }
         const y = mean ? shardedBitMatMul(t, w, mean) : matMulT(t, w);
         const bias = P('mamba.in_proj.bias');
         return bias ? tf.add(y, bias) : y;
@@ -146,6 +165,10 @@ export function tensorParallelLayer(x: Tensor, i: number, ctx: TensorParallelCon
         const r = mambaShardStep(u, project, mp, m, cfg, group, decode.cache.mamba!);
         y = r.y;
         next.mamba = { convState: tf.keep(r.cache.convState), ssmState: tf.keep(r.cache.ssmState) };
+      } else if (!decode && (recompute === 'mamba' || recompute === 'both')) {
+        // the BitNet scale's all-reduce and the gated norm's are inside `project` / the shard, so a recomputation repeats them
+        const vars = [w, P('mamba.in_proj.bias'), ...Object.values(mp)].filter((t): t is Variable => !!t);
+        y = recomputed((t, [msk]) => mambaShardPrefill(t, project, mp, m, cfg, group, msk, false, ctx.contextParallel?.mamba).y, u, vars, [mask]);
       } else {
         const r = mambaShardPrefill(u, project, mp, m, cfg, group, mask, decode?.capacity !== undefined, ctx.contextParallel?.mamba);
         y = r.y;
