@@ -8,6 +8,9 @@
 // ranks are timed round-robin by their CPU time, each rank's minimum over the rounds kept (robust
 // to other load on the machine). It also tabulates what the cost model predicts at longer sequences. First it measures the backend's throughputs (the router's calibration) at these shapes.
 //   npx tsx benchmarks/router/run.ts [--seqlen 1024] [--rounds 3] [--t 3,5]     (writes results/router-cpu-<seqlen>.{json,md})
+// With --backend cuda (on the GPU machine: tools/device/run-router.sh) the widths are the real
+// 0.5B ones (no divisor) and each rank's shard is timed by its GPU kernel time (tf.time), one GPU
+// standing in for each rank in turn; writes router-cuda-<seqlen>.{json,md} under --out.
 import { execSync } from 'node:child_process';
 import { flashAttention } from '@falcon/attention';
 import { localShape } from '@falcon/parallel';
@@ -25,9 +28,11 @@ const arg = (name: string, dflt: string) => {
 };
 const L = Number(arg('seqlen', '1024'));
 const ITERS = Number(arg('rounds', '3'));
-const W = 4; // width divisor
+const BACKEND = arg('backend', 'cpu');
+const UNIT = BACKEND === 'cpu' ? 'CPU' : 'GPU';
+const W = BACKEND === 'cpu' ? 4 : 1; // width divisor (cpu: a shard's step takes seconds)
 const TPS = arg('t', '3,5').split(',').map(Number);
-await initBackend('cpu');
+await initBackend(BACKEND as 'cpu' | 'cuda');
 
 const config: HybridConfig = hybridConfig({
   model_type: 'falcon_h1', vocab_size: 32784, hidden_size: 1024 / W, intermediate_size: 2048 / W, num_hidden_layers: 1,
@@ -47,33 +52,41 @@ function cpuMs(fn: () => void): number {
   return (c.user + c.system) / 1000;
 }
 
-/** CPU ms of forward + backward of f over its inputs (minimum of ITERS after a warm-up). */
-function fwdBwd(f: (...xs: Tensor[]) => Tensor, xs: Tensor[]): number {
+/** ms of fn: CPU time on cpu, GPU kernel time (tf.time) elsewhere. */
+async function timeMs(fn: () => void): Promise<number> {
+  if (BACKEND === 'cpu') return cpuMs(fn);
+  return (await tf.time(fn)).kernelMs as number;
+}
+
+/** ms of forward + backward of f over its inputs (minimum of ITERS after a warm-up). */
+async function fwdBwd(f: (...xs: Tensor[]) => Tensor, xs: Tensor[]): Promise<number> {
   const g = tf.grads((...a: Tensor[]) => tf.sum(f(...a)));
   const run = () => tf.tidy(() => tf.dispose(g(xs)));
-  run();
-  return Math.min(...Array.from({ length: ITERS }, () => cpuMs(run)));
+  await timeMs(run);
+  let best = Infinity;
+  for (let i = 0; i < ITERS; i++) best = Math.min(best, await timeMs(run));
+  return best;
 }
 
 // (1) calibration: forward-equivalent throughput of each op class (model FLOPs / (fwd+bwd time / 3))
-function calibrate(): BackendCalibration {
+async function calibrate(): Promise<BackendCalibration> {
   const T = L;
   const [hd, p, n, Q] = [b.head_dim ?? 16, b.mamba_d_head, b.mamba_d_state, Math.min(b.mamba_chunk_size, L)];
   const x = rnd([T, d]);
   const w = rnd([512, d]);
-  const mm = fwdBwd((a, c) => tf.matMul(a, c, false, true), [x, w]);
+  const mm = await fwdBwd((a, c) => tf.matMul(a, c, false, true), [x, w]);
   const q = rnd([1, L, 4, hd]);
   const kv = rnd([1, L, 1, hd]);
-  const at = fwdBwd((a, k, v) => flashAttention(a, k, v, { causal: true }).out, [q, kv, kv]);
+  const at = await fwdBwd((a, k, v) => flashAttention(a, k, v, { causal: true }).out, [q, kv, kv]);
   const h = 8;
   const X = rnd([1, L, h, p]);
   const dt = rnd([1, L, h]);
   const A = tf.neg(tf.ones([h]));
   const B = rnd([1, L, 1, n]);
-  const ss = fwdBwd((xx, t, bb, cc) => ssdChunkScan(xx, t, A, bb, cc, { chunkSize: Q, dtSoftplus: true }).y, [X, dt, B, B]);
+  const ss = await fwdBwd((xx, t, bb, cc) => ssdChunkScan(xx, t, A, bb, cc, { chunkSize: Q, dtSoftplus: true }).y, [X, dt, B, B]);
   const e = rnd([T, 1024]);
-  const el = fwdBwd((a) => tf.mul(a, tf.sigmoid(a)), [e]);
-  const bytes = fwdBwd((a) => tf.add(a, 1), [rnd([T, 4096])]);
+  const el = await fwdBwd((a) => tf.mul(a, tf.sigmoid(a)), [e]);
+  const bytes = await fwdBwd((a) => tf.add(a, 1), [rnd([T, 4096])]);
   return {
     matmul: (2 * T * d * 512) / (mm / 3 / 1000),
     attention: (2 * T * L * hd * 4) / (at / 3 / 1000),
@@ -106,36 +119,37 @@ function rankStep(split: HeadSplit, t: number, r: number): { step: () => void; d
 }
 
 /** Each rank's minimum CPU ms over the rounds (ranks timed round-robin, one warm-up each). */
-function rankTimes(split: HeadSplit, t: number): number[] {
+async function rankTimes(split: HeadSplit, t: number): Promise<number[]> {
   const steps = Array.from({ length: t }, (_, r) => rankStep(split, t, r));
-  steps.forEach((s) => s.step());
+  for (const s of steps) await timeMs(s.step);
   const best = new Array<number>(t).fill(Infinity);
   for (let round = 0; round < ITERS; round++) {
-    steps.forEach((s, r) => (best[r] = Math.min(best[r], cpuMs(s.step))));
+    for (const [r, s] of steps.entries()) best[r] = Math.min(best[r], await timeMs(s.step));
   }
   steps.forEach((s) => s.dispose());
   return best;
 }
 
 /** Per-head CPU seconds of each kind measured on the shards themselves: 7A+M, A+23M (t 2) and A+M (t 8), fixed costs cancelled. */
-function measuredHeadCosts(): HeadCosts {
-  const one = (split: HeadSplit, t: number, r: number) => {
+async function measuredHeadCosts(): Promise<HeadCosts> {
+  const one = async (split: HeadSplit, t: number, r: number) => {
     const s = rankStep(split, t, r);
-    s.step();
-    const ms = Math.min(...Array.from({ length: ITERS }, () => cpuMs(s.step)));
+    await timeMs(s.step);
+    let ms = Infinity;
+    for (let i = 0; i < ITERS; i++) ms = Math.min(ms, await timeMs(s.step));
     s.dispose();
     return ms;
   };
-  const base = one({ attention: new Array(8).fill(1), mamba: [17, 1, 1, 1, 1, 1, 1, 1] }, 8, 1);
-  const attn = one({ attention: [7, 1], mamba: [1, 23] }, 2, 0);
-  const mamba = one({ attention: [7, 1], mamba: [1, 23] }, 2, 1);
+  const base = await one({ attention: new Array(8).fill(1), mamba: [17, 1, 1, 1, 1, 1, 1, 1] }, 8, 1);
+  const attn = await one({ attention: [7, 1], mamba: [1, 23] }, 2, 0);
+  const mamba = await one({ attention: [7, 1], mamba: [1, 23] }, 2, 1);
   return { attention: (attn - base) / 6 / 1000, mamba: (mamba - base) / 22 / 1000 };
 }
 
-const cal = calibrate();
+const cal = await calibrate();
 console.log('calibration (forward FLOP/s, bytes/s):', cal);
 const costs = headCosts(config, 0, { seqlen: L, batch: 1, calibration: cal });
-const measured = measuredHeadCosts();
+const measured = await measuredHeadCosts();
 console.log('per-head CPU s: modelled (forward)', costs, 'measured (forward + backward)', measured);
 // what the cost model (with this calibration) predicts at longer sequences, where attention heads cost more
 const modelled: Row[] = [];
@@ -153,18 +167,18 @@ const rows: Row[] = [];
 for (const t of TPS) {
   const heads = config.layers[0];
   for (const [name, split] of [['naive', naiveSplit(heads, t)], ['router (FLOP model)', routeHeads(heads, t, costs)], ['router (measured head costs)', routeHeads(heads, t, measured)]] as const) {
-    const ms = rankTimes(split, t);
+    const ms = await rankTimes(split, t);
     const mean = ms.reduce((a, x) => a + x, 0) / t;
     rows.push({
       t,
       split: name,
       'attention heads': split.attention.join(' '),
       'mamba heads': split.mamba.join(' '),
-      'rank CPU ms (fwd+bwd)': ms.map((x) => x.toFixed(0)).join(' '),
+      [`rank ${UNIT} ms (fwd+bwd)`]: ms.map((x) => x.toFixed(0)).join(' '),
       'slowest / mean (measured)': +(Math.max(...ms) / mean).toFixed(3),
       'slowest / mean (model)': +imbalance(split, costs).toFixed(3),
       'slowest / mean (measured head costs)': +imbalance(split, measured).toFixed(3),
-      'slowest CPU ms': +Math.max(...ms).toFixed(1),
+      [`slowest ${UNIT} ms`]: +Math.max(...ms).toFixed(1),
     });
     console.log(rows[rows.length - 1]);
   }
@@ -172,12 +186,18 @@ for (const t of TPS) {
 }
 /** Write the results so far (after each TP size). */
 function save(): void {
-  const commit = execSync('git rev-parse --short HEAD').toString().trim();
-  writeResults(`router-cpu-${L}`, 'Hybrid head router vs naive head split (cpu, per-rank shard timing)', rows, {
+  let commit = process.env.FALCON_COMMIT ?? '';
+  try {
+    commit ||= execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    commit = 'unknown';
+  }
+  const widths = W === 1 ? 'real widths: d 1024, 8 attention heads (hd 64, 2 KV heads), 24 Mamba-2 heads (p 64, n 128, 1 group, chunk 256)' : 'widths / 4: d 256, 8 attention heads (hd 16, 2 KV heads), 24 Mamba-2 heads (p 16, n 32, 1 group, chunk 64)';
+  writeResults(`router-${BACKEND}-${L}`, `Hybrid head router vs naive head split (${BACKEND}, per-rank shard timing)`, rows, {
     commit,
-    shapes: 'head counts of Falcon-H1-0.5B (tools/device/model-cuda.ts), widths / 4: d 256, 8 attention heads (hd 16, 2 KV heads), 24 Mamba-2 heads (p 16, n 32, 1 group, chunk 64)',
+    shapes: `head counts of Falcon-H1-0.5B (tools/device/model-cuda.ts), ${widths}`,
     batchSeqlen: `1 × ${L}`,
-    timing: `CPU time (user + system) of each rank's forward + backward, its minimum over ${ITERS} round-robin rounds (after 1 warm-up each); the cpu backend computes on one thread, so the machine's other load hardly moves it`,
+    timing: BACKEND === 'cpu' ? `CPU time (user + system) of each rank's forward + backward, its minimum over ${ITERS} round-robin rounds (after 1 warm-up each); the cpu backend computes on one thread, so the machine's other load hardly moves it` : `GPU kernel time (tf.time) of each rank's forward + backward on one ${BACKEND} GPU standing in for each rank in turn, its minimum over ${ITERS} round-robin rounds (after 1 warm-up each)`,
     modelled: modelled.map((m) => `seqlen ${m.seqlen}, t ${m.t}: attention/mamba head ${m['attention / mamba head cost']}, naive ${m['naive slowest / mean']}, routed ${m['routed split (attn | mamba)']} → ${m['routed slowest / mean']}`),
     calibration: Object.fromEntries(Object.entries(cal).map(([k, v]) => [k, Number(v.toPrecision(3))])),
     perHeadModelMs: { attention: +(costs.attention * 1000).toFixed(2), mamba: +(costs.mamba * 1000).toFixed(2) },
