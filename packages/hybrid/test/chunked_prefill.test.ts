@@ -23,7 +23,9 @@ const CHUNKS = [1, 3, 4, 5, 8, 12, 13, 20];
 async function maxDiff(a: Tensor, b: Tensor): Promise<number> {
   expect(a.shape).toEqual(b.shape);
   const [x, y] = [await a.data(), await b.data()];
-  return x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
+  let m = 0;
+  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(Number(x[i]) - Number(y[i])));
+  return m;
 }
 
 /** The cache contents to compare: keys and values up to the length in use, conv and SSM states. */
