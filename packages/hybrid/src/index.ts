@@ -13,6 +13,8 @@ export type { LayerCache, LayerInputs } from './parallel_hybrid_layer.js';
 export { FalconH1ForCausalLM, positionIds } from './model.js';
 export type { ForwardOptions, ForwardOutput } from './model.js';
 export { generate, generateStream, prefillPrompt } from './generate.js';
+export { writeRandomPretrained } from './random_pretrained.js';
+export type { RandomPretrainedOptions } from './random_pretrained.js';
 export type { GenerateOptions } from './generate.js';
 export type { SamplingOptions } from './sampling.js';
 export { nextToken, sampleTokens, canSampleOnDevice, checkSamplingOptions } from './sampling.js';
