@@ -304,10 +304,10 @@ export class FalconH1ForCausalLM implements CausalLm {
 
   /**
    * A chunk of prompt tokens through the cache (chunked prefill; updated in place): the last
-   * position's logits. Equal to running the chunk as part of one {@link FalconH1ForCausalLM.prefill}.
+   * position's logits. Equal to running the chunk as part of one `prefill`.
    * @param ids - int32 `[batch, chunk]`
    * @param positions - int32 `[batch, chunk]` RoPE positions of the chunk's tokens
-   * @param caches - the caches from {@link FalconH1ForCausalLM.prefill} of the preceding tokens
+   * @param caches - the caches from `prefill` of the preceding tokens
    * @param mask - `[batch, chunk]` 1 real / 0 left padding (absent: no padding)
    * @returns logits `[batch, vocab_size]`
    * @internal
