@@ -102,8 +102,6 @@ async function copyBandwidth(): Promise<number> {
   return (2 * copyMiB * MiB) / (t.min / 1000);
 }
 
-const dtypeBytes = (d: string) => (d === 'int32' || d === 'float32' ? 4 : d === 'bool' ? 1 : 4);
-
 /** Bytes a decode step moves besides the weights: Mamba-2 conv + SSM states read and written, KV cache read at length L and a row written. */
 function stateBytes(config: HybridConfig, batch: number, kvLength: number): number {
   const b = config.base;
@@ -268,32 +266,40 @@ async function main(): Promise<void> {
   const bandwidth = await copyBandwidth();
   console.log(`copy bandwidth ${(bandwidth / 1e9).toFixed(1)} GB/s (${copyMiB} MiB read + written)`);
   const model = new FalconH1ForCausalLM(hybridConfig(json), 0);
-  const weightBytes = Object.values(model.stateDict()).reduce((s, w) => s + w.size * dtypeBytes(w.dtype), 0);
-  const rows = await decodeRows(model, 'float32 weights', bandwidth, weightBytes, batches);
-  const prefill = await prefillRows(model);
+  // every weight is float32 in the model (stateDictShapes: no tensor made, unlike stateDict's split out_proj)
+  const weightBytes = [...model.stateDictShapes().values()].reduce((s, shape) => s + 4 * shape.reduce((a, b) => a * b, 1), 0);
+  const rows: Row[] = [];
+  const prefill: Row[] = [];
+  // written after each phase, so a run stopped by its time limit keeps what it measured
+  const save = () =>
+    writeResults(tiny ? 'decode-tiny' : `decode-${backend}`, `Falcon-H1 decode and prefill on ${backend} against the bandwidth floor`, rows, {
+      backend,
+      precision: backend === 'cuda' ? precision : 'f32',
+      config: tiny ? 'tiny (cpu check)' : 'Falcon-H1-0.5B shapes, random weights',
+      layers,
+      commit: commit(),
+      prompt: P,
+      newTokens: N,
+      reps: R,
+      copyBandwidthGBs: +(bandwidth / 1e9).toFixed(2),
+      weightMiB: +(weightBytes / MiB).toFixed(1),
+      method: 'decode tok/s = batch·N / (T(N+1) − T(1)), medians; floor = (weights + conv/SSM states read+written + KV cache read at P+N/2 and a row written) / copy bandwidth',
+      prefill,
+    }, outDir);
+  rows.push(...(await decodeRows(model, 'float32 weights', bandwidth, weightBytes, batches)));
+  save();
+  prefill.push(...(await prefillRows(model)));
+  save();
   model.dispose();
   if (ternary) {
     const tern = new FalconH1ForCausalLM(hybridConfig(json, { bitnet: { attention: true, mamba: true, mlp: true, outProj: true } }), 0);
     // the floor of a packed model: its packed weights (this model still reads float weights: the gap is that)
     rows.push(...(await decodeRows(tern, 'ternary (bitnet options: float weights quantised per step; floor: packed)', bandwidth, packedWeightBytes(tern, weightBytes), [1])));
+    save();
     rows.push(await packedLinearsRow(tern, bandwidth));
     tern.dispose();
+    save();
   }
-  const extra = {
-    backend,
-    precision: backend === 'cuda' ? precision : 'f32',
-    config: tiny ? 'tiny (cpu check)' : 'Falcon-H1-0.5B shapes, random weights',
-    layers,
-    commit: commit(),
-    prompt: P,
-    newTokens: N,
-    reps: R,
-    copyBandwidthGBs: +(bandwidth / 1e9).toFixed(2),
-    weightMiB: +(weightBytes / MiB).toFixed(1),
-    method: 'decode tok/s = batch·N / (T(N+1) − T(1)), medians; floor = (weights + conv/SSM states read+written + KV cache read at P+N/2 and a row written) / copy bandwidth',
-    prefill,
-  };
-  writeResults(tiny ? 'decode-tiny' : `decode-${backend}`, `Falcon-H1 decode and prefill on ${backend} against the bandwidth floor`, rows, extra, outDir);
 }
 
 await main();
