@@ -49,11 +49,12 @@ export type Row = Record<string, string | number | boolean | null>;
 /**
  * Write `results/<name>.json` (machine, notes, rows) and `results/<name>.md` (a table), and print the table.
  * @param name - file stem, e.g. `checkpoint-read`
+ * @param dir - where to write (default benchmarks/results)
  */
-export function writeResults(name: string, title: string, rows: Row[], extra: Record<string, unknown> = {}): void {
-  mkdirSync(RESULTS_DIR, { recursive: true });
+export function writeResults(name: string, title: string, rows: Row[], extra: Record<string, unknown> = {}, dir: string = RESULTS_DIR): void {
+  mkdirSync(dir, { recursive: true });
   const m = machine();
-  writeFileSync(join(RESULTS_DIR, `${name}.json`), JSON.stringify({ name, title, machine: m, ...extra, rows }, null, 2) + '\n');
+  writeFileSync(join(dir, `${name}.json`), JSON.stringify({ name, title, machine: m, ...extra, rows }, null, 2) + '\n');
   const cols = Object.keys(rows[0] ?? {});
   const fmt = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : String(v));
   const md = [
@@ -68,6 +69,6 @@ export function writeResults(name: string, title: string, rows: Row[], extra: Re
     ...rows.map((r) => `| ${cols.map((c) => fmt(r[c])).join(' | ')} |`),
     '',
   ].join('\n');
-  writeFileSync(join(RESULTS_DIR, `${name}.md`), md);
+  writeFileSync(join(dir, `${name}.md`), md);
   console.log(md);
 }

@@ -21,4 +21,6 @@ export interface CausalLm {
   prefill(ids: Tensor2D, capacity: number, mask?: Tensor2D): { logits: Tensor2D; caches: LayerCache[] };
   /** One cached step: ids and positions `[batch, 1]`, logits `[batch, vocab]`. */
   step(ids: Tensor2D, positions: Tensor2D, caches: LayerCache[]): Tensor2D;
+  /** Chunked prefill (optional): a chunk `[batch, chunk]` through the cache at `positions` `[batch, chunk]`, the last position's logits `[batch, vocab]`. */
+  extend?(ids: Tensor2D, positions: Tensor2D, caches: LayerCache[], mask?: Tensor2D): Tensor2D;
 }

@@ -23,6 +23,13 @@ export interface GenerateOptions extends SamplingOptions {
   eosTokenId?: number | number[] | null;
   /** `[batch, promptLen]` 1 for real tokens, 0 for left padding. */
   attentionMask?: Tensor2D;
+  /**
+   * Chunked prefill: feed the prompt through the hybrid cache this many tokens at a time (attention
+   * with the KV cache, Mamba-2 from the carried conv/SSM states), so prefill activations stay
+   * `[batch, prefillChunkSize, …]` however long the prompt; the results equal the one-shot prefill's
+   * (default: the whole prompt at once).
+   */
+  prefillChunkSize?: number;
   /** {@link generate} only: called after each new token with the tokens of that step (one per sequence). */
   onToken?: (step: number, tokens: number[]) => void;
 }
@@ -34,11 +41,63 @@ function checkGenerate(model: CausalLm, promptIds: Tensor2D, o: GenerateOptions)
   if (!(promptIds instanceof tf.Tensor) || promptIds.rank !== 2 || promptIds.dtype !== 'int32') throw new Error(`generate: prompt ids must be int32 [batch, seqlen], got ${promptIds?.dtype} [${promptIds?.shape}]`);
   const mask = o.attentionMask;
   if (mask && !tf.util.arraysEqual(mask.shape, promptIds.shape)) throw new Error(`generate: attentionMask has shape [${mask.shape}], expected [${promptIds.shape}]`);
+  const chunk = o.prefillChunkSize;
+  if (chunk !== undefined && (!Number.isInteger(chunk) || chunk < 1)) throw new Error(`generate: prefillChunkSize must be a positive integer, got ${chunk}`);
+  if (chunk !== undefined && !model.extend) throw new Error('generate: this model does not support prefillChunkSize (it has no extend method)');
   checkSamplingOptions(o, 'generate');
   checkInputIds('generate', promptIds, b, mask);
   const [batch, plen] = promptIds.shape;
   checkSequenceLength('generate: prompt + maxNewTokens', plen + o.maxNewTokens, b);
   return [batch, plen];
+}
+
+/**
+ * Prefill: the prompt through the hybrid cache, at once or in chunks of `chunkSize` tokens (the
+ * first by `model.prefill`, the rest by `model.extend`; each chunk's work is freed before the next).
+ * RoPE positions count real tokens (left padding at 0). What {@link generateStream} starts with.
+ * @param model - the model
+ * @param ids - int32 `[batch, promptLen]`
+ * @param capacity - KV cache capacity (prompt + new tokens)
+ * @param options - chunkSize (default the whole prompt); mask `[batch, promptLen]` 1 real / 0 left padding
+ * @returns the last position's logits `[batch, vocab]` and the caches (the caller disposes them)
+ */
+export function prefillPrompt(model: CausalLm, ids: Tensor2D, capacity: number, options: { chunkSize?: number; mask?: Tensor2D } = {}): { logits: Tensor2D; caches: LayerCache[] } {
+  const { mask } = options;
+  const [batch, plen] = ids.shape;
+  const size = options.chunkSize ?? plen;
+  if (size >= plen) return model.prefill(ids, capacity, mask);
+  if (!Number.isInteger(size) || size < 1) throw new Error(`prefill: chunkSize must be a positive integer, got ${size}`);
+  if (!model.extend) throw new Error('prefill: this model does not support chunked prefill (it has no extend method)');
+  const piece = <T extends Tensor2D | undefined>(t: T, start: number, n: number): T => (t ? tf.slice(t, [0, start], [batch, n]) : t) as T;
+  const [ids0, mask0] = [piece(ids, 0, size), piece(mask, 0, size)];
+  const prefilled = model.prefill(ids0, capacity, mask0);
+  const caches = prefilled.caches;
+  let logits = prefilled.logits;
+  tf.dispose([ids0, mask0].filter((t) => t !== undefined));
+  const positions = tf.tidy(() => {
+    if (!mask) return tf.tile(tf.expandDims(tf.range(0, plen, 1, 'int32'), 0), [batch, 1]);
+    return tf.maximum(tf.sub(tf.cumsum(tf.cast(mask, 'int32'), 1), tf.scalar(1, 'int32')), tf.scalar(0, 'int32'));
+  }) as Tensor2D;
+  try {
+    for (let start = size; start < plen; start += size) {
+      const n = Math.min(size, plen - start);
+      const chunk = [piece(ids, start, n), piece(positions, start, n), piece(mask, start, n)] as const;
+      try {
+        const next = model.extend!(chunk[0], chunk[1], caches, chunk[2]);
+        logits.dispose();
+        logits = next;
+      } finally {
+        tf.dispose(chunk.filter((t) => t !== undefined));
+      }
+    }
+  } catch (e) {
+    logits.dispose();
+    disposeCaches(caches);
+    throw e;
+  } finally {
+    positions.dispose();
+  }
+  return { logits, caches };
 }
 
 function disposeCaches(caches: LayerCache[]): void {
@@ -84,7 +143,8 @@ export async function* generateStream(model: CausalLm, promptIds: Tensor2D, o: G
     }
     return tf.tidy(() => sampleTokens(logits, o, o.doSample ? tf.tensor1d(Array.from({ length: batch }, () => rng.uniform())) : undefined));
   };
-  const { logits: first, caches } = model.prefill(promptIds, plen + o.maxNewTokens, hasPad ? mask : undefined);
+  const capacity = plen + o.maxNewTokens;
+  const { logits: first, caches } = prefillPrompt(model, promptIds, capacity, { chunkSize: o.prefillChunkSize, mask: hasPad ? mask : undefined });
   let tokens: Tensor1D | undefined;
   try {
     tokens = await choose(first);

@@ -299,16 +299,32 @@ export class FalconH1ForCausalLM implements CausalLm {
    * @internal
    */
   step(ids: Tensor2D, positions: Tensor2D, caches: LayerCache[]): Tensor2D {
+    return this.extend(ids, positions, caches);
+  }
+
+  /**
+   * A chunk of prompt tokens through the cache (chunked prefill; updated in place): the last
+   * position's logits. Equal to running the chunk as part of one `prefill`.
+   * @param ids - int32 `[batch, chunk]`
+   * @param positions - int32 `[batch, chunk]` RoPE positions of the chunk's tokens
+   * @param caches - the caches from `prefill` of the preceding tokens
+   * @param mask - `[batch, chunk]` 1 real / 0 left padding (absent: no padding)
+   * @returns logits `[batch, vocab_size]`
+   * @internal
+   */
+  extend(ids: Tensor2D, positions: Tensor2D, caches: LayerCache[], mask?: Tensor2D): Tensor2D {
+    const n = ids.shape[1];
     return tf.tidy(() => {
       let x = this.embed(ids);
       this.layers.forEach((layer, i) => {
-        const r = layer.forward(x, { positions, cache: caches[i] });
+        const r = layer.forward(x, { positions, mask, cache: caches[i] });
         x = r.y;
         if (caches[i].mamba && r.cache?.mamba && r.cache.mamba !== caches[i].mamba) {
           tf.dispose([caches[i].mamba!.convState, caches[i].mamba!.ssmState]);
           caches[i].mamba = r.cache.mamba;
         }
       });
+      if (n > 1) x = tf.slice(x, [0, n - 1, 0], [-1, 1, -1]);
       x = rmsNorm(x, this.top['model.final_layernorm.weight'], this.config.base.rms_norm_eps);
       return tf.squeeze(this.head(x), [1]) as Tensor2D;
     });

@@ -251,7 +251,12 @@ export class ParallelHybridLayer {
       }
       if (this.mamba) {
         let m: Tensor;
-        if (inputs.cache) {
+        if (inputs.cache && (x.shape[1]! > 1 || inputs.mask)) {
+          // a chunk of prompt tokens (chunked prefill; padding masked): the scan continued from the cached states
+          const r = this.mamba.forwardPreProjection(u, { attentionMask: inputs.mask, cache: inputs.cache.mamba!, returnCache: true });
+          m = r.y;
+          next.mamba = { convState: tf.keep(r.cache!.convState), ssmState: tf.keep(r.cache!.ssmState) };
+        } else if (inputs.cache) {
           const r = this.mamba.stepPreProjection(tf.squeeze(u, [1]), inputs.cache.mamba!);
           m = tf.expandDims(r.y, 1);
           next.mamba = { convState: tf.keep(r.cache.convState), ssmState: tf.keep(r.cache.ssmState) };

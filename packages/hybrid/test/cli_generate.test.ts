@@ -45,6 +45,15 @@ describe('falcon generate', () => {
     expect(r.err[0]).toMatch(new RegExp(`^${want.length} tokens in \\d+\\.\\d\\d s: \\d+\\.\\d tokens/s \\(cpu\\)$`));
   });
 
+  it('--prefill-chunk N: the same continuation with the prompt fed in chunks; a bad N is a usage error', async () => {
+    const r = await run(['generate', '--model', dir, '--prompt', PROMPT, '--max-new-tokens', '16', '--prefill-chunk', '3']);
+    expect(r.code, r.err.join('\n')).toBe(0);
+    expect(r.writes.join('')).toBe(tok.decode(tok.encode(PROMPT)) + tok.decode(want) + '\n');
+    const bad = await run(['generate', '--model', dir, '--prompt', PROMPT, '--prefill-chunk', '0']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err.join('\n')).toMatch(/--prefill-chunk must be a positive integer, got '0'/);
+  });
+
   it('--json: one event per token, then the summary', async () => {
     const r = await run(['generate', '--model', dir, '--prompt', PROMPT, '--max-new-tokens', '16', '--json']);
     expect(r.code).toBe(0);

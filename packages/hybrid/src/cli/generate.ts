@@ -150,13 +150,16 @@ export const generateCommand: Command = {
     '  --prompt TEXT        the prompt, encoded with the model\'s tokenizer.json (or the presets\' byte tokenizer)',
     '  --prompt-ids IDS     the prompt as comma-separated token ids',
     ...GENERATION_HELP,
+    '  --prefill-chunk N    feed the prompt through the cache N tokens at a time (flat prefill memory; default all at once)',
     '  --json               JSON lines instead of text: {"event":"token","step","id","text"} per token (text: the new',
     '                       characters), {"event":"text","text"} with characters held back to the end (if any), then',
     '                       {"event":"done","ids","promptLength","text","newTokens","seconds","tokensPerSecond"}',
   ].join('\n'),
   async run(argv, out, io) {
-    const o = parseOptions(argv, { ...GENERATION_FLAGS, prompt: { type: 'string' }, 'prompt-ids': { type: 'string' } });
+    const o = parseOptions(argv, { ...GENERATION_FLAGS, prompt: { type: 'string' }, 'prompt-ids': { type: 'string' }, 'prefill-chunk': { type: 'string' } });
     const flags = generationFlags(o);
+    const prefillChunkSize = o['prefill-chunk'] === undefined ? undefined : Number(o['prefill-chunk']);
+    if (prefillChunkSize !== undefined && !(Number.isSafeInteger(prefillChunkSize) && prefillChunkSize > 0)) throw new UsageError(`--prefill-chunk must be a positive integer, got '${o['prefill-chunk']}'`);
     if ((o.prompt === undefined) === (o['prompt-ids'] === undefined)) throw new UsageError('give exactly one of --prompt and --prompt-ids');
     let prompt: number[] = [];
     if (o['prompt-ids'] !== undefined) {
@@ -179,7 +182,7 @@ export const generateCommand: Command = {
     const model = await FalconH1ForCausalLM.fromPretrained(dir);
     try {
       if (!o.json) io.write(tok?.decode(prompt) ?? '');
-      const options = { ...flags.sampling, maxNewTokens: flags.maxNewTokens, eosTokenId: tok?.eosTokenId };
+      const options = { ...flags.sampling, maxNewTokens: flags.maxNewTokens, eosTokenId: tok?.eosTokenId, prefillChunkSize };
       const r = await streamGeneration(model, prompt, tok, options, (text, id, step) => (o.json ? out(JSON.stringify({ event: 'token', step, id, text })) : io.write(text)));
       const all = [...prompt, ...r.ids];
       const stats = { newTokens: r.ids.length, seconds: Number(r.seconds.toFixed(4)), tokensPerSecond: Number(r.tokensPerSecond.toFixed(2)) };
