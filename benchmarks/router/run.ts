@@ -19,7 +19,7 @@ import { initBackend, tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
 import { attentionShard, headCosts, hybridConfig, imbalance, naiveSplit, ropeOf, routeHeads, tensorParallelLayout, mambaShard } from '@falcon/hybrid';
 import type { BackendCalibration, HeadCosts, HeadSplit, HybridConfig } from '@falcon/hybrid';
-import { writeResults } from '../lib/report.js';
+import { RESULTS_DIR, writeResults } from '../lib/report.js';
 import type { Row } from '../lib/report.js';
 
 const arg = (name: string, dflt: string) => {
@@ -30,6 +30,7 @@ const L = Number(arg('seqlen', '1024'));
 const ITERS = Number(arg('rounds', '3'));
 const BACKEND = arg('backend', 'cpu');
 const UNIT = BACKEND === 'cpu' ? 'CPU' : 'GPU';
+const OUT_DIR = arg('out', RESULTS_DIR);
 const W = BACKEND === 'cpu' ? 4 : 1; // width divisor (cpu: a shard's step takes seconds)
 const TPS = arg('t', '3,5').split(',').map(Number);
 await initBackend(BACKEND as 'cpu' | 'cuda');
@@ -201,6 +202,6 @@ function save(): void {
     modelled: modelled.map((m) => `seqlen ${m.seqlen}, t ${m.t}: attention/mamba head ${m['attention / mamba head cost']}, naive ${m['naive slowest / mean']}, routed ${m['routed split (attn | mamba)']} → ${m['routed slowest / mean']}`),
     calibration: Object.fromEntries(Object.entries(cal).map(([k, v]) => [k, Number(v.toPrecision(3))])),
     perHeadModelMs: { attention: +(costs.attention * 1000).toFixed(2), mamba: +(costs.mamba * 1000).toFixed(2) },
-    perHeadMeasuredCpuMs: { attention: +(measured.attention * 1000).toFixed(1), mamba: +(measured.mamba * 1000).toFixed(1) },
-  });
+    [`perHeadMeasured${UNIT === 'CPU' ? 'Cpu' : 'Gpu'}Ms`]: { attention: +(measured.attention * 1000).toFixed(1), mamba: +(measured.mamba * 1000).toFixed(1) },
+  }, OUT_DIR);
 }
