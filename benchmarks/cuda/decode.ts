@@ -1,5 +1,5 @@
 // Decode and prefill speed of Falcon-H1 at the 0.5B shapes (random weights) against the memory
-// bandwidth floor, as ../shared/anchors/anchor_decode.py measures transformers:
+// bandwidth floor, as the anchor script anchor_decode.py ($FALCON_ANCHORS) measures transformers:
 // - decode: greedy `generate` of 1 and 1 + N new tokens after a P-token prompt at each batch;
 //   decode tokens/s = batch · N / (T(1 + N) − T(1)) (median of R runs after a warm-up);
 // - per step (8 cached steps after a prefill, profiled): host (dispatch) time vs GPU time (cuda),

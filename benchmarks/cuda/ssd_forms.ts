@@ -4,7 +4,7 @@
 // csrc/ssd_sequential_scan*.cu), `recompute` (that forward, the matmul form's backward) and `matmul` (the chunked form as batched cuBLASLt products and
 // element-wise kernels, src/ssd_chunked.ts; the backend's matmulPrecision applies), next to
 // mamba-ssm's Triton `mamba_chunk_scan_combined` measured in the same device call by
-// ../shared/anchors/anchor_ssd.py ($ANCHOR_SSD: its JSON). Each figure is the median of 5 timings
+// the anchor script anchor_ssd.py ($FALCON_ANCHORS) ($ANCHOR_SSD: its JSON). Each figure is the median of 5 timings
 // (tf.time's kernel time) after a warm-up; the allocator peak of one forward+backward is recorded.
 // Also the agreement of the two forms on the first shape (relative error norms of y, the final
 // state and every gradient; the matmul form runs its products in TF32).

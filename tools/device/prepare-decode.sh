@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepares .device/ for the decode/prefill benchmark (run here): everything tools/device/prepare.sh
 # puts there, esbuild bundles of benchmarks/cuda/decode.ts and tools/device/bf16-decode-check.ts, and the transformers anchor
-# (../shared/anchors/anchor_decode.py, copied to .device/anchors/ so it travels with .device). Then
+# ($FALCON_ANCHORS/anchor_decode.py, the anchor scripts' folder, copied to .device/anchors/ so it travels with .device). Then
 # call the device with carry [".device"] (plus the anchor's site folder, see run-decode.sh) and
 # `bash tools/device/run-decode.sh [decode.ts args]`.
 set -euo pipefail
@@ -17,5 +17,5 @@ npx esbuild tools/device/bf16-decode-check.ts --bundle --platform=node --format=
   --external:node-fetch --external:webgpu --external:@tensorflow/tfjs-backend-webgpu \
   --banner:js="import { createRequire as __falconCreateRequire } from 'node:module'; const require = __falconCreateRequire(import.meta.url);"
 mkdir -p "$D/anchors"
-if [ -f ../shared/anchors/anchor_decode.py ]; then cp ../shared/anchors/anchor_decode.py "$D/anchors/"; else echo "note: ../shared/anchors/anchor_decode.py not found; the anchor will not run"; fi
+if [ -f "${FALCON_ANCHORS:-}/anchor_decode.py" ]; then cp "$FALCON_ANCHORS/anchor_decode.py" "$D/anchors/"; else echo "note: \$FALCON_ANCHORS/anchor_decode.py not found; the anchor will not run"; fi
 du -sh "$D" | awk '{print "prepared .device: " $1}'

@@ -3,7 +3,7 @@
 # the model runner) plus a bundle of benchmarks/cuda/ssd_forms.ts, and — when the fetched
 # state-spaces/mamba mirror is given as $MAMBA_GIT (a git directory, from the search tool's fetch) —
 # a PYTHONPATH site in .device/site with its python package mamba_ssm (the Triton SSD; __init__.py
-# reduced to the version, as ../shared/anchors/README.md says) and anchor_ssd.py. Nothing fetched is committed.
+# reduced to the version, as the anchors' README says) and anchor_ssd.py from $FALCON_ANCHORS (the anchor scripts' folder). Nothing fetched is committed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 D=.device
@@ -16,6 +16,6 @@ if [ -n "${MAMBA_GIT:-}" ]; then
   rm -rf "$D/site" && mkdir -p "$D/site"
   git --git-dir="$MAMBA_GIT" archive HEAD mamba_ssm | tar -x -C "$D/site"
   grep '^__version__' "$D/site/mamba_ssm/__init__.py" > "$D/site/mamba_ssm/__init__.py.v" && mv "$D/site/mamba_ssm/__init__.py.v" "$D/site/mamba_ssm/__init__.py"
-  cp ../shared/anchors/anchor_ssd.py "$D/"
+  cp "${FALCON_ANCHORS:?set FALCON_ANCHORS to the anchor scripts folder}/anchor_ssd.py" "$D/"
 fi
 du -sh "$D" | awk '{print "prepared .device: " $1}'

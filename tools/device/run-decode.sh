@@ -7,7 +7,7 @@
 #   bf16 [check args]       tools/device/bf16-decode-check.ts: the real 0.5B config, random BF16
 #                           weights, load + generate, memory vs the weights' bytes -> $OUT/bf16-check.json
 #   anchor                  only when ANCHOR_SITE names the prepared site folder (mamba_ssm +
-#                           causal_conv1d with its built extension, see ../shared/anchors/README.md;
+#                           causal_conv1d with its built extension, see the anchors' README;
 #                           carried): transformers' generate on the fast path -> $OUT/anchor-decode.json
 # Environment: STEP_TIMEOUT_S (default 480), ANCHOR_BUDGET_S (default 300), ANCHOR_SITE.
 # Record afterwards: copy decode-cuda.json/.md (machine, date, commit inside) into benchmarks/results/.
