@@ -6,16 +6,11 @@
 # `bash tools/device/run-decode.sh [decode.ts args]`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source tools/device/bundle.sh
 D=.device
 bash tools/device/prepare.sh
-npx esbuild benchmarks/cuda/decode.ts --bundle --platform=node --format=esm --target=node20 \
-  --tsconfig=tsconfig.json --main-fields=module,main --log-level=warning --outfile="$D/decode.mjs" \
-  --external:node-fetch --external:webgpu --external:@tensorflow/tfjs-backend-webgpu \
-  --banner:js="import { createRequire as __falconCreateRequire } from 'node:module'; const require = __falconCreateRequire(import.meta.url);"
-npx esbuild tools/device/bf16-decode-check.ts --bundle --platform=node --format=esm --target=node20 \
-  --tsconfig=tsconfig.json --main-fields=module,main --log-level=warning --outfile="$D/bf16-check.mjs" \
-  --external:node-fetch --external:webgpu --external:@tensorflow/tfjs-backend-webgpu \
-  --banner:js="import { createRequire as __falconCreateRequire } from 'node:module'; const require = __falconCreateRequire(import.meta.url);"
+device_bundle benchmarks/cuda/decode.ts "$D/decode.mjs"
+device_bundle tools/device/bf16-decode-check.ts "$D/bf16-check.mjs"
 mkdir -p "$D/anchors"
 if [ -f "${FALCON_ANCHORS:-}/anchor_decode.py" ]; then cp "$FALCON_ANCHORS/anchor_decode.py" "$D/anchors/"; else echo "note: \$FALCON_ANCHORS/anchor_decode.py not found; the anchor will not run"; fi
 du -sh "$D" | awk '{print "prepared .device: " $1}'

@@ -6,12 +6,10 @@
 # reduced to the version, as the anchors' README says) and anchor_ssd.py from $FALCON_ANCHORS (the anchor scripts' folder). Nothing fetched is committed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source tools/device/bundle.sh
 D=.device
 bash tools/device/prepare-profile.sh
-npx esbuild benchmarks/cuda/ssd_forms.ts --bundle --platform=node --format=esm --target=node20 \
-  --tsconfig=tsconfig.json --main-fields=module,main --log-level=warning --outfile="$D/ssd-forms.mjs" \
-  --external:node-fetch --external:webgpu --external:@tensorflow/tfjs-backend-webgpu \
-  --banner:js="import { createRequire as __falconCreateRequire } from 'node:module'; const require = __falconCreateRequire(import.meta.url);"
+device_bundle benchmarks/cuda/ssd_forms.ts "$D/ssd-forms.mjs"
 if [ -n "${MAMBA_GIT:-}" ]; then
   rm -rf "$D/site" && mkdir -p "$D/site"
   git --git-dir="$MAMBA_GIT" archive HEAD mamba_ssm | tar -x -C "$D/site"
