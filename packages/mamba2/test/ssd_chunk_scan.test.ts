@@ -67,6 +67,20 @@ function run(fn: typeof ssdChunkScan, c: SsdCase, opts: SsdChunkScanOptions): Te
   return r.finalStates ? [r.y, r.finalStates] : [r.y];
 }
 
+/** The gradients of every float input of `c` (of a weighted sum of the outputs) against autodiff of the reference, within BWD. */
+async function expectGradientsMatch(c: SsdCase, opts: SsdChunkScanOptions, seed: number): Promise<void> {
+  const names = FLOAT_INPUTS.filter((k) => c[k] !== undefined);
+  const loss = (fn: typeof ssdChunkScan) => (...ts: Tensor[]) => {
+    const cc: SsdCase = { ...c };
+    names.forEach((k, i) => (cc[k] = ts[i]));
+    return weightedSum(run(fn, cc, opts), seed);
+  };
+  const xs = names.map((k) => c[k] as Tensor);
+  const got = tf.grads(loss(ssdChunkScan))(xs);
+  const want = tf.grads(loss(ssdChunkScanReference))(xs);
+  for (const [i, k] of names.entries()) await expectNear(got[i], want[i], BWD, `d${k}`);
+}
+
 // Every form: the backend's kernel, the chunked form in matrix products differentiated by
 // autodiff, and the kernel forward with that backward recomputed (float32 throughout; the same
 // tolerances hold for all).
@@ -111,34 +125,12 @@ describe.each(FORMS)('ssdChunkScan on %s, form %s', (backend, form) => {
   });
 
   it.each(CONFIGS)('gradients of every input match autodiff of the reference: $name', async ({ sizes, flags, opts }) => {
-    {
-      const c = ssdCase(23, sizes, flags);
-      const names = FLOAT_INPUTS.filter((k) => c[k] !== undefined);
-      const loss = (fn: typeof ssdChunkScan) => (...ts: Tensor[]) => {
-        const cc: SsdCase = { ...c };
-        names.forEach((k, i) => (cc[k] = ts[i]));
-        return weightedSum(run(fn, cc, opts), 5);
-      };
-      const xs = names.map((k) => c[k] as Tensor);
-      const got = tf.grads(loss(ssdChunkScan))(xs);
-      const want = tf.grads(loss(ssdChunkScanReference))(xs);
-      for (const [i, k] of names.entries()) await expectNear(got[i], want[i], BWD, `d${k}`);
-    }
+    await expectGradientsMatch(ssdCase(23, sizes, flags), opts, 5);
   });
 
   it('gradients of every input without final states, seqIdx and a clamp (the recompute form proper)', async () => {
     const c = ssdCase(29, { b: 2, l: 14, h: 4, p: 3, g: 2, n: 4 }, { D: true, z: true, dtBias: true, init: true, seqIdx: true });
-    const opts: SsdChunkScanOptions = { dtSoftplus: true, dtLimit: [0.05, 3], chunkSize: 5 };
-    const names = FLOAT_INPUTS.filter((k) => c[k] !== undefined);
-    const loss = (fn: typeof ssdChunkScan) => (...ts: Tensor[]) => {
-      const cc: SsdCase = { ...c };
-      names.forEach((k, i) => (cc[k] = ts[i]));
-      return weightedSum(run(fn, cc, opts), 7);
-    };
-    const xs = names.map((k) => c[k] as Tensor);
-    const got = tf.grads(loss(ssdChunkScan))(xs);
-    const want = tf.grads(loss(ssdChunkScanReference))(xs);
-    for (const [i, k] of names.entries()) await expectNear(got[i], want[i], BWD, `d${k}`);
+    await expectGradientsMatch(c, { dtSoftplus: true, dtLimit: [0.05, 3], chunkSize: 5 }, 7);
   });
 
   it('does not depend on chunkSize (1, 4, 7, 16, 256)', async () => {
