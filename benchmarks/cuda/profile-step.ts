@@ -7,7 +7,9 @@
 // Arguments: --out DIR, --layers N (default 36), --batch B (4), --seqlen L (2048),
 // --recompute none,layer (policies, comma-separated), --precision tf32|bf16|f32 (the backend's
 // matmulPrecision, default tf32), --ssd-form auto|kernel|matmul (setSsdForm, default auto),
-// --top K (30 kernels listed).
+// --top K (30 kernels listed), --model 0.5b|0.5b-attention|1.5b-deep (benchmarks/lib/model_shapes.ts;
+// --layers defaults to that model's depth), --timed N (timed steps after the warm-up, default 3; the
+// median is reported), --no-profile (skip the profiled step: long sequences).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, tf } from '@falcon/tensor';
@@ -16,12 +18,15 @@ import { FalconH1ForCausalLM, Trainer, TokenBatches, hybridConfig } from '@falco
 import type { RecomputePolicy } from '@falcon/hybrid';
 import { setSsdForm } from '@falcon/mamba2';
 import type { SsdForm } from '@falcon/mamba2';
-import { falconH1Config05b } from '../lib/shapes_05b.js';
+import { modelShape } from '../lib/model_shapes.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string): string => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : def);
 const outDir = arg('out', process.env.OUT ?? '/tmp/falcon-out');
-const layers = Number(arg('layers', '36'));
+const modelName = arg('model', '0.5b');
+const layers = args.includes('--layers') ? Number(arg('layers', '36')) : undefined;
+const timed = Number(arg('timed', '3'));
+const doProfile = !args.includes('--no-profile');
 const batch = Number(arg('batch', '4'));
 const seqlen = Number(arg('seqlen', '2048'));
 const policies = arg('recompute', 'none,layer').split(',') as RecomputePolicy[];
@@ -111,28 +116,42 @@ async function profiled(f: () => Promise<unknown>): Promise<Profile> {
 async function main(): Promise<void> {
   await initBackend('cuda');
   cuda().matmulPrecision = precision;
-  const result: Record<string, unknown> = { date: new Date().toISOString(), layers, batch, seqlen, precision, policies: {} };
-  const tokens = Int32Array.from({ length: batch * seqlen * 8 + 1 }, (_, i) => (i * 104729 + 7) % 32784);
+  const shape = modelShape(modelName, layers);
+  const depth = shape.config.num_hidden_layers as number;
+  const result: Record<string, unknown> = { date: new Date().toISOString(), model: modelName, layers: depth, batch, seqlen, precision, ssdForm, timed, policies: {} };
+  const tokens = Int32Array.from({ length: batch * seqlen * (timed + 3) + 1 }, (_, i) => (i * 104729 + 7) % 32784);
   for (const recompute of policies) {
     cuda().emptyCache();
-    const model = new FalconH1ForCausalLM(hybridConfig(falconH1Config05b(layers)), 0);
+    const model = new FalconH1ForCausalLM(hybridConfig(shape.config, { layers: shape.layers }), 0);
+    const parameters = Object.values(model.variables()).reduce((n, v) => n + v.size, 0);
     const trainer = new Trainer(model, new TokenBatches(tokens, batch, seqlen, 0), { steps: 100, lr: 1e-4, recompute }, `/tmp/falcon-profile-${recompute}`);
     cuda().resetPeakMemory();
     const warm = await trainer.trainStep();
-    const ms = [await trainer.trainStep(), await trainer.trainStep(), await trainer.trainStep()].sort((a, b) => b.tokensPerSec - a.tokensPerSec);
+    const ms: Awaited<ReturnType<Trainer['trainStep']>>[] = [];
+    for (let s = 0; s < timed; s++) ms.push(await trainer.trainStep());
+    ms.sort((a, b) => b.tokensPerSec - a.tokensPerSec);
     const peak = mem().peakBytesInUse;
-    const prof = await profiled(() => trainer.trainStep());
+    const prof = doProfile ? await profiled(() => trainer.trainStep()) : undefined;
+    const median = ms[Math.floor(ms.length / 2)];
     const row: Record<string, unknown> & { stepS: number; tokensPerS: number; peakGiB: number; warmupS: number; kernels: Profile['rows'] } = {
       recompute,
+      parameters,
       warmupS: warm.tokens / warm.tokensPerSec,
-      stepS: ms[1].tokens / ms[1].tokensPerSec,
-      tokensPerS: ms[1].tokensPerSec,
+      stepS: median.tokens / median.tokensPerSec,
+      tokensPerS: median.tokensPerSec,
+      losses: [warm.loss, ...ms.map((m) => m.loss)],
       peakGiB: peak / GiB,
-      profiledStep: { wallMs: prof.wallMs, gpuMs: prof.gpuMs, hostMs: prof.hostMs, kernels: prof.kernels, memory: prof.memory },
-      kernels: prof.rows.slice(0, top),
+      profiledStep: prof && { wallMs: prof.wallMs, gpuMs: prof.gpuMs, hostMs: prof.hostMs, kernels: prof.kernels, memory: prof.memory },
+      kernels: prof?.rows.slice(0, top) ?? [],
     };
     (result.policies as Record<string, unknown>)[recompute] = row;
-    console.log(`\n== recompute ${recompute} (${precision}): step ${row.stepS.toFixed(3)} s = ${row.tokensPerS.toFixed(0)} tok/s, peak ${row.peakGiB.toFixed(2)} GiB (warm-up ${row.warmupS.toFixed(2)} s)`);
+    console.log(`\n== ${modelName} (${depth} layers, ${(parameters / 1e6).toFixed(1)} M parameters) ${batch} × ${seqlen}, recompute ${recompute} (${precision}): step ${row.stepS.toFixed(3)} s = ${row.tokensPerS.toFixed(0)} tok/s, peak ${row.peakGiB.toFixed(2)} GiB (warm-up ${row.warmupS.toFixed(2)} s)`);
+    if (!prof) {
+      trainer.dispose();
+      model.dispose();
+      writeFileSync(join(outDir, 'profile-step.json'), JSON.stringify(result, null, 1));
+      continue;
+    }
     console.log(`profiled step: wall ${prof.wallMs.toFixed(0)} ms, GPU sum ${prof.gpuMs.toFixed(0)} ms, host sum ${prof.hostMs.toFixed(0)} ms, ${prof.kernels} kernels`);
     const pm = prof.memory;
     console.log(`memory: ${pm.startGiB.toFixed(2)} GiB in use before the step, peak ${pm.peakGiB.toFixed(2)} GiB after kernel #${pm.peakOrdinal} ${pm.peakKernel} (after ${pm.before.join(', ')})`);

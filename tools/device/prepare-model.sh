@@ -13,7 +13,7 @@ npx esbuild tools/device/model-cuda.ts --bundle --platform=node --format=esm --t
   --external:node-fetch --external:webgpu --external:@tensorflow/tfjs-backend-webgpu \
   --banner:js="import { createRequire as __falconCreateRequire } from 'node:module'; const require = __falconCreateRequire(import.meta.url);"
 rm -rf "$D/fixtures" && mkdir -p "$D/fixtures"
-cp -r packages/hybrid/test/fixtures/* "$D/fixtures/"
+for f in packages/hybrid/test/fixtures/*/; do [ -f "$f/reference.safetensors" ] && cp -r "$f" "$D/fixtures/"; done # fixtures only (not bare configs)
 cp -r fixtures/falcon-h1-tiny "$D/fixtures/"
 cp packages/hybrid/data/corpus.txt "$D/corpus.txt"
 cp tools/device/torch_model_bench.py "$D/"
