@@ -1,16 +1,46 @@
 #!/usr/bin/env bash
-# The speed issue's goal rows in one call (run ON the GPU machine from the repo root, .device/
-# carried, prepared by tools/device/prepare-goals.sh): builds the addons for sm_90a; then, each when
-# asked for by the environment,
+# The speed issue's goal rows in one call (run ON the GPU machine from the repo root, .device/ and
+# .anchor-cache/ carried, prepared by tools/device/prepare-goals.sh): builds the addons for sm_90a;
+# then, each when asked for by the environment,
 #   GOALS_CASES='filter'   the backend self-test cases whose name matches (cuda-tests --filter, no benchmark),
 #   GOALS_BF16=1           the bf16 checks (tools/device/bf16-checks.ts → bf16-checks.json),
-# and the training-step benchmark once per argument string given (benchmarks/cuda/profile-step.ts,
-# run<i>/profile-step.json), each in a fresh process, within TOTAL_S (default 580) seconds in all.
+#   GOALS_KERNELS=1        the kernel anchors: causal-conv1d's kernel and torch._int_mm
+#                          (kernel_anchors.py → torch-kernels.json) beside ours (kernel-anchors.json),
+# the training-step benchmark once per argument string given (benchmarks/cuda/profile-step.ts,
+# run<i>/profile-step.json), each in a fresh process, and last, with GOALS_FASTPATH=BUDGET_S,
+# transformers' fast path (anchor_fastpath.py full → anchor-fastpath.json) in the same call, all
+# within TOTAL_S (default 580) seconds.
+# The anchors need .device/site (prepare-goals.sh with the mirrors). causal-conv1d's extension is
+# restored from .anchor-cache/cc.so.gz.part* when an earlier call brought it back, else built here
+# (about 6 minutes, beside our own build) and returned as $OUT/cc.so.gz.partNN; the Triton cache
+# likewise (.anchor-cache/triton.tgz ↔ $OUT/triton.tgz). Keep both under .anchor-cache/ here.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 source tools/device/common.sh
 device_start
+SITE=$PWD/$D/site
+anchors=0
+[ -d "$SITE/causal_conv1d" ] && anchors=1
+cc_built=0
+if [ $anchors = 1 ]; then
+  export TRITON_CACHE_DIR=/tmp/triton-cache
+  mkdir -p "$TRITON_CACHE_DIR"
+  [ -s .anchor-cache/triton.tgz ] && tar -xzf .anchor-cache/triton.tgz -C "$TRITON_CACHE_DIR"
+  if ls .anchor-cache/cc.so.gz.part* > /dev/null 2>&1; then
+    cat .anchor-cache/cc.so.gz.part* | gunzip > "$SITE/causal_conv1d_cuda.so" && echo "== causal-conv1d extension restored"
+  else
+    echo "== building causal-conv1d (sm_90) in the background"
+    (MAX_JOBS=10 TORCH_CUDA_ARCH_LIST=9.0 python3 "$D/anchors/build_causal_conv1d.py" "$D/cc-src" "$SITE" > /tmp/cc-build.log 2>&1; echo "cc build exit $?" >> /tmp/cc-build.log) &
+    cc_pid=$!
+    cc_built=1
+  fi
+fi
 device_build
+if [ $cc_built = 1 ]; then
+  wait $cc_pid
+  tail -3 /tmp/cc-build.log
+  [ -s "$SITE/causal_conv1d_cuda.so" ] && gzip -1 -c "$SITE/causal_conv1d_cuda.so" | split -b 15M -d - "$OUT/cc.so.gz.part"
+fi
 rc=0
 if [ -n "${GOALS_CASES:-}" ]; then
   echo "== self-test cases matching '$GOALS_CASES' (elapsed ${SECONDS} s)"
@@ -22,14 +52,25 @@ if [ "${GOALS_BF16:-0}" = 1 ]; then
   timeout 240 /tmp/node "$D/bf16-checks.mjs" --out "$OUT" --fixtures "$D/fixtures" --corpus "$D/corpus.txt"; c=$?
   echo "== bf16 checks exit $c"; [ "$c" = 0 ] || rc=1
 fi
+if [ "${GOALS_KERNELS:-0}" = 1 ]; then
+  echo "== kernel anchors (elapsed ${SECONDS} s)"
+  if [ $anchors = 1 ]; then PYTHONPATH="$SITE" timeout 120 python3 "$D/kernel_anchors.py" "$OUT/torch-kernels.json" || echo "== kernel anchors (python) exit $?"; fi
+  TORCH_KERNELS="$OUT/torch-kernels.json" timeout 120 /tmp/node "$D/kernel-anchors.mjs" --out "$OUT" || { echo "== kernel anchors exit $?"; rc=1; }
+fi
 i=0
 for run in "$@"; do
   i=$((i + 1))
-  left=$((${TOTAL_S:-580} - SECONDS))
+  left=$((${TOTAL_S:-580} - SECONDS - ${GOALS_FASTPATH:-0}))
   [ "$left" -lt 30 ] && { echo "== run $i skipped (time)"; rc=1; continue; }
   echo "== run $i: profile-step $run (elapsed ${SECONDS} s)"
   # shellcheck disable=SC2086
   timeout "$left" /tmp/node "$D/profile-step.mjs" --out "$OUT/run$i" $run || { c=$?; echo "== run $i exit $c"; rc=1; }
 done
+if [ -n "${GOALS_FASTPATH:-}" ] && [ $anchors = 1 ]; then
+  budget=$((${TOTAL_S:-580} - SECONDS - 25))
+  echo "== transformers fast path, budget ${budget} s (elapsed ${SECONDS} s)"
+  PYTHONPATH="$SITE" PYTHONUNBUFFERED=1 timeout $((budget + 15)) python3 "$D/anchors/anchor_fastpath.py" "$OUT/anchor-fastpath.json" "$budget" full | tail -12 || echo "== fast path exit $?"
+fi
+if [ $anchors = 1 ]; then tar -czf "$OUT/triton.tgz" -C "$TRITON_CACHE_DIR" . && du -h "$OUT/triton.tgz"; fi
 echo "== exit $rc (elapsed ${SECONDS} s)"
 exit $rc
