@@ -127,9 +127,6 @@ export function ssdChunkScan(x: Tensor, dt: Tensor, A: Tensor, B: Tensor, C: Ten
   const attrs: SsdAttrs = { ...timeStepAttrs(OP, options), chunkSize };
   const form = resolveSsdForm(options.form, returnFinalStates);
   if (form !== 'kernel') {
-    // Known bug: on webgpu the matmul form's gradients with respect to dt (and what flows with it)
-    // differ from the reference (forward is correct); until it is found, the forms are refused there.
-    check(OP).require(tf.getBackend() !== 'webgpu', () => `form '${form}' is not supported on the webgpu backend yet (its gradients are wrong there); use 'kernel' or 'auto'`);
     check(OP).attr('chunkSize').positiveInt(chunkSize);
     validateSsd(OP, { x, dt, A, B, C, D, z, dtBias, initialStates, seqIdx }, false);
     if (form === 'matmul') return ssdChunked(x, dt, A, B, C, { ...options, chunkSize });

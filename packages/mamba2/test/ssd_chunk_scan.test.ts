@@ -84,20 +84,9 @@ async function expectGradientsMatch(c: SsdCase, opts: SsdChunkScanOptions, seed:
 // Every form: the backend's kernel, the chunked form in matrix products differentiated by
 // autodiff, and the kernel forward with that backward recomputed (float32 throughout; the same
 // tolerances hold for all).
-// On webgpu only the kernel form runs (the other two are refused there, tested below).
-const FORMS = backendsUnderTest().flatMap((backend) => (backend === 'webgpu' ? (['kernel'] as const) : (['kernel', 'matmul', 'recompute'] as const)).map((form) => [backend, form] as const));
-
-describe.each(backendsUnderTest().filter((b) => b === 'webgpu'))('ssdChunkScan forms on %s', (backend) => {
-  beforeAll(async () => {
-    await initBackend(backend);
-  });
-  it('refuses the matmul and recompute forms with a clear error (their gradients are wrong there: a known bug)', () => {
-    const c = ssdCase(3, { b: 1, l: 4, h: 2, p: 2, g: 1, n: 2 });
-    for (const form of ['matmul', 'recompute'] as const) {
-      expect(() => ssdChunkScan(c.x, c.dt, c.A, c.B, c.C, { form })).toThrow(new RegExp(`form '${form}' is not supported on the webgpu backend yet`));
-    }
-  });
-});
+// On webgpu the matmul form's dt gradient differentiates reverse cumsums over two axis lengths
+// (chunkSize and chunk count + 1): it tests @falcon/tensor's corrected webgpu Cumsum as well.
+const FORMS = backendsUnderTest().flatMap((backend) => (['kernel', 'matmul', 'recompute'] as const).map((form) => [backend, form] as const));
 
 describe.each(FORMS)('ssdChunkScan on %s, form %s', (backend, form) => {
   let previousForm: SsdForm;

@@ -10,6 +10,7 @@
 import type { WebGPUBackend as TfjsWebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { recordWebgpuError, setWebgpuQueueWaiter } from '../../op/webgpu/errors.js';
+import { registerWebgpuCumulativeFix } from './cumulative.js';
 import type { BackendProvider, BackendStatus, InitBackendOptions } from '../types.js';
 import { BackendUnavailableError } from '../types.js';
 
@@ -195,6 +196,7 @@ export const webgpuProvider: BackendProvider = {
       destroy();
       throw new BackendUnavailableError('webgpu', `@tensorflow/tfjs-backend-webgpu could not be loaded: ${(e as Error).message.split('\n')[0]}`);
     }
+    registerWebgpuCumulativeFix(); // tfjs's reverse Cumsum/Cumprod are wrong at some shapes (cumulative.ts)
     if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
     destroyCurrent?.();
     destroyCurrent = destroy;
