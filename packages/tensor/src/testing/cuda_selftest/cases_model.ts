@@ -5,23 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../../random.js';
-import type { CudaBackend } from '../../backends/cuda/backend.js';
 import { composites } from './composites.js';
 import type { Case, CaseResult, HostTensor } from './harness.js';
-import { checkAgainstCpu, intHost, randomHost, uniformHost, vsCpu } from './harness.js';
-
-/** Runs `f` with the cuda backend's matmul precision set to `p`. */
-async function withPrecision<T>(p: 'tf32' | 'f32', f: () => Promise<T>): Promise<T> {
-  const b = tf.findBackend('cuda') as CudaBackend | null;
-  if (!b) return f();
-  const old = b.matmulPrecision;
-  b.matmulPrecision = p;
-  try {
-    return await f();
-  } finally {
-    b.matmulPrecision = old;
-  }
-}
+import { checkAgainstCpu, intHost, randomHost, uniformHost, vsCpu, withPrecision } from './harness.js';
 
 function exact(c: Case): Case {
   return { ...c, name: `${c.name} (f32)`, run: () => withPrecision('f32', c.run) };
