@@ -58,8 +58,10 @@ struct Api {
   const char* (*statusString)(cublasStatus_t);
   cublasStatus_t (*descCreate)(cublasLtMatmulDesc_t*, int computeType, cudaDataType scaleType);
   cublasStatus_t (*descSet)(cublasLtMatmulDesc_t, int attr, const void* buf, size_t size);
+  cublasStatus_t (*descDestroy)(cublasLtMatmulDesc_t);
   cublasStatus_t (*layoutCreate)(cublasLtMatrixLayout_t*, cudaDataType type, uint64_t rows, uint64_t cols, int64_t ld);
   cublasStatus_t (*layoutSet)(cublasLtMatrixLayout_t, int attr, const void* buf, size_t size);
+  cublasStatus_t (*layoutDestroy)(cublasLtMatrixLayout_t);
   cublasStatus_t (*prefCreate)(cublasLtMatmulPreference_t*);
   cublasStatus_t (*prefSet)(cublasLtMatmulPreference_t, int attr, const void* buf, size_t size);
   cublasStatus_t (*prefDestroy)(cublasLtMatmulPreference_t);
@@ -131,7 +133,8 @@ uint32_t alignmentOf(const void* p) {
 
 // Descriptors and one algorithm for the product of `key` with operands of `operands` type and the
 // given compute type. The heuristic is told the operands' real alignments (its default assumes 256
-// bytes), so it only offers algorithms that can read them. False (nothing kept) when it offers none.
+// bytes), so it only offers algorithms that can read them. False (descriptors destroyed, p reset)
+// when it offers none.
 bool makePlan(const PlanKey& key, cudaDataType operands, int compute, Plan& p) {
   const auto [m, n, k, batch, strideA, strideB, transA, transB, precision, alignFirst, alignSecond, alignC] = key;
   (void)precision;
@@ -159,9 +162,14 @@ bool makePlan(const PlanKey& key, cudaDataType operands, int compute, Plan& p) {
   api.prefDestroy(pref);
   lt(ps, "MatmulPreferenceSetAttribute");
   lt(hs, "MatmulAlgoGetHeuristic");
-  // (Descriptors of a plan that is not kept are not destroyed: the API subset above has no
-  // destroy functions, and this happens at most once per shape.)
-  if (found < 1) return false;
+  if (found < 1) {
+    api.layoutDestroy(p.a);
+    api.layoutDestroy(p.b);
+    api.layoutDestroy(p.c);
+    api.descDestroy(p.desc);
+    p = Plan();
+    return false;
+  }
   p.algo = result.algo;
   p.bf16 = operands == CUDA_R_16BF;
   return true;
@@ -178,10 +186,7 @@ const Plan& planFor(const PlanKey& key) {
   bool ok;
   if (precision == kMatmulBf16) {
     ok = makePlan(key, CUDA_R_16BF, CUBLAS_COMPUTE_32F, p);
-    if (!ok) {
-      p = Plan();
-      ok = makePlan(key, CUDA_R_32F, CUBLAS_COMPUTE_32F, p);
-    }
+    if (!ok) ok = makePlan(key, CUDA_R_32F, CUBLAS_COMPUTE_32F, p);
   } else {
     ok = makePlan(key, CUDA_R_32F, precision == kMatmulTf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F, p);
   }
@@ -235,8 +240,10 @@ const LtStatus& loadCublasLt() {
               sym(lib, "cublasLtGetStatusString", api.statusString, err) &&
               sym(lib, "cublasLtMatmulDescCreate", api.descCreate, err) &&
               sym(lib, "cublasLtMatmulDescSetAttribute", api.descSet, err) &&
+              sym(lib, "cublasLtMatmulDescDestroy", api.descDestroy, err) &&
               sym(lib, "cublasLtMatrixLayoutCreate", api.layoutCreate, err) &&
               sym(lib, "cublasLtMatrixLayoutSetAttribute", api.layoutSet, err) &&
+              sym(lib, "cublasLtMatrixLayoutDestroy", api.layoutDestroy, err) &&
               sym(lib, "cublasLtMatmulPreferenceCreate", api.prefCreate, err) &&
               sym(lib, "cublasLtMatmulPreferenceSetAttribute", api.prefSet, err) &&
               sym(lib, "cublasLtMatmulPreferenceDestroy", api.prefDestroy, err) &&

@@ -234,9 +234,19 @@ export function bf16MatmulCases(): Case[] {
   ];
   const cases = specs.map((s, i) => bf16Case(s, 900 + i));
   // int32 products stay exact under 'bf16' (values up to 1000 are not all bf16 numbers: above 256 bf16 has gaps).
-  const rng = new Rng(77);
-  const int = vsCpu(GROUP, 'int32 [5,7]·[7,3] under bf16 stays exact', () => [intHost([5, 7], rng, -1000, 1000), intHost([7, 3], rng, -1000, 1000)], (a, b) => tf.matMul(a, b), 0);
+  const int = vsCpu(GROUP, 'int32 [5,7]·[7,3] under bf16 stays exact', () => {
+    const rng = new Rng(77);
+    return [intHost([5, 7], rng, -1000, 1000), intHost([7, 3], rng, -1000, 1000)];
+  }, (a, b) => tf.matMul(a, b), 0);
   cases.push({ ...int, run: () => withPrecision('bf16', int.run) });
+  // Non-finite operands survive the rounding: NaN, +Inf and −Inf rows as in f32 (b > 0: no Inf·0, no Inf − Inf).
+  const nonFinite = vsCpu(GROUP, 'NaN, +Inf, −Inf operands under bf16 give the rows f32 gives', () => {
+    const rng = new Rng(78);
+    const a = uniformHost([5, 6], rng);
+    [a.values[0], a.values[7], a.values[14]] = [NaN, Infinity, -Infinity];
+    return [a, uniformHost([6, 4], rng, 0.5, 1)];
+  }, (a, b) => tf.matMul(a, b), 1e-2); // finite rows: bf16 rounding of both operands, ~2e-3 relative from cpu's f32
+  cases.push({ ...nonFinite, run: () => withPrecision('bf16', nonFinite.run) });
   cases.push(differsFromF32Case());
   return cases;
 }
