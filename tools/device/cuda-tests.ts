@@ -1,9 +1,9 @@
 // The CUDA device runner's test and benchmark program (bundled by tools/device/prepare.sh into
 // .device/cuda-tests.mjs, run by tools/device/run-cuda.sh on the GPU machine): starts the cuda
 // backend, checks that every kernel the Falcon-H1 composites trace has a cuda kernel, runs the
-// self-test (every kernel against the cpu backend, gradients, memory), measures the TF32 and
-// exact-f32 product error, and benchmarks matrix products (and two memory-bound kernels) next to
-// PyTorch's numbers from $TORCH_BENCH. Prints a table; writes JSON under --out (default $OUT).
+// self-test (every kernel against the cpu backend, gradients, memory, the bf16 products),
+// measures the TF32, bf16 and exact-f32 product error, and benchmarks matrix products (and two
+// memory-bound kernels) next to PyTorch's numbers from $TORCH_BENCH. Prints a table; writes JSON under --out (default $OUT).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableBackends, cudaKernelNames, initBackend, tf } from '@falcon/tensor';

@@ -623,18 +623,20 @@ void AdamwStep(const AdamwStepParams& a) {
   launchAdamwStep(a.p, a.g, a.m, a.v, a.scale, a.pOut, a.mOut, a.vOut, a.n, k);
 }
 
-// Row-major batched float32 product through cuBLASLt (see cublaslt.h).
+// Row-major batched product of float32 tensors through cuBLASLt (see cublaslt.h); precision is a
+// MatmulPrecision: 0 f32, 1 tf32, 2 bf16.
 struct MatmulParams {
   const float* a;
   const float* b;
   float* c;
   int64_t m, n, k, batch, strideA, strideB;
-  bool transA, transB, tf32;
-  FALCON_PARAMS(a, b, c, m, n, k, batch, strideA, strideB, transA, transB, tf32)
+  bool transA, transB;
+  int precision;
+  FALCON_PARAMS(a, b, c, m, n, k, batch, strideA, strideB, transA, transB, precision)
 };
 void Matmul(const MatmulParams& p) {
   requireReady();
-  matmulF32(p.a, p.b, p.c, p.m, p.n, p.k, p.batch, p.strideA, p.strideB, p.transA, p.transB, p.tf32);
+  matmulF32(p.a, p.b, p.c, p.m, p.n, p.k, p.batch, p.strideA, p.strideB, p.transA, p.transB, p.precision);
 }
 
 Napi::Array names(Napi::Env env, const char* const* list, int n) {

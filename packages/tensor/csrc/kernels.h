@@ -72,6 +72,12 @@ struct AdamwConstants {
 void launchAdamwStep(const float* p, const float* g, const float* m, const float* v, const float* scale, float* pOut, float* mOut,
                      float* vOut, int64_t n, const AdamwConstants& k);
 
+// bf16_cast.cu (operands of the bf16 matrix products): float32 → bfloat16 bits, round to nearest
+// even (NaN stays a quiet NaN, ±Inf stays ±Inf; the bits of f32ToBf16 in src/dtype.ts), and the
+// same rounding written back as float32 (the bf16 value, exactly).
+void launchToBf16(const float* x, uint16_t* y, int64_t n);
+void launchRoundBf16(const float* x, float* y, int64_t n);
+
 // allocator.cpp: device memory from the caching allocator (used for kernel scratch space).
 void* cacheAlloc(size_t bytes);
 void cacheFree(void* p);

@@ -26,7 +26,7 @@ export interface InitBackendOptions {
   allowFallbackAdapter?: boolean;
   /** CUDA: which device to use (default 0). */
   device?: number;
-  /** CUDA: products on TF32 tensor cores ('tf32', default), also the ops' bf16 tensor-core kernels ('bf16'), or exact float32 ('f32'). */
+  /** CUDA: products on TF32 tensor cores ('tf32', default), on bf16 tensor cores over bf16-rounded operands with the ops' bf16 kernels ('bf16'), or exact float32 ('f32'); see `MatmulPrecision`. */
   matmulPrecision?: 'tf32' | 'bf16' | 'f32';
 }
 

@@ -8,6 +8,7 @@
 // the C++ `falcon::ext::unpack`), so a malformed call fails here as it would on the device.
 import type { AllocatorStats, CudaAddon, TensorNative } from '../backends/cuda/addon.js';
 import { tensorNative } from '../backends/cuda/addon.js';
+import { bf16ToF32, f32ToBf16 } from '../dtype.js';
 import { emulateNative } from './native_contract.js';
 
 const UNARY = ['Neg', 'Abs', 'Sign', 'Square', 'Sqrt', 'Rsqrt', 'Exp', 'Expm1', 'Log', 'Log1p', 'Sigmoid', 'Softplus', 'Tanh', 'Relu', 'Relu6', 'Elu', 'Selu', 'Erf', 'Round', 'Floor', 'Ceil', 'Reciprocal', 'Sin', 'Cos', 'Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh', 'Asinh', 'Acosh', 'Atanh', 'ClipByValue', 'Step', 'LeakyRelu', 'IsNan', 'IsInf', 'IsFinite', 'LogicalNot'];
@@ -538,9 +539,13 @@ export function createEmulatedCudaAddon(): CudaAddon {
       }
       dwv.set(acc);
     },
-    matmul({ a, b, c, m, n, k, batch, strideA, strideB, transA, transB }) {
-      const av = view(F32, a, strideA ? batch * m * k : m * k),
-        bv = view(F32, b, strideB ? batch * k * n : k * n),
+    matmul({ a, b, c, m, n, k, batch, strideA, strideB, transA, transB, precision }) {
+      // precision 0 (f32) and 1 (tf32) are both exact here; 2 (bf16) rounds both operands to bf16
+      // (nearest even) first, as csrc/bf16_cast.cu does, and accumulates in float64.
+      if (precision !== 0 && precision !== 1 && precision !== 2) throw new Error(`matmul: precision must be 0 (f32), 1 (tf32) or 2 (bf16), got ${precision}`);
+      const bf16 = (x: Float32Array) => (precision === 2 ? bf16ToF32(f32ToBf16(x)) : x);
+      const av = bf16(view(F32, a, strideA ? batch * m * k : m * k) as Float32Array),
+        bv = bf16(view(F32, b, strideB ? batch * k * n : k * n) as Float32Array),
         cv = view(F32, c, batch * m * n);
       for (let q = 0; q < batch; q++) {
         for (let i = 0; i < m; i++) {

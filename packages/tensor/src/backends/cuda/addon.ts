@@ -96,8 +96,12 @@ export const tensorNative = {
   cumulative: nativeCall({ isProd: 'bool', dt: i32, x: ptr, y: ptr, outer: i64, r: i64, inner: i64, exclusive: 'bool', reverse: 'bool' }),
   /** Softmax (or log-softmax) of each row of a float32 [rows, cols] matrix. */
   softmax: nativeCall({ x: ptr, y: ptr, rows: i64, cols: i64, log: 'bool' }),
-  /** Row-major batched float32 product through cuBLASLt (see csrc/cublaslt.h). */
-  matmul: nativeCall({ a: ptr, b: ptr, c: ptr, m: i64, n: i64, k: i64, batch: i64, strideA: i64, strideB: i64, transA: 'bool', transB: 'bool', tf32: 'bool' }),
+  /**
+   * Row-major batched product of float32 tensors through cuBLASLt (see csrc/cublaslt.h): `c` [batch, m, n]
+   * float32; `precision` 0: exact f32, 1: TF32 tensor cores, 2: a and b rounded to bf16 (nearest even)
+   * in scratch, bf16 tensor cores, float32 accumulation.
+   */
+  matmul: nativeCall({ a: ptr, b: ptr, c: ptr, m: i64, n: i64, k: i64, batch: i64, strideA: i64, strideB: i64, transA: 'bool', transB: 'bool', precision: i32 }),
   /** RMSNorm of float32 rows of `dim` with a weight of `groups · dim` (row i uses slice i mod groups). */
   rmsNorm: nativeCall({ x: ptr, w: ptr, y: ptr, rows: i64, dim: i32, groups: i32, eps: 'f32' }),
   /** Its gradients: dx like x, dw like w (summed over rows). */

@@ -14,13 +14,17 @@ import { sizeOf } from './shape.js';
 
 /**
  * How products round their inputs; storage stays float32 in every mode and products accumulate in
- * float32:
- * - `'tf32'` (default): TF32 tensor cores (10-bit mantissa) for cuBLASLt's matrix products; the
- *   ops' own kernels (attention, SSD) compute in float32.
- * - `'bf16'`: additionally the bf16 tensor-core kernels of the ops that have them (flash attention
- *   forward and backward, head dims ≤ 128), inputs rounded to bf16 (8-bit mantissa) when staged;
- *   cuBLASLt's products stay TF32 (their operands are float32 in memory).
+ * float32 (their outputs are float32 tensors):
+ * - `'tf32'` (default): TF32 tensor cores (10-bit mantissa) for cuBLASLt's matrix products
+ *   (BatchMatMul, _FusedMatMul); the ops' own kernels (attention, SSD) compute in float32.
+ * - `'bf16'`: cuBLASLt's products of float32 tensors round both operands to bf16 (8-bit mantissa,
+ *   round to nearest even, the bits of `f32ToBf16`) into scratch copies on the device and run on
+ *   bf16 tensor cores with float32 accumulation (`CUBLAS_COMPUTE_32F`), ~2⁻⁹ relative from f32;
+ *   also the bf16 tensor-core kernels of the ops that have them (flash attention forward and
+ *   backward, head dims ≤ 128), inputs rounded to bf16 when staged.
  * - `'f32'`: exact float32 everywhere (parity tests).
+ *
+ * int32 products are exact (float32 products of the integer values) in every mode.
  */
 export type MatmulPrecision = 'tf32' | 'bf16' | 'f32';
 

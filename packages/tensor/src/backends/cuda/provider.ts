@@ -19,7 +19,7 @@ const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
 /** Options the cuda backend reads besides {@link InitBackendOptions}. */
 export interface CudaBackendOptions extends InitBackendOptions {
-  /** Products: 'tf32' (tensor cores, default), 'bf16' (also the ops' bf16 tensor-core kernels) or exact 'f32'; `$FALCON_CUDA_MATMUL` changes the default. */
+  /** Products: 'tf32' (tensor cores, default), 'bf16' (bf16 tensor cores over bf16-rounded operands, and the ops' bf16 kernels) or exact 'f32' (see `MatmulPrecision`); `$FALCON_CUDA_MATMUL` changes the default. */
   matmulPrecision?: MatmulPrecision;
 }
 

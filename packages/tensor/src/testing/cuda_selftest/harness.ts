@@ -4,6 +4,7 @@
  * ‖cuda − cpu‖ / ‖cpu‖ for floats, exact equality for int32 and bool).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { CudaBackend, MatmulPrecision } from '../../backends/cuda/backend.js';
 import { Rng } from '../../random.js';
 import type { Composite, InputSpec } from './composites.js';
 
@@ -166,4 +167,17 @@ export interface Case {
 /** A case comparing `fn` on cpu and cuda. */
 export function vsCpu(group: string, name: string, inputs: () => HostTensor[], fn: Fn, tol = 1e-5): Case {
   return { group, name, run: () => checkAgainstCpu(group, name, inputs(), fn, tol) };
+}
+
+/** Runs `f` with the cuda backend's matmul precision set to `p` (restored afterwards); just `f` without a cuda backend. */
+export async function withPrecision<T>(p: MatmulPrecision, f: () => Promise<T>): Promise<T> {
+  const b = tf.findBackend('cuda') as CudaBackend | null;
+  if (!b) return f();
+  const old = b.matmulPrecision;
+  b.matmulPrecision = p;
+  try {
+    return await f();
+  } finally {
+    b.matmulPrecision = old;
+  }
 }

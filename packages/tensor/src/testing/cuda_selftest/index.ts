@@ -1,10 +1,12 @@
 /**
  * The CUDA self-test: every cuda kernel against the cpu backend on random inputs of awkward
  * sizes, gradients of Falcon-H1-shaped composites, the allocator and backend checks, and the
- * TF32 versus exact-float32 matrix-product error. Run by the device runner
+ * TF32 versus exact-float32 matrix-product error, and the bf16 products against a float64
+ * reference of their bf16-rounded inputs. Run by the device runner
  * (tools/device/cuda-tests.ts) and by `test/cuda.test.ts` when a GPU is present.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { bf16MatmulCases } from './cases_bf16.js';
 import { elementwiseCases } from './cases_elementwise.js';
 import { layoutCases } from './cases_layout.js';
 import { memoryCases } from './cases_memory.js';
@@ -15,7 +17,7 @@ export type { Case, CaseResult } from './harness.js';
 
 /** Every self-test case, in report order. */
 export function cudaSelfTestCases(): Case[] {
-  return [...elementwiseCases(), ...layoutCases(), ...matmulCases(), ...modelCases(), ...memoryCases()];
+  return [...elementwiseCases(), ...layoutCases(), ...matmulCases(), ...bf16MatmulCases(), ...modelCases(), ...memoryCases()];
 }
 
 /** Options of {@link runCudaSelfTest}. */

@@ -1,10 +1,11 @@
 /**
  * Matrix-product kernels of the cuda backend: BatchMatMul (transposes, broadcast batch dims) and
- * _FusedMatMul (product + bias + activation), through cuBLASLt. float32 inputs use TF32 tensor
- * cores unless the backend's `matmulPrecision` is 'f32' ('bf16' products too); int32 products are computed in exact f32.
+ * _FusedMatMul (product + bias + activation), through cuBLASLt. float32 inputs are rounded as the
+ * backend's `matmulPrecision` says (TF32 tensor cores, bf16 tensor cores over bf16 copies, or exact
+ * f32; float32 accumulation and output in every mode); int32 products are computed in exact f32.
  */
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
-import type { CudaBackend } from '../backend.js';
+import type { CudaBackend, MatmulPrecision } from '../backend.js';
 import { broadcastShape, sizeOf, stridesOf } from '../shape.js';
 import { binary } from './binary.js';
 import { unary } from './unary.js';
@@ -25,6 +26,20 @@ function broadcastTo(b: CudaBackend, x: TensorInfo, shape: number[]): TensorInfo
   });
 }
 
+/** The addon's `precision` code of each {@link MatmulPrecision} (csrc/cublaslt.h `MatmulPrecision`). */
+const PRECISION_CODE: Record<MatmulPrecision, number> = { f32: 0, tf32: 1, bf16: 2 };
+
+/**
+ * The addon's precision code for a product under `precision`; int32 products are always exact f32
+ * (their values must not be rounded to TF32 or bf16). Throws for an unknown precision.
+ */
+function precisionCode(precision: MatmulPrecision, isInt: boolean): number {
+  if (!Object.prototype.hasOwnProperty.call(PRECISION_CODE, precision)) {
+    throw new Error(`BatchMatMul: the cuda backend's matmulPrecision must be 'tf32', 'bf16' or 'f32', got '${String(precision)}'`);
+  }
+  return isInt ? PRECISION_CODE.f32 : PRECISION_CODE[precision];
+}
+
 /** `op(a) · op(b)` with tfjs's BatchMatMul semantics. @internal */
 export function batchMatMul(b: CudaBackend, a: TensorInfo, bb: TensorInfo, transA: boolean, transB: boolean): TensorInfo {
   if (a.shape.length < 2 || bb.shape.length < 2) throw new Error(`BatchMatMul: inputs must have rank ≥ 2, got [${a.shape}] and [${bb.shape}]`);
@@ -40,6 +55,7 @@ export function batchMatMul(b: CudaBackend, a: TensorInfo, bb: TensorInfo, trans
   const batch = broadcastShape(batchA, batchB);
   const nb = sizeOf(batch);
   const isInt = a.dtype === 'int32' || bb.dtype === 'int32';
+  const precision = precisionCode(b.matmulPrecision, isInt);
   let ca = castInfo(b, a, 'float32');
   let cb = castInfo(b, bb, 'float32');
   let strideA = m * ka,
@@ -61,8 +77,7 @@ export function batchMatMul(b: CudaBackend, a: TensorInfo, bb: TensorInfo, trans
     }
   }
   const y = b.makeOutput([...batch, m, n], 'float32');
-  const tf32 = b.matmulPrecision !== 'f32' && !isInt; // 'bf16' keeps TF32 here: the operands are float32 in memory
-  b.native.matmul({ a: b.ptr(ca), b: b.ptr(cb), c: b.ptr(y), m, n, k: ka, batch: nb, strideA, strideB, transA, transB, tf32 });
+  b.native.matmul({ a: b.ptr(ca), b: b.ptr(cb), c: b.ptr(y), m, n, k: ka, batch: nb, strideA, strideB, transA, transB, precision });
   release(b, ca, cb);
   if (isInt) {
     const z = castInfo(b, y, 'int32');
