@@ -25,14 +25,14 @@ async function median(f: () => void, reps: number): Promise<number> {
   return times[Math.floor(times.length / 2)];
 }
 
-/** [n, n]·[n, n] float32 products in both precisions (3 warm-ups, median of `reps`). */
+/** [n, n]·[n, n] float32 products in each precision (bf16: operands rounded to bf16 on the device, f32 accumulation) (3 warm-ups, median of `reps`). */
 export async function benchMatmul(n: number, reps = 10): Promise<Record<string, Timing>> {
   const b = tf.backend() as CudaBackend;
   const old = b.matmulPrecision;
   const a = tf.randomUniform([n, n], -1, 1);
   const c = tf.randomUniform([n, n], -1, 1);
   const out: Record<string, Timing> = {};
-  for (const precision of ['f32', 'tf32'] as const) {
+  for (const precision of ['f32', 'tf32', 'bf16'] as const) {
     b.matmulPrecision = precision;
     for (let i = 0; i < 3; i++) tf.dispose(tf.matMul(a, c));
     b.synchronize();

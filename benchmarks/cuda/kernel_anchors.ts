@@ -1,6 +1,7 @@
 // Kernel rows of issue #13's goal table that have a kernel anchor outside the SSD and attention:
 // causalConv1d (anchor: causal-conv1d's CUDA kernel, `causal_conv1d_fn`) and ternaryMatmul
-// (anchor: `torch._int_mm`, int8 tensor cores on the decoded codes), at the token counts a 0.5B
+// (anchor: `torch._int_mm`, int8 tensor cores on the decoded codes), and the 'bf16' float32
+// product (anchor: `torch.matmul` in bfloat16, cuBLAS), at the token counts a 0.5B
 // training step uses (4 × 2048 and 1 × 8192; channels 1792 = d_ssm + 2·state, the 0.5B conv width).
 // Each row: median GPU time (tfjs kernelMs, CUDA events) and median wall time per call, forward and
 // forward+backward (tf.grads of Σ y·dy), and the floor (bytes over the copy bandwidth measured here;
@@ -17,7 +18,7 @@ import { packTernary, packedWeightTensor, ternaryMatmul } from '@falcon/bitnet';
 
 const args = process.argv.slice(2);
 const outDir = args.includes('--out') ? args[args.indexOf('--out') + 1] : (process.env.OUT ?? '/tmp/falcon-out');
-/** Dense int8 tensor-core rate of the H200 (SXM, no sparsity), TOP/s. */
+/** Dense int8 tensor-core rate of the H200 (SXM, no sparsity), TOP/s (the bf16 rows' floor uses it halved). */
 const INT8_PEAK = 1979;
 
 interface Row {
@@ -55,7 +56,17 @@ const ternary = (m: number, k: number, n: number): Row => ({
   ops: 2 * m * k * n,
 });
 
-const ROWS: Row[] = [conv(4, 2048), conv(1, 8192), ternary(8192, 1024, 2048), ternary(8192, 2048, 1024)];
+/** A square float32 product under the backend's 'bf16' precision (operands rounded to bf16, f32 accumulation). */
+const gemm = (n: number): Row => ({
+  name: `matMul [${n}, ${n}]·[${n}, ${n}] bf16`,
+  inputs: () => ({ a: randomTensor([n, n], 1), b: randomTensor([n, n], 2) }),
+  run: ({ a, b }) => tf.matMul(a, b),
+  grads: [],
+  bytes: 3 * n * n * 4,
+  ops: 2 * n ** 3,
+});
+
+const ROWS: Row[] = [conv(4, 2048), conv(1, 8192), ternary(8192, 1024, 2048), ternary(8192, 2048, 1024), gemm(8192), gemm(4096)];
 
 async function timeIt(f: () => void, reps = 20): Promise<{ gpuMs: number; wallMs: number }> {
   f();
@@ -74,6 +85,7 @@ async function timeIt(f: () => void, reps = 20): Promise<{ gpuMs: number; wallMs
 async function main(): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   const info = await initBackend('cuda');
+  (tf.backend() as unknown as { matmulPrecision: string }).matmulPrecision = 'bf16';
   const a = tf.fill([1 << 28], 1);
   const bwMs = (await timeIt(() => tf.dispose(tf.add(a, a)), 10)).gpuMs;
   a.dispose();
@@ -87,7 +99,8 @@ async function main(): Promise<void> {
   const rows: Record<string, unknown>[] = [];
   for (const row of ROWS) {
     const t = row.inputs();
-    const out: Record<string, unknown> = { name: row.name, floorBytesMs: (row.bytes / bw) * 1e3, floorOpsMs: (row.ops / (INT8_PEAK * 1e12)) * 1e3 };
+    const peak = row.name.includes('bf16') ? INT8_PEAK / 2 : INT8_PEAK;
+    const out: Record<string, unknown> = { name: row.name, floorBytesMs: (row.bytes / bw) * 1e3, floorOpsMs: (row.ops / (peak * 1e12)) * 1e3 };
     try {
       out.forward = await timeIt(() => tf.dispose(row.run(t)));
       if (row.grads.length) {

@@ -1,7 +1,8 @@
 """The kernel anchors of benchmarks/cuda/kernel_anchors.ts, same shapes, same device call:
 causal-conv1d's `causal_conv1d_fn` (x [b, d, l] as that package takes it, weight [d, 4], bias, silu)
 in bfloat16 and float32, forward and forward+backward (autograd of sum(y*dy)); `torch._int_mm`
-(int8 x int8 -> int32) for the ternary products, with the weights as int8 codes. Median of CUDA-event
+(int8 x int8 -> int32) for the ternary products, with the weights as int8 codes; torch.matmul in
+bfloat16 for the 'bf16' products. Median of CUDA-event
 timings and of host wall time per call after warm-ups. Needs the causal_conv1d package with its built
 extension on PYTHONPATH (the device runner's site folder).
 usage: python3 kernel_anchors.py OUT.json"""
@@ -52,5 +53,11 @@ for m, k, n in ((8192, 1024, 2048), (8192, 2048, 1024)):
     w = torch.randint(-1, 2, (k, n), device="cuda", dtype=torch.int8)  # [k, n] contiguous: _int_mm's fastest layout
     name = f"ternaryMatmul x[{m}, {k}] · W[{n}, {k}]ᵀ (2-bit)"
     res["rows"][name] = {"forward": timed(lambda: torch._int_mm(x, w)), "kernel": "torch._int_mm int8 x int8 -> int32 (weights as int8 codes)"}
+    print(name, res["rows"][name], flush=True)
+for n in (8192, 4096):
+    a = torch.randn(n, n, device="cuda", dtype=torch.bfloat16)
+    b = torch.randn(n, n, device="cuda", dtype=torch.bfloat16)
+    name = f"matMul [{n}, {n}]·[{n}, {n}] bf16"
+    res["rows"][name] = {"forward": timed(lambda: torch.matmul(a, b)), "kernel": "torch.matmul bfloat16 (cuBLAS)"}
     print(name, res["rows"][name], flush=True)
 json.dump(res, open(out, "w"), indent=1)

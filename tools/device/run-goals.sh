@@ -11,24 +11,26 @@
 # transformers' fast path (anchor_fastpath.py full → anchor-fastpath.json) in the same call, all
 # within TOTAL_S (default 580) seconds.
 # The anchors need .device/site (prepare-goals.sh with the mirrors). causal-conv1d's extension is
-# restored from .anchor-cache/cc.so.gz.part* when an earlier call brought it back, else built here
-# (about 6 minutes, beside our own build) and returned as $OUT/cc.so.gz.partNN; the Triton cache
-# likewise (.anchor-cache/triton.tgz ↔ $OUT/triton.tgz). Keep both under .anchor-cache/ here.
+# restored from .anchor-cache/cc.so.xz when an earlier call brought it back, or built here with
+# GOALS_BUILD_CC=1 (about 7 minutes, beside our own build) and returned as $OUT/cc.so.xz; the
+# Triton cache likewise (.anchor-cache/triton.txz ↔ $OUT/triton.txz). Keep both under
+# .anchor-cache/ here. With .device/ (42 MiB) the two (26 MiB) pass one call's 64 MiB: carry
+# .device in one call and .anchor-cache in the next, right after it on the same warm machine
+# (ignored folders already there are kept).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 source tools/device/common.sh
 device_start
 SITE=$PWD/$D/site
-anchors=0
-[ -d "$SITE/causal_conv1d" ] && anchors=1
+anchors=0  # 1 once causal-conv1d's extension is in the site (restored, or built with GOALS_BUILD_CC=1)
 cc_built=0
-if [ $anchors = 1 ]; then
+if [ -d "$SITE/causal_conv1d" ]; then
   export TRITON_CACHE_DIR=/tmp/triton-cache
   mkdir -p "$TRITON_CACHE_DIR"
-  [ -s .anchor-cache/triton.tgz ] && tar -xzf .anchor-cache/triton.tgz -C "$TRITON_CACHE_DIR"
-  if ls .anchor-cache/cc.so.gz.part* > /dev/null 2>&1; then
-    cat .anchor-cache/cc.so.gz.part* | gunzip > "$SITE/causal_conv1d_cuda.so" && echo "== causal-conv1d extension restored"
-  else
+  [ -s .anchor-cache/triton.txz ] && tar -xJf .anchor-cache/triton.txz -C "$TRITON_CACHE_DIR"
+  if [ -s .anchor-cache/cc.so.xz ]; then
+    xz -dc .anchor-cache/cc.so.xz > "$SITE/causal_conv1d_cuda.so" && echo "== causal-conv1d extension restored" && anchors=1
+  elif [ "${GOALS_BUILD_CC:-0}" = 1 ]; then
     echo "== building causal-conv1d (sm_90) in the background"
     (MAX_JOBS=10 TORCH_CUDA_ARCH_LIST=9.0 python3 "$D/anchors/build_causal_conv1d.py" "$D/cc-src" "$SITE" > /tmp/cc-build.log 2>&1; echo "cc build exit $?" >> /tmp/cc-build.log) &
     cc_pid=$!
@@ -39,7 +41,7 @@ device_build
 if [ $cc_built = 1 ]; then
   wait $cc_pid
   tail -3 /tmp/cc-build.log
-  [ -s "$SITE/causal_conv1d_cuda.so" ] && gzip -1 -c "$SITE/causal_conv1d_cuda.so" | split -b 15M -d - "$OUT/cc.so.gz.part"
+  [ -s "$SITE/causal_conv1d_cuda.so" ] && anchors=1 && xz -6 -T8 -c "$SITE/causal_conv1d_cuda.so" > "$OUT/cc.so.xz"
 fi
 rc=0
 if [ -n "${GOALS_CASES:-}" ]; then
@@ -54,7 +56,7 @@ if [ "${GOALS_BF16:-0}" = 1 ]; then
 fi
 if [ "${GOALS_KERNELS:-0}" = 1 ]; then
   echo "== kernel anchors (elapsed ${SECONDS} s)"
-  if [ $anchors = 1 ]; then PYTHONPATH="$SITE" timeout 120 python3 "$D/kernel_anchors.py" "$OUT/torch-kernels.json" || echo "== kernel anchors (python) exit $?"; fi
+  if [ -d "$SITE" ]; then PYTHONPATH="$SITE" timeout 120 python3 "$D/kernel_anchors.py" "$OUT/torch-kernels.json" || echo "== kernel anchors (python) exit $?"; fi
   TORCH_KERNELS="$OUT/torch-kernels.json" timeout 120 /tmp/node "$D/kernel-anchors.mjs" --out "$OUT" || { echo "== kernel anchors exit $?"; rc=1; }
 fi
 i=0
@@ -71,6 +73,6 @@ if [ -n "${GOALS_FASTPATH:-}" ] && [ $anchors = 1 ]; then
   echo "== transformers fast path, budget ${budget} s (elapsed ${SECONDS} s)"
   PYTHONPATH="$SITE" PYTHONUNBUFFERED=1 timeout $((budget + 15)) python3 "$D/anchors/anchor_fastpath.py" "$OUT/anchor-fastpath.json" "$budget" full | tail -12 || echo "== fast path exit $?"
 fi
-if [ $anchors = 1 ]; then tar -czf "$OUT/triton.tgz" -C "$TRITON_CACHE_DIR" . && du -h "$OUT/triton.tgz"; fi
+if [ $anchors = 1 ] && [ -n "${GOALS_FASTPATH:-}" ]; then tar -cJf "$OUT/triton.txz" -C "$TRITON_CACHE_DIR" . && du -h "$OUT/triton.txz"; fi
 echo "== exit $rc (elapsed ${SECONDS} s)"
 exit $rc
