@@ -9,7 +9,8 @@
 // matmulPrecision, default tf32), --ssd-form auto|kernel|matmul (setSsdForm, default auto),
 // --top K (30 kernels listed), --model 0.5b|0.5b-attention|1.5b-deep (benchmarks/lib/model_shapes.ts;
 // --layers defaults to that model's depth), --timed N (timed steps after the warm-up, default 3; the
-// median is reported), --no-profile (skip the profiled step: long sequences).
+// median is reported), --no-profile (skip the profiled step: long sequences), --forward (also time
+// the forward pass alone, full logits, no tape: prefill tokens/s and its peak).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, tf } from '@falcon/tensor';
@@ -27,6 +28,7 @@ const modelName = arg('model', '0.5b');
 const layers = args.includes('--layers') ? Number(arg('layers', '36')) : undefined;
 const timed = Number(arg('timed', '3'));
 const doProfile = !args.includes('--no-profile');
+const doForward = args.includes('--forward');
 const batch = Number(arg('batch', '4'));
 const seqlen = Number(arg('seqlen', '2048'));
 const policies = arg('recompute', 'none,layer').split(',') as RecomputePolicy[];
@@ -113,6 +115,32 @@ async function profiled(f: () => Promise<unknown>): Promise<Profile> {
   return { rows: [...by.values()].sort((x, y) => y.gpuMs - x.gpuMs), gpuMs, hostMs, wallMs, kernels: marks.length, memory };
 }
 
+/**
+ * The forward pass alone (eval, full `[batch, seqlen, vocab]` logits, no tape), as the anchor's
+ * forward row times it: one warm-up, then the median of `timed` passes, each ended by reading one
+ * summed scalar back (so the GPU work is done); the peak is over those passes, weights included.
+ */
+async function timeForward(model: FalconH1ForCausalLM, tokens: Int32Array, depth: number): Promise<Record<string, number>> {
+  const ids = tf.tensor2d(tokens.subarray(0, batch * seqlen), [batch, seqlen], 'int32');
+  const pass = async () => {
+    const t0 = performance.now();
+    const s = tf.tidy(() => tf.sum(model.forward(ids).logits));
+    await s.data();
+    s.dispose();
+    return (performance.now() - t0) / 1e3;
+  };
+  await pass();
+  cuda().resetPeakMemory();
+  const ts: number[] = [];
+  for (let i = 0; i < Math.max(timed, 3); i++) ts.push(await pass());
+  ids.dispose();
+  ts.sort((a, b) => a - b);
+  const s = ts[Math.floor(ts.length / 2)];
+  const row = { forwardS: s, tokensPerS: (batch * seqlen) / s, peakGiB: mem().peakBytesInUse / GiB };
+  console.log(`\n== forward ${modelName} (${depth} layers) ${batch} × ${seqlen} (${precision}): ${s.toFixed(3)} s = ${row.tokensPerS.toFixed(0)} tok/s, peak ${row.peakGiB.toFixed(2)} GiB`);
+  return row;
+}
+
 async function main(): Promise<void> {
   await initBackend('cuda');
   cuda().matmulPrecision = precision;
@@ -124,6 +152,7 @@ async function main(): Promise<void> {
     cuda().emptyCache();
     const model = new FalconH1ForCausalLM(hybridConfig(shape.config, { layers: shape.layers }), 0);
     const parameters = Object.values(model.variables()).reduce((n, v) => n + v.size, 0);
+    if (doForward && recompute === policies[0]) result.forward = await timeForward(model, tokens, depth);
     const trainer = new Trainer(model, new TokenBatches(tokens, batch, seqlen, 0), { steps: 100, lr: 1e-4, recompute }, `/tmp/falcon-profile-${recompute}`);
     cuda().resetPeakMemory();
     const warm = await trainer.trainStep();

@@ -73,6 +73,6 @@ if [ -n "${GOALS_FASTPATH:-}" ] && [ $anchors = 1 ]; then
   echo "== transformers fast path, budget ${budget} s (elapsed ${SECONDS} s)"
   PYTHONPATH="$SITE" PYTHONUNBUFFERED=1 timeout $((budget + 15)) python3 "$D/anchors/anchor_fastpath.py" "$OUT/anchor-fastpath.json" "$budget" full | tail -12 || echo "== fast path exit $?"
 fi
-if [ $anchors = 1 ] && [ -n "${GOALS_FASTPATH:-}" ]; then tar -cJf "$OUT/triton.txz" -C "$TRITON_CACHE_DIR" . && du -h "$OUT/triton.txz"; fi
+if [ $anchors = 1 ] && [ "${GOALS_SAVE_TRITON:-0}" = 1 ]; then tar -cJf "$OUT/triton.txz" -C "$TRITON_CACHE_DIR" . && du -h "$OUT/triton.txz"; fi
 echo "== exit $rc (elapsed ${SECONDS} s)"
 exit $rc
