@@ -56,6 +56,14 @@ function expectSame(ranks: CpResult[][], cases: CpCase[]): void {
   });
 }
 
+/** Cases i and j (the same case with and without overlap) gave the same loss and gradients, bit for bit, on every rank. */
+function expectBitIdentical(ranks: CpResult[][], i: number, j: number): void {
+  for (const r of ranks) {
+    expect(r[i].loss).toBe(r[j].loss);
+    for (const k of Object.keys(r[j].grads)) expect(r[i].grads[k], k).toEqual(r[j].grads[k]);
+  }
+}
+
 const base = { batch: 2, seed: 3 } as const;
 
 describe('context parallelism of Falcon-H1 (Gloo, real processes)', () => {
@@ -73,8 +81,14 @@ describe('context parallelism of Falcon-H1 (Gloo, real processes)', () => {
       // whole-layer recomputation keeps the context-parallel cores (the layer's other inputs)
       { ...base, nGroups: 2, bitnet: false, seqlen: 12, mode: 'all-to-all', recompute: 'layer' },
       { ...base, nGroups: 2, bitnet: false, seqlen: 12, mode: 'all-to-all', reduce: false },
+      // the ring without overlap (each shift waited for before the compute): the same bits as case 1
+      { ...base, nGroups: 2, bitnet: false, seqlen: 16, mode: 'state-passing', overlap: false },
+      { ...base, nGroups: 1, bitnet: false, seqlen: 12, mode: 'state-passing', recompute: 'both', overlap: false },
     ];
-    expectSame(await runCp(2, cases), cases);
+    const ranks = await runCp(2, cases);
+    expectSame(ranks, cases);
+    expectBitIdentical(ranks, 1, 9);
+    expectBitIdentical(ranks, 6, 10);
   }, 240_000);
 
   it('CP4 equals one rank: state passing and all-to-all, nGroups 1 and 2, BitNet, chunks of 3 and 4 tokens', async () => {
@@ -83,7 +97,10 @@ describe('context parallelism of Falcon-H1 (Gloo, real processes)', () => {
       { ...base, nGroups: 2, bitnet: true, seqlen: 32, mode: 'state-passing' },
       { ...base, nGroups: 2, bitnet: false, seqlen: 24, mode: 'all-to-all' },
       { ...base, nGroups: 1, bitnet: true, seqlen: 32, mode: 'all-to-all' },
+      { ...base, nGroups: 1, bitnet: false, seqlen: 24, mode: 'state-passing', overlap: false },
     ];
-    expectSame(await runCp(4, cases), cases);
+    const ranks = await runCp(4, cases);
+    expectSame(ranks, cases);
+    expectBitIdentical(ranks, 0, 4);
   }, 300_000);
 });

@@ -16,6 +16,8 @@ export interface CpCase {
   recompute?: RecomputePolicy;
   /** false: each rank returns its own share (summed by the test). */
   reduce?: boolean;
+  /** Ring attention's overlap of the K/V shifts with compute (default true). */
+  overlap?: boolean;
 }
 
 /**

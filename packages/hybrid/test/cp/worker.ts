@@ -16,7 +16,7 @@ const results = [];
 for (const c of cases) {
   const model = cpModel(c);
   const { ids, labels } = cpBatch(c.batch, c.seqlen, model.config.base.vocab_size);
-  const { loss, grads } = await contextParallelValueAndGrads(model, ids, { group, labels, mambaMode: c.mode, recompute: c.recompute, reduce: c.reduce });
+  const { loss, grads } = await contextParallelValueAndGrads(model, ids, { group, labels, mambaMode: c.mode, recompute: c.recompute, reduce: c.reduce, overlap: c.overlap });
   results.push({ loss: loss.dataSync()[0], grads: Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, Array.from(g.dataSync())])) });
   tf.dispose([loss, ids, labels, ...Object.values(grads)]);
   model.dispose();

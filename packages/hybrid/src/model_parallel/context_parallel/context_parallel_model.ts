@@ -31,6 +31,8 @@ export interface ContextParallelOptions {
   recompute?: RecomputePolicy;
   /** Tokens per chunk of the chunked loss (default: 2²⁴ / vocab_size). */
   lossChunkSize?: number;
+  /** Ring attention overlaps each K/V shift with the compute of the current block (default true; the results are the same bit for bit). */
+  overlap?: boolean;
 }
 
 /**
@@ -68,7 +70,7 @@ export function contextParallelHidden(model: FalconH1ForCausalLM, inputIds: Tens
       x = layer.forward(x, {
         positions,
         recompute: opts.recompute,
-        attend: (q, k, v) => ringAttention(q, k, v, { group, seqlen, softmaxScale: scale }),
+        attend: (q, k, v) => ringAttention(q, k, v, { group, seqlen, softmaxScale: scale, overlap: opts.overlap }),
         mambaCore: (xBC, dt, mixer) => (mode === 'all-to-all' ? allToAllScan : statePassingScan)(xBC, dt, mixer, group, seqlen),
       }).y;
     }

@@ -6,9 +6,14 @@
  * chunk causally, earlier chunks fully, later ones skipped). The partial results are merged with
  * their log-sum-exps (the online softmax). The backward is autodiff through the same steps: dQ
  * stays, dK/dV travel back around the ring through the shifts' gradients.
+ *
+ * Overlap (the default): the shift of block s+1 is posted before block s is computed and waited
+ * after it, forward and backward (`startRingShift`: the backward posts the dK/dV shift before
+ * block s's backward and waits for it after), so the transfer runs while the rank computes. The
+ * values are those of the plain ring (`overlap: false`), bit for bit.
  */
 import { flashAttention } from '@falcon/attention';
-import { contextParallelLayout, ringShift } from '@falcon/parallel';
+import { contextParallelLayout, ringShift, startRingShift } from '@falcon/parallel';
 import type { ContextParallelLayout, ProcessGroup } from '@falcon/parallel';
 import { tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
@@ -21,6 +26,8 @@ export interface RingAttentionOptions {
   seqlen: number;
   /** Softmax scale (default `headDim^−0.5`). */
   softmaxScale?: number;
+  /** Overlap each K/V shift with the compute of the current block (default true; false: wait for each shift before computing). */
+  overlap?: boolean;
 }
 
 /**
@@ -65,11 +72,19 @@ export function ringAttention(q: Tensor, k: Tensor, v: Tensor, opts: RingAttenti
     const parts: { out: Tensor; lse: Tensor }[][] = [[], []];
     // one message per step: k and v side by side along the heads
     let block = tf.concat([k, v], 2);
+    const overlap = opts.overlap ?? true;
     for (let s = 0; s < c; s++) {
       const src = (group.rank - s + c) % c;
       const current = block;
-      // the next block is fetched before this one is used (posted sends never wait for the compute)
-      if (s + 1 < c) block = ringShift(current, { group, tag: 0x5100 });
+      // overlapped: the next block is posted now and waited after this one's compute; plain: it has arrived before the compute
+      let next: (() => Tensor) | undefined;
+      if (s + 1 < c && overlap) {
+        const pending = startRingShift(current, { group, tag: 0x5100 });
+        next = () => pending.wait();
+      } else if (s + 1 < c) {
+        const arrived = ringShift(current, { group, tag: 0x5100 });
+        next = () => arrived;
+      }
       const [kb, vb] = tf.split(current, [hkv, hkv], 2);
       const ks = tf.split(kb, 2, 1);
       const vs = tf.split(vb, 2, 1);
@@ -81,6 +96,7 @@ export function ringAttention(q: Tensor, k: Tensor, v: Tensor, opts: RingAttenti
           parts[i].push({ out: r.out, lse: r.lse });
         });
       });
+      if (next) block = next();
     }
     return tf.concat([mergeAttention(parts[0]), mergeAttention(parts[1])], 1);
   });
