@@ -21,9 +21,10 @@ import { convWeight, perHead, stateMatrix } from './ssd_terms.js';
  * @param dt - raw time steps `[batch, 2L, nheads]`
  * @param mixer - the mixer whose parameters are used
  * @param seqlen - the whole sequence length
+ * @param mask - the whole sequences' padding mask `[batch, seqlen]` (1 real / 0 padding; default none): as on one rank, the conv outputs of padding are zeroed (the mixer has zeroed its input)
  * @returns the SSD output `[batch, 2L, nheads, headdim]`
  */
-export function allToAllScan(xBC: Tensor, dt: Tensor, mixer: Mamba2Mixer, group: ProcessGroup, seqlen: number): Tensor {
+export function allToAllScan(xBC: Tensor, dt: Tensor, mixer: Mamba2Mixer, group: ProcessGroup, seqlen: number, mask?: Tensor): Tensor {
   contextParallelLayout(seqlen, group.size, group.rank);
   const c = group.size;
   const { nHeads: h, headDim: p, nGroups: g, dState: n, dSsm } = mixer;
@@ -51,7 +52,9 @@ export function allToAllScan(xBC: Tensor, dt: Tensor, mixer: Mamba2Mixer, group:
       ...(bias ? { bias: pick(bias, false) } : {}),
       silu: true,
     }).y;
-    const [xc, Bc, Cc] = tf.split(conv, [hc * p, g * n, g * n], -1);
+    // padding's conv outputs zeroed, as on one rank (natural order here: the whole mask as it is)
+    const masked = mask ? tf.mul(conv, tf.expandDims(tf.cast(mask, 'float32'), 2)) : conv;
+    const [xc, Bc, Cc] = tf.split(masked, [hc * p, g * n, g * n], -1);
     // B and C of this rank's heads: each head's group, or the whole groups when they align
     const headB = groupsOf(tf.reshape(Bc, [b, seqlen, g, n]), r, hc, h);
     const headC = groupsOf(tf.reshape(Cc, [b, seqlen, g, n]), r, hc, h);

@@ -11,6 +11,11 @@
  * after it, forward and backward (`startRingShift`: the backward posts the dK/dV shift before
  * block s's backward and waits for it after), so the transfer runs while the rank computes. The
  * values are those of the plain ring (`overlap: false`), bit for bit.
+ *
+ * Key padding (left or right): every rank holds the whole `[batch, seqlen]` mask, so the mask of
+ * the block at hand is sliced here (its two chunks) rather than sent with it. A query whose
+ * visible keys are all padding gets zeros, as on one rank: its parts' log-sum-exps (−∞) are
+ * floored at −1e30 before the merge.
  */
 import { flashAttention } from '@falcon/attention';
 import { contextParallelLayout, ringShift, startRingShift } from '@falcon/parallel';
@@ -26,6 +31,8 @@ export interface RingAttentionOptions {
   seqlen: number;
   /** Softmax scale (default `headDim^−0.5`). */
   softmaxScale?: number;
+  /** Key padding mask of the whole sequences `[batch, seqlen]`, 1 keep / 0 padding (the same on every rank; default none). */
+  keyPaddingMask?: Tensor;
   /** Overlap each K/V shift with the compute of the current block (default true; false: wait for each shift before computing). */
   overlap?: boolean;
 }
@@ -67,7 +74,12 @@ export function ringAttention(q: Tensor, k: Tensor, v: Tensor, opts: RingAttenti
   const c = group.size;
   const hkv = k.shape[2] as number;
   const softmaxScale = opts.softmaxScale ?? (q.shape[3] as number) ** -0.5;
+  const mask = opts.keyPaddingMask;
+  if (mask && (mask.rank !== 2 || mask.shape[0] !== q.shape[0] || mask.shape[1] !== opts.seqlen)) {
+    throw new RangeError(`ringAttention: keyPaddingMask [${mask.shape.join(',')}] must be the whole sequences' mask [batch ${q.shape[0]}, seqlen ${opts.seqlen}]`);
+  }
   return tf.tidy(() => {
+    const chunkMask = (kc: number) => (mask ? tf.slice(mask, [0, kc * L], [-1, L]) : undefined);
     const qs = tf.split(q, 2, 1);
     const parts: { out: Tensor; lse: Tensor }[][] = [[], []];
     // one message per step: k and v side by side along the heads
@@ -92,8 +104,9 @@ export function ringAttention(q: Tensor, k: Tensor, v: Tensor, opts: RingAttenti
       layout.chunks.forEach((qc, i) => {
         srcChunks.forEach((kc, j) => {
           if (kc > qc) return;
-          const r = flashAttention(qs[i], ks[j], vs[j], { causal: kc === qc, softmaxScale });
-          parts[i].push({ out: r.out, lse: r.lse });
+          const r = flashAttention(qs[i], ks[j], vs[j], { causal: kc === qc, softmaxScale, keyPaddingMask: chunkMask(kc) });
+          // a query that sees only padding in this part: lse −∞ → −1e30 (weight 0 next to any real part; all such parts merge to zeros)
+          parts[i].push({ out: r.out, lse: mask ? tf.maximum(r.lse, -1e30) : r.lse });
         });
       });
       if (next) block = next();

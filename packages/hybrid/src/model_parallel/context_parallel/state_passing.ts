@@ -17,7 +17,7 @@
  * exchanges.
  */
 import { causalConv1d, ssdChunkScan } from '@falcon/mamba2';
-import { contextParallelLayout, exchange, exclusiveChunkScan } from '@falcon/parallel';
+import { contextParallelLayout, exchange, exclusiveChunkScan, splitSequence } from '@falcon/parallel';
 import type { ProcessGroup } from '@falcon/parallel';
 import { tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
@@ -30,9 +30,10 @@ import type { SsdMixerTerms } from './ssd_terms.js';
  * @param dt - raw time steps `[batch, 2L, nheads]`
  * @param mixer - the mixer whose parameters are used (or a tensor-parallel rank's view of its heads)
  * @param seqlen - the whole sequence length
+ * @param mask - the whole sequences' padding mask `[batch, seqlen]` (1 real / 0 padding; default none): as on one rank, the conv outputs of padding are zeroed (the mixer has zeroed its input)
  * @returns the SSD output `[batch, 2L, nheads, headdim]`
  */
-export function statePassingScan(xBC: Tensor, dt: Tensor, mixer: SsdMixerTerms, group: ProcessGroup, seqlen: number): Tensor {
+export function statePassingScan(xBC: Tensor, dt: Tensor, mixer: SsdMixerTerms, group: ProcessGroup, seqlen: number, mask?: Tensor): Tensor {
   const layout = contextParallelLayout(seqlen, group.size, group.rank);
   const L = layout.chunkLength;
   const k1 = mixer.dConv - 1;
@@ -57,7 +58,8 @@ export function statePassingScan(xBC: Tensor, dt: Tensor, mixer: SsdMixerTerms, 
       silu: true,
       initialState: tf.concat([haloFirst, haloSecond], 0),
     }).y;
-    const [x, B, C] = tf.split(conv, [dSsm, g * n, g * n], -1);
+    const masked = mask ? tf.mul(conv, tf.expandDims(stackChunks(tf.cast(splitSequence(mask, layout), 'float32')), 2)) : conv;
+    const [x, B, C] = tf.split(masked, [dSsm, g * n, g * n], -1);
     const Bh = tf.reshape(B, [2 * b, L, g, n]);
     const Ch = tf.reshape(C, [2 * b, L, g, n]);
     const A = stateMatrix(mixer);
