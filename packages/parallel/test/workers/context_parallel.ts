@@ -29,6 +29,7 @@ async function main(): Promise<void> {
   const { size: c, rank: r } = world;
   const shape = [2, 3, 4];
   const zeros = tf.zeros(shape);
+  const x0 = w(r, shape, 15);
 
   // ringShift: y_r = x_{r−1}; x_r reaches rank r+1, so dL/dx_r = w_{r+1}.
   {
@@ -73,6 +74,22 @@ async function main(): Promise<void> {
     const f = (a: Tensor) => startExchange(a, { group: world, sendTo: r + 1 < c ? r + 1 : null, recvFrom: r > 0 ? r - 1 : null, tag: 0x310 }).wait();
     same('startExchange forward', f(x), r > 0 ? w(r - 1, shape, 12) : zeros);
     same('startExchange grad', tf.grad((a: Tensor) => tf.sum(tf.mul(f(a), w(r, shape, 13))))(x), r + 1 < c ? w(r + 1, shape, 13) : zeros);
+  }
+  // isend/irecv refuse bad input before posting anything
+  for (const [what, f, re] of [
+    ['isend to itself', () => isend(x0, { group: world, dst: r }), /isend on rank \d+: cannot send to itself/],
+    ['isend bad tag', () => isend(x0, { group: world, dst: (r + 1) % c, tag: 1 << 24 }), /isend: tag must be an integer in \[0, 2\^24\)/],
+    ['irecv bad shape', () => irecv([2, -1], 'float32', { group: world, src: (r + 1) % c }), /irecv: bad shape \[2,-1\]/],
+    ['irecv bad dtype', () => irecv([2], 'bool' as 'float32', { group: world, src: (r + 1) % c }), /irecv: dtype must be float32 or int32/],
+  ] as [string, () => unknown, RegExp][]) {
+    checks++;
+    let message = '';
+    try {
+      f();
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    if (!re.test(message)) failures.push(`${what}: expected an error matching ${re}, got '${message}'`);
   }
   // irecv lands while this thread is busy: rank 0 spins (never yielding) until the handle says done, then waits.
   if (r < 2) {
