@@ -20,8 +20,9 @@ export function headerBytes(desc: string): Uint8Array {
 
 function hostValues(x: Tensor): HostBuffer {
   const v = x.dataSync();
-  if (x.dtype === 'float32') return v as Float32Array;
-  if (x.dtype === 'int32') return v as Int32Array;
+  // tfjs' cpu cast int32 → float32 keeps the Int32Array: convert, or the addon would see int32
+  if (x.dtype === 'float32') return v instanceof Float32Array ? v : Float32Array.from(v);
+  if (x.dtype === 'int32') return v instanceof Int32Array ? v : Int32Array.from(v);
   throw new Error(`dtype ${x.dtype} is not supported (float32, int32)`);
 }
 

@@ -65,8 +65,8 @@ describe('context-parallel exchanges and the chunk scan (real processes)', () =>
         expect(o.code, dump(out)).toBe(0);
         const r = o.result as { checks: number; failures: string[] };
         expect(r.failures, dump(out)).toEqual([]);
-        // 9 exchanges/scan checks + 5 of the overlapped forms + 4 refusals; rank 0 checks the busy irecv (2), rank 1 sends it (1)
-        expect(r.checks).toBe(18 + ([2, 1][o.rank] ?? 0));
+        // 9 exchanges/scan checks + 5 of the overlapped forms + 1 cast + 4 refusals; rank 0 checks the busy irecv (2), rank 1 sends it (1)
+        expect(r.checks).toBe(19 + ([2, 1][o.rank] ?? 0));
       }
     }, 60_000);
   }

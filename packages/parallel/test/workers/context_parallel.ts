@@ -75,6 +75,11 @@ async function main(): Promise<void> {
     same('startExchange forward', f(x), r > 0 ? w(r - 1, shape, 12) : zeros);
     same('startExchange grad', tf.grad((a: Tensor) => tf.sum(tf.mul(f(a), w(r, shape, 13))))(x), r + 1 < c ? w(r + 1, shape, 13) : zeros);
   }
+  // a float32 tensor cast from int32 (tfjs' cpu backend keeps its Int32Array) is sent as float32
+  {
+    const ints = (q: number) => tf.tensor(Array.from({ length: 6 }, (_, i) => i + 10 * q), [2, 3], 'int32');
+    same('ringShift of an int32 → float32 cast', ringShift(tf.cast(ints(r), 'float32'), { group: world, tag: 0x330 }), tf.cast(ints((r + c - 1) % c), 'float32'));
+  }
   // isend/irecv refuse bad input before posting anything
   for (const [what, f, re] of [
     ['isend to itself', () => isend(x0, { group: world, dst: r }), /isend on rank \d+: cannot send to itself/],

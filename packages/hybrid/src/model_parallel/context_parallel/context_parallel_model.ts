@@ -8,8 +8,8 @@
  *
  * A padding mask `[batch, seqlen]` (left or right padding, the same on every rank) is applied as
  * on one rank: RoPE positions count the real tokens before each one (over the whole sequence, then
- * split like the tokens), ring attention masks padded keys (each rank slices the mask of the
- * block at hand), and the Mamba-2 mixer zeroes the padding's inputs and conv outputs.
+ * split like the tokens), ring attention masks padded keys (the mask blocks go round the ring
+ * with the K/V blocks), and the Mamba-2 mixer zeroes the padding's inputs and conv outputs.
  */
 import type { ProcessGroup } from '@falcon/parallel';
 import { allReduce, contextParallelLayout, contextParallelPositions, splitSequence } from '@falcon/parallel';
@@ -81,8 +81,8 @@ export function contextParallelHidden(model: FalconH1ForCausalLM, inputIds: Tens
         positions,
         mask: localMask,
         recompute: opts.recompute,
-        attend: (q, k, v) => ringAttention(q, k, v, { group, seqlen, softmaxScale: scale, overlap: opts.overlap, keyPaddingMask: mask }),
-        mambaCore: (xBC, dt, mixer) => (mode === 'all-to-all' ? allToAllScan : statePassingScan)(xBC, dt, mixer, group, seqlen, mask),
+        attend: (q, k, v) => ringAttention(q, k, v, { group, seqlen, softmaxScale: scale, overlap: opts.overlap, keyPaddingMask: localMask }),
+        mambaCore: (xBC, dt, mixer) => (mode === 'all-to-all' ? allToAllScan : statePassingScan)(xBC, dt, mixer, group, seqlen, localMask),
       }).y;
     }
     return rmsNorm(x, model.top['model.final_layernorm.weight'], base.rms_norm_eps);

@@ -12,9 +12,9 @@
  * block s's backward and waits for it after), so the transfer runs while the rank computes. The
  * values are those of the plain ring (`overlap: false`), bit for bit.
  *
- * Key padding (left or right): every rank holds the whole `[batch, seqlen]` mask, so the mask of
- * the block at hand is sliced here (its two chunks) rather than sent with it. A query whose
- * visible keys are all padding gets zeros, as on one rank: its parts' log-sum-exps (−∞) are
+ * Key padding (left or right): each rank's mask of its two chunks travels around the ring with its
+ * K/V block (a shift of its own, posted and waited with the K/V one; not differentiated). A query
+ * whose visible keys are all padding gets zeros, as on one rank: its parts' log-sum-exps (−∞) are
  * floored at −1e30 before the merge.
  */
 import { flashAttention } from '@falcon/attention';
@@ -31,7 +31,7 @@ export interface RingAttentionOptions {
   seqlen: number;
   /** Softmax scale (default `headDim^−0.5`). */
   softmaxScale?: number;
-  /** Key padding mask of the whole sequences `[batch, seqlen]`, 1 keep / 0 padding (the same on every rank; default none). */
+  /** Key padding mask of this rank's two chunks `[batch, 2L]` (like k), 1 keep / 0 padding (default none). */
   keyPaddingMask?: Tensor;
   /** Overlap each K/V shift with the compute of the current block (default true; false: wait for each shift before computing). */
   overlap?: boolean;
@@ -75,28 +75,35 @@ export function ringAttention(q: Tensor, k: Tensor, v: Tensor, opts: RingAttenti
   const hkv = k.shape[2] as number;
   const softmaxScale = opts.softmaxScale ?? (q.shape[3] as number) ** -0.5;
   const mask = opts.keyPaddingMask;
-  if (mask && (mask.rank !== 2 || mask.shape[0] !== q.shape[0] || mask.shape[1] !== opts.seqlen)) {
-    throw new RangeError(`ringAttention: keyPaddingMask [${mask.shape.join(',')}] must be the whole sequences' mask [batch ${q.shape[0]}, seqlen ${opts.seqlen}]`);
+  if (mask && (mask.rank !== 2 || mask.shape[0] !== q.shape[0] || mask.shape[1] !== 2 * L)) {
+    throw new RangeError(`ringAttention: keyPaddingMask [${mask.shape.join(',')}] must be this rank's [batch ${q.shape[0]}, ${2 * L} (two chunks of ${L})]`);
   }
   return tf.tidy(() => {
-    const chunkMask = (kc: number) => (mask ? tf.slice(mask, [0, kc * L], [-1, L]) : undefined);
     const qs = tf.split(q, 2, 1);
     const parts: { out: Tensor; lse: Tensor }[][] = [[], []];
     // one message per step: k and v side by side along the heads
     let block = tf.concat([k, v], 2);
+    let maskBlock = mask && tf.cast(mask, 'float32'); // [b, 2L]: the mask of the block's two chunks
     const overlap = opts.overlap ?? true;
     for (let s = 0; s < c; s++) {
       const src = (group.rank - s + c) % c;
       const current = block;
+      const currentMask = maskBlock;
       // overlapped: the next block is posted now and waited after this one's compute; plain: it has arrived before the compute
       let next: (() => Tensor) | undefined;
+      let nextMask: (() => Tensor) | undefined;
       if (s + 1 < c && overlap) {
         const pending = startRingShift(current, { group, tag: 0x5100 });
+        const pendingMask = currentMask && startRingShift(currentMask, { group, tag: 0x5110 });
         next = () => pending.wait();
+        if (pendingMask) nextMask = () => pendingMask.wait();
       } else if (s + 1 < c) {
         const arrived = ringShift(current, { group, tag: 0x5100 });
+        const arrivedMask = currentMask && ringShift(currentMask, { group, tag: 0x5110 });
         next = () => arrived;
+        if (arrivedMask) nextMask = () => arrivedMask;
       }
+      const masks = currentMask ? tf.split(currentMask, 2, 1) : undefined;
       const [kb, vb] = tf.split(current, [hkv, hkv], 2);
       const ks = tf.split(kb, 2, 1);
       const vs = tf.split(vb, 2, 1);
@@ -104,12 +111,13 @@ export function ringAttention(q: Tensor, k: Tensor, v: Tensor, opts: RingAttenti
       layout.chunks.forEach((qc, i) => {
         srcChunks.forEach((kc, j) => {
           if (kc > qc) return;
-          const r = flashAttention(qs[i], ks[j], vs[j], { causal: kc === qc, softmaxScale, keyPaddingMask: chunkMask(kc) });
+          const r = flashAttention(qs[i], ks[j], vs[j], { causal: kc === qc, softmaxScale, keyPaddingMask: masks?.[j] });
           // a query that sees only padding in this part: lse −∞ → −1e30 (weight 0 next to any real part; all such parts merge to zeros)
           parts[i].push({ out: r.out, lse: mask ? tf.maximum(r.lse, -1e30) : r.lse });
         });
       });
       if (next) block = next();
+      if (nextMask) maskBlock = nextMask();
     }
     return tf.concat([mergeAttention(parts[0]), mergeAttention(parts[1])], 1);
   });
