@@ -2,20 +2,22 @@
 // workers started by launch()): under CP2 and CP4 the loss and every gradient summed over the
 // group equal one rank's, for nGroups 1 and 2, with BitNet layers, for chunk lengths that are and
 // are not multiples of the Mamba-2 chunk size, in both Mamba-2 modes (state passing, all-to-all
-// over heads). The one-rank reference is model.valueAndVariableGrads on the whole batch.
+// over heads), with left and right padding masks. The one-rank reference is
+// model.valueAndVariableGrads on the whole batch.
 import { describe, expect, it } from 'vitest';
 import { tf } from '@falcon/tensor';
 import { runCp } from './cp/run.js';
 import type { CpResult } from './cp/run.js';
 import type { CpCase } from './cp/setup.js';
-import { cpBatch, cpModel } from './cp/setup.js';
+import { cpBatch, cpModel, cpPadding } from './cp/setup.js';
 
 function reference(c: CpCase): CpResult {
   const model = cpModel(c);
-  const { ids, labels } = cpBatch(c.batch, c.seqlen, model.config.base.vocab_size);
-  const { loss, grads } = model.valueAndVariableGrads(ids, { labels });
+  const batch = cpBatch(c.batch, c.seqlen, model.config.base.vocab_size);
+  const padded = cpPadding(c, batch.labels);
+  const { loss, grads } = model.valueAndVariableGrads(batch.ids, { labels: padded?.labels ?? batch.labels, attentionMask: padded?.mask });
   const out = { loss: loss.dataSync()[0], grads: Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, Array.from(g.dataSync())])) };
-  tf.dispose([loss, ids, labels, ...Object.values(grads)]);
+  tf.dispose([loss, batch.ids, batch.labels, ...(padded ? [padded.mask, padded.labels] : []), ...Object.values(grads)]);
   model.dispose();
   return out;
 }
@@ -56,6 +58,14 @@ function expectSame(ranks: CpResult[][], cases: CpCase[]): void {
   });
 }
 
+/** Cases i and j (the same case with and without overlap) gave the same loss and gradients, bit for bit, on every rank. */
+function expectBitIdentical(ranks: CpResult[][], i: number, j: number): void {
+  for (const r of ranks) {
+    expect(r[i].loss).toBe(r[j].loss);
+    for (const k of Object.keys(r[j].grads)) expect(r[i].grads[k], k).toEqual(r[j].grads[k]);
+  }
+}
+
 const base = { batch: 2, seed: 3 } as const;
 
 describe('context parallelism of Falcon-H1 (Gloo, real processes)', () => {
@@ -73,8 +83,20 @@ describe('context parallelism of Falcon-H1 (Gloo, real processes)', () => {
       // whole-layer recomputation keeps the context-parallel cores (the layer's other inputs)
       { ...base, nGroups: 2, bitnet: false, seqlen: 12, mode: 'all-to-all', recompute: 'layer' },
       { ...base, nGroups: 2, bitnet: false, seqlen: 12, mode: 'all-to-all', reduce: false },
+      // the ring without overlap (each shift waited for before the compute): the same bits as case 1
+      { ...base, nGroups: 2, bitnet: false, seqlen: 16, mode: 'state-passing', overlap: false },
+      { ...base, nGroups: 1, bitnet: false, seqlen: 12, mode: 'state-passing', recompute: 'both', overlap: false },
+      // padding masks: left padding of 5 and 2 tokens (rank 0's first chunk of 3 is all padding in row 0), in both Mamba-2 modes
+      { ...base, nGroups: 1, bitnet: false, seqlen: 12, mode: 'state-passing', pad: [5, 2] },
+      { ...base, nGroups: 2, bitnet: false, seqlen: 16, mode: 'all-to-all', pad: [7, 0] },
+      // right padding, and left padding with layer recomputation
+      { ...base, nGroups: 2, bitnet: true, seqlen: 12, mode: 'state-passing', pad: [{ right: 4 }, 1] },
+      { ...base, nGroups: 1, bitnet: false, seqlen: 12, mode: 'all-to-all', pad: [3, 6], recompute: 'layer' },
     ];
-    expectSame(await runCp(2, cases), cases);
+    const ranks = await runCp(2, cases);
+    expectSame(ranks, cases);
+    expectBitIdentical(ranks, 1, 9);
+    expectBitIdentical(ranks, 6, 10);
   }, 240_000);
 
   it('CP4 equals one rank: state passing and all-to-all, nGroups 1 and 2, BitNet, chunks of 3 and 4 tokens', async () => {
@@ -83,7 +105,12 @@ describe('context parallelism of Falcon-H1 (Gloo, real processes)', () => {
       { ...base, nGroups: 2, bitnet: true, seqlen: 32, mode: 'state-passing' },
       { ...base, nGroups: 2, bitnet: false, seqlen: 24, mode: 'all-to-all' },
       { ...base, nGroups: 1, bitnet: true, seqlen: 32, mode: 'all-to-all' },
+      { ...base, nGroups: 1, bitnet: false, seqlen: 24, mode: 'state-passing', overlap: false },
+      // left padding over two whole chunks of 3 (and part of a third), and right padding
+      { ...base, nGroups: 2, bitnet: false, seqlen: 24, mode: 'state-passing', pad: [8, { right: 5 }] },
     ];
-    expectSame(await runCp(4, cases), cases);
+    const ranks = await runCp(4, cases);
+    expectSame(ranks, cases);
+    expectBitIdentical(ranks, 0, 4);
   }, 300_000);
 });

@@ -6,6 +6,7 @@
  * for Gloo), otherwise a Promise.
  */
 import type { Tensor } from '@falcon/tensor';
+import type { P2PHandle } from './work.js';
 
 /** A reduction. */
 export type ReduceOp = 'sum' | 'avg' | 'max' | 'min';
@@ -30,6 +31,10 @@ export interface Engine {
   allToAll(x: Tensor, header: string, sync: boolean): Maybe<Tensor>;
   send(x: Tensor, dst: number, tag: number, sync: boolean): Maybe<void>;
   recv(shape: number[], dtype: 'float32' | 'int32', src: number, tag: number, sync: boolean): Maybe<Tensor>;
+  /** Posts a send of x; the handle's `wait()` blocks until it has been handed over. */
+  isend(x: Tensor, dst: number, tag: number): P2PHandle<void>;
+  /** Posts a receive `[...shape]`; the handle's `wait()` blocks until it has arrived and returns it. */
+  irecv(shape: number[], dtype: 'float32' | 'int32', src: number, tag: number): P2PHandle<Tensor>;
   barrier(sync: boolean): Maybe<void>;
   /** In-place reduction of a host buffer (the data-parallel engine's flat gradients). */
   allReduceBuffer(buf: Float32Array, op: Exclude<ReduceOp, 'avg'>): Promise<Float32Array>;

@@ -6,6 +6,7 @@ import { tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
 import type { Engine, Maybe, ReduceOp } from './engine.js';
 import type { GlooNativeGroup, HostBuffer } from './native/gloo_addon.js';
+import type { P2PHandle } from './work.js';
 
 type Op = Exclude<ReduceOp, 'avg'>;
 
@@ -19,8 +20,9 @@ export function headerBytes(desc: string): Uint8Array {
 
 function hostValues(x: Tensor): HostBuffer {
   const v = x.dataSync();
-  if (x.dtype === 'float32') return v as Float32Array;
-  if (x.dtype === 'int32') return v as Int32Array;
+  // tfjs' cpu cast int32 → float32 keeps the Int32Array: convert, or the addon would see int32
+  if (x.dtype === 'float32') return v instanceof Float32Array ? v : Float32Array.from(v);
+  if (x.dtype === 'int32') return v instanceof Int32Array ? v : Int32Array.from(v);
   throw new Error(`dtype ${x.dtype} is not supported (float32, int32)`);
 }
 
@@ -74,6 +76,23 @@ export class GlooEngine implements Engine {
   recv(shape: number[], dtype: 'float32' | 'int32', src: number, tag: number, sync: boolean): Maybe<Tensor> {
     const out = alloc(dtype, shape.reduce((a, b) => a * b, 1));
     return finish(this.g.recv(out, src, tag, sync), () => tf.tensor(out, shape, dtype));
+  }
+
+  isend(x: Tensor, dst: number, tag: number): P2PHandle<void> {
+    const h = this.g.isend(hostValues(x), dst, tag);
+    return { wait: () => h.wait(), isCompleted: () => h.isCompleted() };
+  }
+
+  irecv(shape: number[], dtype: 'float32' | 'int32', src: number, tag: number): P2PHandle<Tensor> {
+    const out = alloc(dtype, shape.reduce((a, b) => a * b, 1));
+    const h = this.g.irecv(out, src, tag);
+    return {
+      wait: () => {
+        h.wait();
+        return tf.tensor(out, shape, dtype);
+      },
+      isCompleted: () => h.isCompleted(),
+    };
   }
 
   barrier(sync: boolean): Maybe<void> {

@@ -12,7 +12,7 @@ export * from './data_parallel/index.js';
 export { initProcessGroup, getWorld, newGroup, destroyProcessGroup, isInitialized, ProcessGroup } from './process_group.js';
 export type { Backend, InitProcessGroupOptions, NewGroupOptions } from './process_group.js';
 export { CollectiveError } from './errors.js';
-export type { Work } from './work.js';
+export type { P2PHandle, Work } from './work.js';
 export type { ReduceOp } from './engine.js';
 export { allReduce, allReduceSync, allReduceBuffer } from './collectives/all_reduce.js';
 export type { AllReduceOptions } from './collectives/all_reduce.js';
@@ -22,7 +22,7 @@ export { reduceScatter, reduceScatterSync, reduceScatterBuffer } from './collect
 export type { ReduceScatterOptions } from './collectives/reduce_scatter.js';
 export { broadcast } from './collectives/broadcast.js';
 export type { BroadcastOptions } from './collectives/broadcast.js';
-export { send, recv } from './collectives/send_recv.js';
+export { send, recv, isend, irecv } from './collectives/send_recv.js';
 export type { SendOptions, RecvOptions } from './collectives/send_recv.js';
 export { allToAll, allToAllSync } from './collectives/all_to_all.js';
 export type { AllToAllOptions } from './collectives/all_to_all.js';
@@ -58,6 +58,8 @@ export { contextParallelLayout, contextParallelPositions, chunkOwner, rankMajorP
 export type { ContextParallelLayout } from './context_parallel/layout.js';
 export { exchange, ringShift } from './context_parallel/exchange.js';
 export type { ExchangeOptions } from './context_parallel/exchange.js';
+export { startExchange, startRingShift } from './context_parallel/start_exchange.js';
+export type { PendingExchange } from './context_parallel/start_exchange.js';
 export { exclusiveChunkScan } from './context_parallel/chunk_scan.js';
 export { placeShard } from './sharding/place_shard.js';
 // tensor parallelism (issue 15)

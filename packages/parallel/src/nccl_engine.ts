@@ -21,6 +21,8 @@ import { loadNcclAddon } from './native/nccl_addon.js';
 import type { NcclAddon, NcclComm, NcclEvent } from './native/nccl_addon.js';
 import { deadKey } from './store/protocol.js';
 import type { TcpStore } from './store/client.js';
+import { doneHandle } from './work.js';
+import type { P2PHandle } from './work.js';
 
 type Op = Exclude<ReduceOp, 'avg'>;
 
@@ -201,6 +203,15 @@ export class NcclEngine implements Engine {
   recv(shape: number[], dtype: 'float32' | 'int32', src: number, _tag: number, _sync: boolean): Tensor {
     const n = shape.reduce((a, b) => a * b, 1);
     return this.run('recv', shape, dtype, n, (o) => this.addon.recv(this.c(), this.backend.stream, o, n, DTYPE[dtype], src));
+  }
+
+  isend(x: Tensor, dst: number, tag: number): P2PHandle<void> {
+    this.send(x, dst, tag, true);
+    return doneHandle(undefined);
+  }
+
+  irecv(shape: number[], dtype: 'float32' | 'int32', src: number, tag: number): P2PHandle<Tensor> {
+    return doneHandle(this.recv(shape, dtype, src, tag, true));
   }
 
   barrier(_sync: boolean): void {

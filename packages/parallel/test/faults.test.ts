@@ -64,6 +64,17 @@ describe('faults (real processes)', () => {
     expect(r.afterMs).toBeLessThan(LIMIT);
   });
 
+  it('a posted receive (irecv) from a rank that dies: waiting its handle fails naming it', async () => {
+    const out = await runGroup('faults', 3, { args: ['irecv'], env: { FAULT_TIMEOUT_MS: String(TIMEOUT) } });
+    const r = out[1].result as { caught: boolean; op: string; missingRank: number; message: string; afterMs: number };
+    expect(out[1].code, dump(out)).toBe(1);
+    expect(r.caught, dump(out)).toBe(true);
+    expect(r.op).toBe('recv'); // the native op's name
+    expect(r.missingRank, r.message).toBe(2);
+    expect(r.message).toMatch(/recv failed on rank 1 .*rank 2 is missing \(its process exited\)/);
+    expect(r.afterMs).toBeLessThan(LIMIT);
+  });
+
   it('a rank that never arrives: the rendezvous times out with an error naming it', async () => {
     const out = await runGroup('faults', 3, { args: ['absent'], ranks: [0, 1], env: { FAULT_TIMEOUT_MS: String(TIMEOUT) } });
     for (const o of out) {

@@ -16,6 +16,10 @@ export interface CpCase {
   recompute?: RecomputePolicy;
   /** false: each rank returns its own share (summed by the test). */
   reduce?: boolean;
+  /** Padding per batch row: a count of leading (left) padding, or `{ right: n }` trailing (default none). */
+  pad?: (number | { right: number })[];
+  /** Ring attention's overlap of the K/V shifts with compute (default true). */
+  overlap?: boolean;
 }
 
 /**
@@ -45,7 +49,8 @@ export function cpBatch(batch: number, seqlen: number, vocab: number): { ids: tf
 
 /**
  * The model of a case, with slow Mamba-2 decays (A = −0.03·(1…h), dt_bias −1: Δ ≈ 0.3, so the
- * state carries across the whole sequence and the state passed between ranks matters).
+ * state carries across the whole sequence and the state passed between ranks matters) and a
+ * non-zero conv bias (0.5·sin(1…)).
  */
 export function cpModel(c: CpCase): FalconH1ForCausalLM {
   const model = new FalconH1ForCausalLM(cpConfig(c.nGroups, c.bitnet, c.mambaHeads), c.seed);
@@ -56,7 +61,26 @@ export function cpModel(c: CpCase): FalconH1ForCausalLM {
     tf.tidy(() => {
       p.A_log.assign(tf.log(tf.mul(tf.range(1, h + 1), 0.03)));
       p.dt_bias.assign(tf.fill([h], -1));
+      // a non-zero conv bias: padding's conv outputs are then non-zero unless masked (as one rank does)
+      const bias = p['conv1d.bias'];
+      if (bias) bias.assign(tf.mul(tf.sin(tf.range(1, bias.shape[0] + 1)), 0.5));
     });
   }
   return model;
+}
+
+/**
+ * The padding mask of a case `[batch, seqlen]` (1 real / 0 padding, int32) and the labels with
+ * the padding ignored (−100), or nothing without `pad`.
+ */
+export function cpPadding(c: CpCase, labels: tf.Tensor2D): { mask: tf.Tensor2D; labels: tf.Tensor2D } | undefined {
+  if (!c.pad) return undefined;
+  if (c.pad.length !== c.batch) throw new Error(`cpPadding: pad has ${c.pad.length} rows, batch is ${c.batch}`);
+  const m = new Int32Array(c.batch * c.seqlen);
+  c.pad.forEach((p, i) => {
+    for (let t = 0; t < c.seqlen; t++) m[i * c.seqlen + t] = (typeof p === 'number' ? t >= p : t < c.seqlen - p.right) ? 1 : 0;
+  });
+  const lv = labels.dataSync();
+  const l = Int32Array.from(lv, (v, i) => (m[i] ? v : -100));
+  return { mask: tf.tensor2d(m, [c.batch, c.seqlen], 'int32'), labels: tf.tensor2d(l, [c.batch, c.seqlen], 'int32') };
 }

@@ -14,6 +14,8 @@ export interface MpCase {
   microbatches: number;
   /** Recomputation in the backward: the whole layer, or the mixers (selective). */
   recompute?: 'layer' | 'attention' | 'mamba' | 'both';
+  /** A padded batch ({@link PADDING}): the padding masked, its labels ignored. */
+  pad?: boolean;
 }
 
 /** A layout and the cases one launch of the workers runs under it. */
@@ -32,6 +34,7 @@ export const LAYOUTS: Record<string, MpLayout> = {
     { name: 'n_groups 1, SP', config: 'groups1', bitnet: false, sp: true, microbatches: 1 },
     { name: 'n_groups 2, BitNet, layer recomputation', config: 'groups2', bitnet: true, sp: false, microbatches: 2, recompute: 'layer' },
     { name: 'n_groups 1, attention recomputed', config: 'groups1', bitnet: false, sp: false, microbatches: 1, recompute: 'attention' },
+    { name: 'n_groups 2, left and right padding, SP', config: 'groups2', bitnet: false, sp: true, microbatches: 2, pad: true },
   ] },
   'DP2×TP2': { sizes: { tp: 2, cp: 1, pp: 1, dp: 2 }, cases: [
     { name: 'n_groups 1, BitNet', config: 'groups1', bitnet: true, sp: false, microbatches: 1 },
@@ -41,6 +44,7 @@ export const LAYOUTS: Record<string, MpLayout> = {
     { name: 'n_groups 1, BitNet', config: 'groups1', bitnet: true, sp: false, microbatches: 2 },
     { name: 'n_groups 2', config: 'groups2', bitnet: false, sp: false, microbatches: 4 },
     { name: 'n_groups 2, Mamba-2 recomputed', config: 'groups2', bitnet: false, sp: false, microbatches: 2, recompute: 'mamba' },
+    { name: 'n_groups 1, BitNet, left and right padding', config: 'groups1', bitnet: true, sp: false, microbatches: 2, pad: true },
   ] },
 };
 
@@ -58,6 +62,19 @@ export const SEQLEN = 16;
 /** The ids of the gradient cases: int32 `[BATCH, SEQLEN]`. */
 export function ids(vocab: number): number[] {
   return Array.from({ length: BATCH * SEQLEN }, (_, i) => (i * 7 + 3 + Math.floor(i / 5)) % vocab);
+}
+
+/**
+ * Padding of the padded cases, per row of the global batch: leading (left) padding, or
+ * `{ right: n }` trailing; row 0's 6 cover a whole CP chunk of 4 and part of the next. Rows 0–1
+ * and 2–3 have 25 labelled tokens each, so that two microbatches' mean losses average to the
+ * one-rank mean (the pipeline's loss is the mean of its microbatches').
+ */
+export const PADDING: (number | { right: number })[] = [6, 0, { right: 5 }, 1];
+
+/** The padding mask of the padded cases `[BATCH, SEQLEN]` (1 real / 0 padding). */
+export function paddingMask(): number[] {
+  return PADDING.flatMap((p) => Array.from({ length: SEQLEN }, (_, t) => ((typeof p === 'number' ? t >= p : t < SEQLEN - p.right) ? 1 : 0)));
 }
 
 /** The training runs' stream and batches (4 rows of 16). */

@@ -10,7 +10,7 @@ import { destroyProcessGroup, initializeModelParallel, initProcessGroup, takeSha
 import { tf } from '@falcon/tensor';
 import type { Tensor, Tensor2D } from '@falcon/tensor';
 import { ComposedFalconH1, ComposedTrainer, composedGradNorm, composedValueAndGrads, FalconH1ForCausalLM } from '../../src/index.js';
-import { batches, BATCH, configOf, ids, LAYOUTS, SEED, SEQLEN, TRAIN } from './cases.js';
+import { batches, BATCH, configOf, ids, LAYOUTS, paddingMask, SEED, SEQLEN, TRAIN } from './cases.js';
 
 const [mode, out, ...args] = process.argv.slice(2);
 const world = await initProcessGroup({ backend: 'gloo', timeoutMs: 60_000 });
@@ -36,13 +36,26 @@ if (mode === 'grads') {
     const config = configOf(c);
     const ref = new FalconH1ForCausalLM(config, SEED);
     const all = tf.tensor2d(ids(config.base.vocab_size), [BATCH, SEQLEN], 'int32') as Tensor2D;
-    const want = ref.valueAndGrads(all);
+    // padded cases: the mask, and labels ignoring the padding
+    const maskValues = c.pad ? paddingMask() : undefined;
+    const allMask = maskValues && (tf.tensor2d(maskValues, [BATCH, SEQLEN], 'int32') as Tensor2D);
+    const allLabels = maskValues && (tf.tensor2d(Array.from(all.dataSync(), (v, i) => (maskValues[i] ? v : -100)), [BATCH, SEQLEN], 'int32') as Tensor2D);
+    // padded cases: a non-zero conv bias (padding's conv outputs are then non-zero unless masked), the same pieces in the composed model
+    if (c.pad) for (const layer of ref.layers) tf.tidy(() => layer.mamba?.parameters()['conv1d.bias']?.assign(tf.mul(tf.sin(tf.range(1, layer.mamba.convDim + 1)), 0.5)));
+    const want = ref.valueAndGrads(all, { labels: allLabels, attentionMask: allMask });
     const model = new ComposedFalconH1(config, groups, { seed: SEED, sequenceParallel: c.sp });
+    if (c.pad) {
+      const full = ref.stateDict();
+      const plan = model.shardPlan();
+      for (const [k, v] of Object.entries(model.variables())) if (k.endsWith('mamba.conv1d.bias')) tf.tidy(() => v.assign(takeShard(full[k], plan[k])));
+    }
     // this replica's rows
     const dp = groups.dp;
     const rows = BATCH / dp.size;
-    const mine = tf.slice(all, [dp.rank * rows, 0], [rows, SEQLEN]) as Tensor2D;
-    const { loss, grads } = await composedValueAndGrads(model, { inputIds: mine }, { microbatches: c.microbatches, recompute: c.recompute });
+    const rowsOf = (t: Tensor2D) => tf.slice(t, [dp.rank * rows, 0], [rows, SEQLEN]) as Tensor2D;
+    const mine = rowsOf(all);
+    const myPad = allMask && allLabels ? { attentionMask: rowsOf(allMask), labels: rowsOf(allLabels) } : {};
+    const { loss, grads } = await composedValueAndGrads(model, { inputIds: mine, ...myPad }, { microbatches: c.microbatches, recompute: c.recompute });
     const failures: string[] = [];
     let lossErr: number | null = null;
     const wantLoss = want.loss.dataSync()[0];
@@ -76,7 +89,7 @@ if (mode === 'grads') {
     const normErr = Math.abs(norm - refNorm) / refNorm;
     if (!(normErr <= 1e-5)) failures.push(`gradient norm ${norm} vs ${refNorm}`);
     results.push({ name: c.name, lossErr, worst, normErr, checked: Object.keys(plan), failures });
-    tf.dispose([all, mine, want.loss, ...Object.values(want.grads), ...(loss ? [loss] : []), ...Object.values(grads)]);
+    tf.dispose([all, mine, ...[allMask, allLabels, myPad.attentionMask, myPad.labels].filter((t) => t !== undefined), want.loss, ...Object.values(want.grads), ...(loss ? [loss] : []), ...Object.values(grads)]);
     model.dispose();
     ref.dispose();
   }

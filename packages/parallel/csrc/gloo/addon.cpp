@@ -6,12 +6,15 @@
 //   g.allreduce(in, out, op, header, sync)   g.allgather(in, out, header, sync)
 //   g.reduceScatter(in, out, op, header, sync)   g.broadcast(in, out, root, header, sync)
 //   g.alltoall(in, out, header, sync)   g.barrier(sync)   g.send(in, dst, tag, sync)   g.recv(out, src, tag, sync)
-//   g.close()
+//   g.isend(in, dst, tag) -> handle   g.irecv(out, src, tag) -> handle   g.close()
 // `in`/`out` are Float32Array or Int32Array (the same type); `header` a 128-byte Uint8Array
 // describing this rank's input (compared across ranks first) or null; with `sync` false the call
 // returns a Promise settled on the main thread when the op is done (the op itself runs on the
 // group's FIFO thread); with `sync` true it blocks the calling thread until then and throws on
-// failure. Failures are Errors with `op`, `missingRank` (global, -1 when unknown) and `code`
+// failure. isend/irecv post the transfer like the async form (it runs on the addon's threads while
+// the JavaScript thread computes) and return a handle { wait(), isCompleted() }: wait() blocks the
+// calling thread until the transfer is done and throws on failure (the synchronous code of autodiff
+// can then overlap a transfer with its compute); a handle must be waited once. Failures are Errors with `op`, `missingRank` (global, -1 when unknown) and `code`
 // ('FALCON_COLLECTIVE').
 #define NAPI_VERSION 8
 #define NODE_ADDON_API_CPP_EXCEPTIONS_ALL
@@ -83,7 +86,8 @@ class GlooGroup : public Napi::ObjectWrap<GlooGroup> {
                         InstanceMethod("allgather", &GlooGroup::Allgather), InstanceMethod("reduceScatter", &GlooGroup::ReduceScatter),
                         InstanceMethod("broadcast", &GlooGroup::Broadcast), InstanceMethod("alltoall", &GlooGroup::Alltoall),
                         InstanceMethod("barrier", &GlooGroup::Barrier), InstanceMethod("send", &GlooGroup::Send),
-                        InstanceMethod("recv", &GlooGroup::Recv), InstanceMethod("close", &GlooGroup::Close)});
+                        InstanceMethod("recv", &GlooGroup::Recv), InstanceMethod("isend", &GlooGroup::Isend),
+                        InstanceMethod("irecv", &GlooGroup::Irecv), InstanceMethod("close", &GlooGroup::Close)});
   }
 
   explicit GlooGroup(const Napi::CallbackInfo& info) : Napi::ObjectWrap<GlooGroup>(info) {
@@ -116,9 +120,18 @@ class GlooGroup : public Napi::ObjectWrap<GlooGroup> {
   }
 
  private:
-  /** Queues `run` (+ `wait`), keeping `keep` alive; returns a Promise, or blocks when `sync`. */
+  /** How Submit reports: a Promise, blocking the caller, or a handle waited later (isend/irecv). */
+  enum class Mode { Async, Sync, Handle };
+
   Napi::Value Submit(Napi::Env env, const std::string& op, std::vector<Napi::Value> keep, bool sync, std::function<void()> run,
                      std::function<void()> wait = nullptr, int peer = -1) {
+    return Submit(env, op, std::move(keep), sync ? Mode::Sync : Mode::Async, std::move(run), std::move(wait), peer);
+  }
+
+  /** Queues `run` (+ `wait`), keeping `keep` alive; returns a Promise, blocks (Sync) or returns a handle (Handle). */
+  Napi::Value Submit(Napi::Env env, const std::string& op, std::vector<Napi::Value> keep, Mode mode, std::function<void()> run,
+                     std::function<void()> wait, int peer) {
+    bool sync = mode == Mode::Sync;
     if (!group_) throw Napi::Error::New(env, op + ": the process group was destroyed");
     auto* jt = new JsTask();
     jt->task.op = op;
@@ -139,6 +152,7 @@ class GlooGroup : public Napi::ObjectWrap<GlooGroup> {
       if (jt->task.failed) throw toJsError(env, jt->task.error);
       return env.Undefined();
     }
+    if (mode == Mode::Handle) return Handle(env, jt);
     jt->deferred = std::make_unique<Napi::Promise::Deferred>(env);
     Napi::Promise promise = jt->deferred->Promise();
     if (pending_++ == 0) tsfn_.Ref(env);
@@ -153,6 +167,35 @@ class GlooGroup : public Napi::ObjectWrap<GlooGroup> {
     };
     group_->submit(&jt->task);
     return promise;
+  }
+
+  /** Submits jt (sync-style completion) and returns { wait(), isCompleted() } over it. */
+  Napi::Value Handle(Napi::Env env, JsTask* jt) {
+    struct State {
+      JsTask* jt;
+      std::shared_future<void> fut;
+      bool waited = false;
+    };
+    auto st = std::make_shared<State>();
+    st->jt = jt;
+    st->fut = jt->syncDone.get_future().share();
+    jt->task.done = [](Task* t) { static_cast<JsTask*>(t->user)->syncDone.set_value(); };
+    group_->submit(&jt->task);
+    // an abandoned handle keeps its task (the transfer may still write into the kept buffer)
+    Napi::Object h = Napi::Object::New(env);
+    h.Set("wait", Napi::Function::New(env, [st](const Napi::CallbackInfo& info) -> Napi::Value {
+            if (st->waited) throw Napi::Error::New(info.Env(), "wait: this handle was already waited");
+            st->fut.wait();
+            st->waited = true;
+            std::unique_ptr<JsTask> owned(st->jt);
+            st->jt = nullptr;
+            if (owned->task.failed) throw toJsError(info.Env(), owned->task.error);
+            return info.Env().Undefined();
+          }));
+    h.Set("isCompleted", Napi::Function::New(env, [st](const Napi::CallbackInfo& info) -> Napi::Value {
+            return Napi::Boolean::New(info.Env(), st->waited || st->fut.wait_for(std::chrono::seconds(0)) == std::future_status::ready);
+          }));
+    return h;
   }
 
   static std::string header(const Napi::Value& v) {
@@ -237,7 +280,12 @@ class GlooGroup : public Napi::ObjectWrap<GlooGroup> {
   /** The slot of one point-to-point message: prefix, the user's tag, and its number among the messages to/from that peer with that tag. */
   static uint64_t p2pSlot(uint8_t prefix, uint32_t tag, uint32_t seq) { return ((uint64_t)prefix << 56) | ((uint64_t)(tag & 0xFFFFFF) << 32) | seq; }
 
-  Napi::Value Send(const Napi::CallbackInfo& info) {
+  Napi::Value Send(const Napi::CallbackInfo& info) { return SendAs(info, info[3].ToBoolean() ? Mode::Sync : Mode::Async); }
+  Napi::Value Isend(const Napi::CallbackInfo& info) { return SendAs(info, Mode::Handle); }
+  Napi::Value Recv(const Napi::CallbackInfo& info) { return RecvAs(info, info[3].ToBoolean() ? Mode::Sync : Mode::Async); }
+  Napi::Value Irecv(const Napi::CallbackInfo& info) { return RecvAs(info, Mode::Handle); }
+
+  Napi::Value SendAs(const Napi::CallbackInfo& info, Mode mode) {
     Buf in = typed(info[0], "send input");
     int dst = info[1].As<Napi::Number>().Int32Value();
     uint32_t tag = info[2].As<Napi::Number>().Uint32Value();
@@ -253,7 +301,7 @@ class GlooGroup : public Napi::ObjectWrap<GlooGroup> {
     int64_t timeout = g->options().timeoutMs;
     uint32_t seq = sendSeq_[{dst, tag}]++;
     return Submit(
-        info.Env(), "send", {info[0]}, info[3].ToBoolean(),
+        info.Env(), "send", {info[0]}, mode,
         [g, in, dst, tag, st, seq] {
           st->h = g->context()->createUnboundBuffer(st->hdr, sizeof(st->hdr));
           st->h->send(dst, p2pSlot(0x82, tag, seq));
@@ -269,7 +317,7 @@ class GlooGroup : public Napi::ObjectWrap<GlooGroup> {
         dst);
   }
 
-  Napi::Value Recv(const Napi::CallbackInfo& info) {
+  Napi::Value RecvAs(const Napi::CallbackInfo& info, Mode mode) {
     Buf out = typed(info[0], "recv output");
     int src = info[1].As<Napi::Number>().Int32Value();
     uint32_t tag = info[2].As<Napi::Number>().Uint32Value();
@@ -286,7 +334,7 @@ class GlooGroup : public Napi::ObjectWrap<GlooGroup> {
     int meGlobal = g->options().globalRanks[g->options().rank];
     uint32_t seq = recvSeq_[{src, tag}]++;
     return Submit(
-        info.Env(), "recv", {info[0]}, info[3].ToBoolean(),
+        info.Env(), "recv", {info[0]}, mode,
         [g, src, tag, st, seq] {
           st->h = g->context()->createUnboundBuffer(st->hdr, sizeof(st->hdr));
           st->h->recv(src, p2pSlot(0x82, tag, seq));

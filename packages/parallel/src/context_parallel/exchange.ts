@@ -71,19 +71,25 @@ function shift(x: Tensor, group: ProcessGroup, to: number | null, from: number |
  * @returns the received tensor, x's shape
  */
 export function exchange(x: Tensor, opts: ExchangeOptions): Tensor {
-  const group = opts.group ?? getWorld();
-  const tag = opts.tag ?? 0x5000;
-  for (const [name, r] of [['sendTo', opts.sendTo], ['recvFrom', opts.recvFrom]] as const) {
-    if (r !== null && (!Number.isInteger(r) || r < 0 || r >= group.size || r === group.rank)) {
-      throw new RangeError(`exchange on rank ${group.globalRank}: ${name} ${r} is not another rank of the group (size ${group.size}, this rank ${group.rank})`);
-    }
-  }
-  if (!Number.isInteger(tag) || tag < 0 || tag + 1 >= 1 << 24) throw new RangeError(`exchange: tag must be an integer in [0, 2^24 − 1), got ${tag}`);
+  const { group, tag } = checkExchange('exchange', opts);
   return custom(
     (a) => shift(a, group, opts.sendTo, opts.recvFrom, tag),
     (dy) => shift(dy, group, opts.recvFrom, opts.sendTo, tag + 1),
     x,
   );
+}
+
+/** The group and tag of an exchange, after checking the ranks and the tag. @internal */
+export function checkExchange(op: string, opts: ExchangeOptions): { group: ProcessGroup; tag: number } {
+  const group = opts.group ?? getWorld();
+  const tag = opts.tag ?? 0x5000;
+  for (const [name, r] of [['sendTo', opts.sendTo], ['recvFrom', opts.recvFrom]] as const) {
+    if (r !== null && (!Number.isInteger(r) || r < 0 || r >= group.size || r === group.rank)) {
+      throw new RangeError(`${op} on rank ${group.globalRank}: ${name} ${r} is not another rank of the group (size ${group.size}, this rank ${group.rank})`);
+    }
+  }
+  if (!Number.isInteger(tag) || tag < 0 || tag + 1 >= 1 << 24) throw new RangeError(`${op}: tag must be an integer in [0, 2^24 − 1), got ${tag}`);
+  return { group, tag };
 }
 
 /**

@@ -10,6 +10,12 @@ import { fileURLToPath } from 'node:url';
 /** Host buffers the addon works on. @internal */
 export type HostBuffer = Float32Array | Int32Array;
 
+/** A posted point-to-point transfer of the addon: `wait()` blocks until it is done (throws on failure), once. @internal */
+export interface GlooNativeHandle {
+  wait(): void;
+  isCompleted(): boolean;
+}
+
 /** A group of the addon (see csrc/gloo/addon.cpp for the contract). @internal */
 export interface GlooNativeGroup {
   connect(): Promise<void>;
@@ -21,6 +27,8 @@ export interface GlooNativeGroup {
   barrier(sync: boolean): Promise<void> | undefined;
   send(input: HostBuffer, dst: number, tag: number, sync: boolean): Promise<void> | undefined;
   recv(output: HostBuffer, src: number, tag: number, sync: boolean): Promise<void> | undefined;
+  isend(input: HostBuffer, dst: number, tag: number): GlooNativeHandle;
+  irecv(output: HostBuffer, src: number, tag: number): GlooNativeHandle;
   close(): void;
 }
 

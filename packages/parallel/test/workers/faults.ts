@@ -7,10 +7,12 @@
 //           naming it.
 //   recv    rank 1 waits to receive from the last rank, which exits without sending: rank 1
 //           fails naming it (op 'recv').
+//   irecv   the same with a posted receive (irecv) whose handle rank 1 waits for synchronously
+//           (op 'recv', the native op).
 //   absent  (started without the last rank) the rendezvous times out naming it.
 // Prints `RESULT {...}` with what it caught, then exits 1 on a collective error.
 import { tf } from '@falcon/tensor';
-import { allReduce, CollectiveError, destroyProcessGroup, initProcessGroup, recv } from '../../src/index.js';
+import { allReduce, CollectiveError, destroyProcessGroup, initProcessGroup, irecv, recv } from '../../src/index.js';
 
 const scenario = process.argv[2];
 const timeoutMs = Number(process.env.FAULT_TIMEOUT_MS ?? 4000);
@@ -33,7 +35,7 @@ async function main(): Promise<void> {
   const kill = scenario === 'kill' || scenario === 'kill0';
   const victim = scenario === 'kill0' ? 0 : last;
   const x = tf.ones([kill ? 4_000_000 : 16]);
-  if (scenario === 'recv') {
+  if (scenario === 'recv' || scenario === 'irecv') {
     if (pg.rank === last) {
       await new Promise((r) => setTimeout(r, 300));
       process.kill(process.pid, 'SIGKILL');
@@ -41,7 +43,8 @@ async function main(): Promise<void> {
     if (pg.rank === 1) {
       t0 = Date.now();
       try {
-        await recv([8], 'float32', { src: last }).wait();
+        if (scenario === 'irecv') irecv([8], 'float32', { src: last }).wait();
+        else await recv([8], 'float32', { src: last }).wait();
       } catch (e) {
         report(e, t0);
       }

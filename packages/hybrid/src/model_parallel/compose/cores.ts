@@ -38,11 +38,11 @@ export function shardMixerTerms(config: HybridConfig, p: MambaShardParams, block
 
 /**
  * The cores of {@link TensorParallelContext.contextParallel} for the CP group `cp`: each rank holds
- * two mirrored chunks of every sequence, `2L = seqlen / c` positions.
+ * two mirrored chunks of every sequence, `2L = seqlen / c` positions (and their padding mask, if any).
  */
 export function contextParallelCores(config: HybridConfig, cp: ProcessGroup): { attend: AttentionShardCore; mamba: MambaShardCore } {
   return {
-    attend: (q, k, v) => ringAttention(q, k, v, { group: cp, seqlen: (q.shape[1] as number) * cp.size }),
-    mamba: (xBC, dt, p, block) => statePassingScan(xBC, dt, shardMixerTerms(config, p, block), cp, (xBC.shape[1] as number) * cp.size),
+    attend: (q, k, v, mask) => ringAttention(q, k, v, { group: cp, seqlen: (q.shape[1] as number) * cp.size, keyPaddingMask: mask }),
+    mamba: (xBC, dt, p, block, mask) => statePassingScan(xBC, dt, shardMixerTerms(config, p, block), cp, (xBC.shape[1] as number) * cp.size, mask),
   };
 }

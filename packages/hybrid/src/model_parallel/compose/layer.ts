@@ -39,19 +39,20 @@ export class ComposedLayer implements PipelineStageLayer {
 
   /**
    * @param x - the residual stream `[rows, localSeq, d]` (localSeq: seqlen / cp, then / t under SP)
-   * @param inputs - positions of the whole sequences `[rows, seqlen]` (this rank's are taken here);
+   * @param inputs - positions and padding mask of the whole sequences `[rows, seqlen]` (this rank's are taken here);
    *   `recompute: 'layer'` recomputes the whole layer in the backward, `'attention'` / `'mamba'` /
    *   `'both'` those mixers (their collectives included)
    * @returns `{ y }`, shape of x
    */
   forward(x: Tensor, inputs: LayerInputs): { y: Tensor } {
     const rec = inputs.recompute ?? 'none';
-    if (this.cp.size > 1 && inputs.mask) throw new Error(`composed layout: layer ${this.index}: context parallelism runs without padding masks`);
     const run = (t: Tensor, [pos, mask]: (Tensor | undefined)[]) => tensorParallelLayer(t, this.index, this.ctx, pos!, mask, undefined, rec === 'layer' ? 'none' : rec);
     return {
       y: tf.tidy(() => {
-        const positions = this.cp.size === 1 ? inputs.positions : splitSequence(inputs.positions, contextParallelLayout(inputs.positions.shape[1] as number, this.cp.size, this.cp.rank));
-        return rec === 'layer' ? recomputed(run, x, Object.values(this.variables()), [positions, inputs.mask]) : run(x, [positions, inputs.mask]);
+        const cpLayout = this.cp.size === 1 ? undefined : contextParallelLayout(inputs.positions.shape[1] as number, this.cp.size, this.cp.rank);
+        const positions = cpLayout ? splitSequence(inputs.positions, cpLayout) : inputs.positions;
+        const mask = cpLayout && inputs.mask ? splitSequence(inputs.mask, cpLayout) : inputs.mask;
+        return rec === 'layer' ? recomputed(run, x, Object.values(this.variables()), [positions, mask]) : run(x, [positions, mask]);
       }),
     };
   }

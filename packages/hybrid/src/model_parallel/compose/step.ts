@@ -48,14 +48,13 @@ export function composedActivationShape(model: ComposedFalconH1, rows: number, s
  * This rank's part of the loss and gradients of its replica's rows (every rank calls it, each DP
  * replica with its own rows, the same within a replica).
  * @param model - this rank's part of the model
- * @param batch - this replica's rows (`inputIds` int32 `[rows, seqlen]`; no padding mask under CP)
+ * @param batch - this replica's rows (`inputIds` int32 `[rows, seqlen]`, optional `labels` and padding `attentionMask`, whole sequences)
  * @returns on the last stage the mean loss over the whole global batch (the one-rank loss); on every
  *   rank the gradients of its pieces (HF names, shapes of the pieces), the one-rank gradients cut by
  *   {@link ComposedFalconH1.shardPlan}
  */
 export async function composedValueAndGrads(model: ComposedFalconH1, batch: PipelineBatch, options: ComposedStepOptions): Promise<{ loss?: Scalar; grads: Record<string, Tensor> }> {
   const { tp, cp, dp } = model.groups;
-  if (cp.size > 1 && batch.attentionMask) throw new Error('composed layout: context parallelism runs without padding masks');
   const [rows, seqlen] = batch.inputIds.shape;
   if (!Number.isInteger(options.microbatches) || options.microbatches < 1 || rows % options.microbatches !== 0) throw new Error(`composed layout: the ${rows} rows do not split into ${options.microbatches} microbatches`);
   const activationShape = composedActivationShape(model, rows, seqlen, options.microbatches);

@@ -21,9 +21,10 @@ import { convWeight, perHead, stateMatrix } from './ssd_terms.js';
  * @param dt - raw time steps `[batch, 2L, nheads]`
  * @param mixer - the mixer whose parameters are used
  * @param seqlen - the whole sequence length
+ * @param mask - padding mask of this rank's two chunks `[batch, 2L]` (1 real / 0 padding; default none), all-gathered here: as on one rank, the conv outputs of padding are zeroed (the mixer has zeroed its input)
  * @returns the SSD output `[batch, 2L, nheads, headdim]`
  */
-export function allToAllScan(xBC: Tensor, dt: Tensor, mixer: Mamba2Mixer, group: ProcessGroup, seqlen: number): Tensor {
+export function allToAllScan(xBC: Tensor, dt: Tensor, mixer: Mamba2Mixer, group: ProcessGroup, seqlen: number, mask?: Tensor): Tensor {
   contextParallelLayout(seqlen, group.size, group.rank);
   const c = group.size;
   const { nHeads: h, headDim: p, nGroups: g, dState: n, dSsm } = mixer;
@@ -31,6 +32,7 @@ export function allToAllScan(xBC: Tensor, dt: Tensor, mixer: Mamba2Mixer, group:
   const hc = h / c;
   const r = group.rank;
   const [b, l2] = xBC.shape;
+  if (mask && (mask.rank !== 2 || mask.shape[0] !== b || mask.shape[1] !== l2)) throw new RangeError(`context parallelism (all-to-all mode): the mask [${mask.shape.join(',')}] must be this rank's [batch ${b}, ${l2}]`);
   const P = mixer.parameters();
   return tf.tidy(() => {
     const [x, BC] = tf.split(xBC, [dSsm, 2 * g * n], -1);
@@ -51,7 +53,10 @@ export function allToAllScan(xBC: Tensor, dt: Tensor, mixer: Mamba2Mixer, group:
       ...(bias ? { bias: pick(bias, false) } : {}),
       silu: true,
     }).y;
-    const [xc, Bc, Cc] = tf.split(conv, [hc * p, g * n, g * n], -1);
+    // padding's conv outputs zeroed, as on one rank (the whole mask in natural order; not differentiated)
+    const whole = mask && rankMajorToNatural(c === 1 ? tf.cast(mask, 'float32') : gatherFromSequence(tf.cast(mask, 'float32'), { group, axis: 1 }), c);
+    const masked = whole ? tf.mul(conv, tf.expandDims(whole, 2)) : conv;
+    const [xc, Bc, Cc] = tf.split(masked, [hc * p, g * n, g * n], -1);
     // B and C of this rank's heads: each head's group, or the whole groups when they align
     const headB = groupsOf(tf.reshape(Bc, [b, seqlen, g, n]), r, hc, h);
     const headC = groupsOf(tf.reshape(Cc, [b, seqlen, g, n]), r, hc, h);

@@ -5,6 +5,11 @@
  * token. Each rank's loss is its share of the global mean (its tokens' cross-entropy summed, over
  * the global token count), so the losses and the gradients summed over the group are the one-rank
  * ones.
+ *
+ * A padding mask `[batch, seqlen]` (left or right padding, the same on every rank) is applied as
+ * on one rank: RoPE positions count the real tokens before each one (over the whole sequence, then
+ * split like the tokens), ring attention masks padded keys (the mask blocks go round the ring
+ * with the K/V blocks), and the Mamba-2 mixer zeroes the padding's inputs and conv outputs.
  */
 import type { ProcessGroup } from '@falcon/parallel';
 import { allReduce, contextParallelLayout, contextParallelPositions, splitSequence } from '@falcon/parallel';
@@ -12,6 +17,7 @@ import { linearCrossEntropy, rmsNorm, tf } from '@falcon/tensor';
 import type { Scalar, Tensor, Tensor2D } from '@falcon/tensor';
 import { checkInputIds, checkTokenIds } from '../../checks.js';
 import { IGNORE_INDEX } from '../../loss.js';
+import { positionIds } from '../../model.js';
 import type { FalconH1ForCausalLM } from '../../model.js';
 import type { RecomputePolicy } from '../../recompute.js';
 import { allToAllScan } from './all_to_all_scan.js';
@@ -31,16 +37,22 @@ export interface ContextParallelOptions {
   recompute?: RecomputePolicy;
   /** Tokens per chunk of the chunked loss (default: 2²⁴ / vocab_size). */
   lossChunkSize?: number;
+  /** Padding mask of the whole sequences `[batch, seqlen]`, 1 real token / 0 padding (int32, float32 or bool; default none). */
+  attentionMask?: Tensor2D;
+  /** Ring attention overlaps each K/V shift with the compute of the current block (default true; the results are the same bit for bit). */
+  overlap?: boolean;
 }
 
 /**
  * The model over this rank's part of the sequences, up to the final norm.
  * @param inputIds - int32 `[batch, seqlen]`, the whole sequences (the same on every rank of the group; seqlen divisible by 2c)
+ * @param opts - the CP group, Mamba-2 mode, `attentionMask` `[batch, seqlen]` (the same on every rank), recompute, overlap
  * @returns this rank's final hidden states `[batch, 2·seqlen/2c, d]` (its two chunks, in local order)
  */
 export function contextParallelHidden(model: FalconH1ForCausalLM, inputIds: Tensor2D, opts: ContextParallelOptions): Tensor {
   const base = model.config.base;
-  checkInputIds('contextParallel', inputIds, base);
+  const mask = opts.attentionMask;
+  checkInputIds('contextParallel', inputIds, base, mask);
   const [batch, seqlen] = inputIds.shape;
   const { group } = opts;
   const layout = contextParallelLayout(seqlen, group.size, group.rank);
@@ -59,17 +71,18 @@ export function contextParallelHidden(model: FalconH1ForCausalLM, inputIds: Tens
   const local = tf.tidy(() => splitSequence(inputIds, layout));
   checkTokenIds('contextParallel', local.dataSync(), base.vocab_size);
   return tf.tidy(() => {
-    const pos = tf.tensor1d(contextParallelPositions(layout), 'int32');
-    const positions = tf.tile(tf.expandDims(pos, 0), [batch, 1]);
+    const positions = mask ? splitSequence(positionIds(batch, seqlen, mask), layout) : tf.tile(tf.expandDims(tf.tensor1d(contextParallelPositions(layout), 'int32'), 0), [batch, 1]);
+    const localMask = mask && splitSequence(mask, layout);
     let x = tf.mul(tf.gather(model.top['model.embed_tokens.weight'], local), base.embedding_multiplier);
     local.dispose();
     for (const layer of model.layers) {
       const scale = layer.attention?.softmaxScale;
       x = layer.forward(x, {
         positions,
+        mask: localMask,
         recompute: opts.recompute,
-        attend: (q, k, v) => ringAttention(q, k, v, { group, seqlen, softmaxScale: scale }),
-        mambaCore: (xBC, dt, mixer) => (mode === 'all-to-all' ? allToAllScan : statePassingScan)(xBC, dt, mixer, group, seqlen),
+        attend: (q, k, v) => ringAttention(q, k, v, { group, seqlen, softmaxScale: scale, overlap: opts.overlap, keyPaddingMask: localMask }),
+        mambaCore: (xBC, dt, mixer) => (mode === 'all-to-all' ? allToAllScan : statePassingScan)(xBC, dt, mixer, group, seqlen, localMask),
       }).y;
     }
     return rmsNorm(x, model.top['model.final_layernorm.weight'], base.rms_norm_eps);

@@ -6,9 +6,19 @@
  * chunk causally, earlier chunks fully, later ones skipped). The partial results are merged with
  * their log-sum-exps (the online softmax). The backward is autodiff through the same steps: dQ
  * stays, dK/dV travel back around the ring through the shifts' gradients.
+ *
+ * Overlap (the default): the shift of block s+1 is posted before block s is computed and waited
+ * after it, forward and backward (`startRingShift`: the backward posts the dK/dV shift before
+ * block s's backward and waits for it after), so the transfer runs while the rank computes. The
+ * values are those of the plain ring (`overlap: false`), bit for bit.
+ *
+ * Key padding (left or right): each rank's mask of its two chunks travels around the ring with its
+ * K/V block (a shift of its own, posted and waited with the K/V one; not differentiated). A query
+ * whose visible keys are all padding gets zeros, as on one rank: its parts' log-sum-exps (−∞) are
+ * floored at −1e30 before the merge.
  */
 import { flashAttention } from '@falcon/attention';
-import { contextParallelLayout, ringShift } from '@falcon/parallel';
+import { contextParallelLayout, ringShift, startRingShift } from '@falcon/parallel';
 import type { ContextParallelLayout, ProcessGroup } from '@falcon/parallel';
 import { tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
@@ -21,6 +31,10 @@ export interface RingAttentionOptions {
   seqlen: number;
   /** Softmax scale (default `headDim^−0.5`). */
   softmaxScale?: number;
+  /** Key padding mask of this rank's two chunks `[batch, 2L]` (like k), 1 keep / 0 padding (default none). */
+  keyPaddingMask?: Tensor;
+  /** Overlap each K/V shift with the compute of the current block (default true; false: wait for each shift before computing). */
+  overlap?: boolean;
 }
 
 /**
@@ -60,16 +74,36 @@ export function ringAttention(q: Tensor, k: Tensor, v: Tensor, opts: RingAttenti
   const c = group.size;
   const hkv = k.shape[2] as number;
   const softmaxScale = opts.softmaxScale ?? (q.shape[3] as number) ** -0.5;
+  const mask = opts.keyPaddingMask;
+  if (mask && (mask.rank !== 2 || mask.shape[0] !== q.shape[0] || mask.shape[1] !== 2 * L)) {
+    throw new RangeError(`ringAttention: keyPaddingMask [${mask.shape.join(',')}] must be this rank's [batch ${q.shape[0]}, ${2 * L} (two chunks of ${L})]`);
+  }
   return tf.tidy(() => {
     const qs = tf.split(q, 2, 1);
     const parts: { out: Tensor; lse: Tensor }[][] = [[], []];
     // one message per step: k and v side by side along the heads
     let block = tf.concat([k, v], 2);
+    let maskBlock = mask && tf.cast(mask, 'float32'); // [b, 2L]: the mask of the block's two chunks
+    const overlap = opts.overlap ?? true;
     for (let s = 0; s < c; s++) {
       const src = (group.rank - s + c) % c;
       const current = block;
-      // the next block is fetched before this one is used (posted sends never wait for the compute)
-      if (s + 1 < c) block = ringShift(current, { group, tag: 0x5100 });
+      const currentMask = maskBlock;
+      // overlapped: the next block is posted now and waited after this one's compute; plain: it has arrived before the compute
+      let next: (() => Tensor) | undefined;
+      let nextMask: (() => Tensor) | undefined;
+      if (s + 1 < c && overlap) {
+        const pending = startRingShift(current, { group, tag: 0x5100 });
+        const pendingMask = currentMask && startRingShift(currentMask, { group, tag: 0x5110 });
+        next = () => pending.wait();
+        if (pendingMask) nextMask = () => pendingMask.wait();
+      } else if (s + 1 < c) {
+        const arrived = ringShift(current, { group, tag: 0x5100 });
+        const arrivedMask = currentMask && ringShift(currentMask, { group, tag: 0x5110 });
+        next = () => arrived;
+        if (arrivedMask) nextMask = () => arrivedMask;
+      }
+      const masks = currentMask ? tf.split(currentMask, 2, 1) : undefined;
       const [kb, vb] = tf.split(current, [hkv, hkv], 2);
       const ks = tf.split(kb, 2, 1);
       const vs = tf.split(vb, 2, 1);
@@ -77,10 +111,13 @@ export function ringAttention(q: Tensor, k: Tensor, v: Tensor, opts: RingAttenti
       layout.chunks.forEach((qc, i) => {
         srcChunks.forEach((kc, j) => {
           if (kc > qc) return;
-          const r = flashAttention(qs[i], ks[j], vs[j], { causal: kc === qc, softmaxScale });
-          parts[i].push({ out: r.out, lse: r.lse });
+          const r = flashAttention(qs[i], ks[j], vs[j], { causal: kc === qc, softmaxScale, keyPaddingMask: masks?.[j] });
+          // a query that sees only padding in this part: lse −∞ → −1e30 (weight 0 next to any real part; all such parts merge to zeros)
+          parts[i].push({ out: r.out, lse: mask ? tf.maximum(r.lse, -1e30) : r.lse });
         });
       });
+      if (next) block = next();
+      if (nextMask) maskBlock = nextMask();
     }
     return tf.concat([mergeAttention(parts[0]), mergeAttention(parts[1])], 1);
   });

@@ -30,14 +30,16 @@ import type { SsdMixerTerms } from './ssd_terms.js';
  * @param dt - raw time steps `[batch, 2L, nheads]`
  * @param mixer - the mixer whose parameters are used (or a tensor-parallel rank's view of its heads)
  * @param seqlen - the whole sequence length
+ * @param mask - padding mask of this rank's two chunks `[batch, 2L]` (1 real / 0 padding; default none): as on one rank, the conv outputs of padding are zeroed (the mixer has zeroed its input)
  * @returns the SSD output `[batch, 2L, nheads, headdim]`
  */
-export function statePassingScan(xBC: Tensor, dt: Tensor, mixer: SsdMixerTerms, group: ProcessGroup, seqlen: number): Tensor {
+export function statePassingScan(xBC: Tensor, dt: Tensor, mixer: SsdMixerTerms, group: ProcessGroup, seqlen: number, mask?: Tensor): Tensor {
   const layout = contextParallelLayout(seqlen, group.size, group.rank);
   const L = layout.chunkLength;
   const k1 = mixer.dConv - 1;
   if (L < k1) throw new RangeError(`context parallelism (state passing): each chunk (${L} tokens = seqlen ${seqlen} / 2·cp ${2 * group.size}) must hold at least dConv − 1 = ${k1} tokens for the conv halo`);
   const [b] = xBC.shape;
+  if (mask && (mask.rank !== 2 || mask.shape[0] !== b || mask.shape[1] !== 2 * L)) throw new RangeError(`context parallelism (state passing): the mask [${mask.shape.join(',')}] must be this rank's [batch ${b}, ${2 * L}]`);
   const { nHeads: h, headDim: p, nGroups: g, dState: n, dSsm } = mixer;
   const c = group.size;
   const r = group.rank;
@@ -57,7 +59,8 @@ export function statePassingScan(xBC: Tensor, dt: Tensor, mixer: SsdMixerTerms, 
       silu: true,
       initialState: tf.concat([haloFirst, haloSecond], 0),
     }).y;
-    const [x, B, C] = tf.split(conv, [dSsm, g * n, g * n], -1);
+    const masked = mask ? tf.mul(conv, tf.expandDims(stackChunks(tf.cast(mask, 'float32')), 2)) : conv;
+    const [x, B, C] = tf.split(masked, [dSsm, g * n, g * n], -1);
     const Bh = tf.reshape(B, [2 * b, L, g, n]);
     const Ch = tf.reshape(C, [2 * b, L, g, n]);
     const A = stateMatrix(mixer);

@@ -101,17 +101,18 @@ function cacheKv(t: Tensor, idx: number[] | undefined): Tensor {
 
 /**
  * The attention of local heads done elsewhere (context parallelism: ring attention across the CP
- * group): q `[batch, seqlen, nq, hd]`, k and v `[batch, seqlen, nkv, hd]` → `[batch, seqlen, nq, hd]`.
+ * group): q `[batch, seqlen, nq, hd]`, k and v `[batch, seqlen, nkv, hd]`, the key padding mask of
+ * these positions `[batch, seqlen]` (1 keep / 0 padding) when there is one → `[batch, seqlen, nq, hd]`.
  */
-export type AttentionShardCore = (q: Tensor, k: Tensor, v: Tensor) => Tensor;
+export type AttentionShardCore = (q: Tensor, k: Tensor, v: Tensor, mask?: Tensor) => Tensor;
 
 /**
  * {@link attentionShard}, also returning a KV cache of this capacity when one is given (prefill).
- * @param core - replaces the causal flash attention of each call (no mask, no cache)
+ * @param core - replaces the causal flash attention of each call (given the mask; no cache)
  * @returns y `[batch, seqlen, localHeads·hd]` and the cache
  */
 export function attentionShardPrefill(u: Tensor, project: QkvProjection, block: BlockLayout, c: AttentionShardConfig, positions: Tensor, mask?: Tensor, cacheCapacity?: number, core?: AttentionShardCore): { y: Tensor; cache?: KVCache } {
-  if (core && (mask || cacheCapacity !== undefined)) throw new Error('attentionShard: an outside core (context parallelism) runs without padding masks or caches');
+  if (core && cacheCapacity !== undefined) throw new Error('attentionShard: an outside core (context parallelism) runs without caches');
   let cache: KVCache | undefined;
   const y = tf.tidy(() => {
     const [b, l] = u.shape;
@@ -121,7 +122,7 @@ export function attentionShardPrefill(u: Tensor, project: QkvProjection, block: 
       cache = new KVCache({ batch: b, capacity: cacheCapacity, nKvHeads: idx ? idx.length : block.shared[1] - block.shared[0], headDim: c.headDim });
       cache.append(cacheKv(k, idx), cacheKv(v, idx), mask);
     }
-    const outs = attentionCalls(block).map((call) => core ? core(headSlice(q, call.q), headSlice(k, call.kv), headSlice(v, call.kv)) : flashAttention(headSlice(q, call.q), headSlice(k, call.kv), headSlice(v, call.kv), { causal: true, softmaxScale: c.headDim ** -0.5, keyPaddingMask: mask }).out);
+    const outs = attentionCalls(block).map((call) => core ? core(headSlice(q, call.q), headSlice(k, call.kv), headSlice(v, call.kv), mask) : flashAttention(headSlice(q, call.q), headSlice(k, call.kv), headSlice(v, call.kv), { causal: true, softmaxScale: c.headDim ** -0.5, keyPaddingMask: mask }).out);
     return tf.reshape(outs.length === 1 ? outs[0] : tf.concat(outs, 2), [b, l, (block.heads[1] - block.heads[0]) * c.headDim]);
   });
   return cache ? { y, cache } : { y };

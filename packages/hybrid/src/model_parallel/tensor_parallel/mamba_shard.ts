@@ -96,14 +96,16 @@ export function mambaShard(u: Tensor, project: (x: Tensor) => Tensor, p: MambaSh
 
 /**
  * The conv + SSD of this rank's heads done elsewhere (context parallelism: state passing across
- * the CP group): conv input xBC `[batch, seqlen, local conv channels]` and raw dt
- * `[batch, seqlen, localHeads]` → the SSD output `[batch, seqlen, localHeads, p]` (D term included).
+ * the CP group): conv input xBC `[batch, seqlen, local conv channels]`, raw dt
+ * `[batch, seqlen, localHeads]` and the padding mask of these positions `[batch, seqlen]` when
+ * there is one (the conv outputs of padding to be zeroed) → the SSD output
+ * `[batch, seqlen, localHeads, p]` (D term included).
  */
-export type MambaShardCore = (xBC: Tensor, dt: Tensor, p: MambaShardParams, block: BlockLayout) => Tensor;
+export type MambaShardCore = (xBC: Tensor, dt: Tensor, p: MambaShardParams, block: BlockLayout, mask?: Tensor) => Tensor;
 
 /**
  * {@link mambaShard}, also returning this rank's conv and SSM states after the last position when asked (prefill).
- * @param core - replaces the conv and the scan (no mask, no cache; one group run: an even split)
+ * @param core - replaces the conv and the scan (given the mask; no cache; one group run: an even split)
  * @returns y `[batch, seqlen, localHeads·p]` and the cache
  */
 export function mambaShardPrefill(u: Tensor, project: (x: Tensor) => Tensor, p: MambaShardParams, block: BlockLayout, c: MambaShardConfig, group: ProcessGroup | undefined, mask: Tensor | undefined, returnCache: boolean, core?: MambaShardCore): { y: Tensor; cache?: MambaShardCache } {
@@ -115,8 +117,8 @@ export function mambaShardPrefill(u: Tensor, project: (x: Tensor) => Tensor, p: 
     const gn = g * c.dState;
     const { z, xBC, dt } = inProjection(u, project, block, c, mask);
     if (core) {
-      if (mask || returnCache || !block.uniform) throw new Error('mambaShard: an outside core (context parallelism) runs without padding masks, caches or uneven head splits');
-      return { y: gateOut(tf.reshape(core(xBC, dt, p, block), [b, l, dSsm]), z, p, block, c, group) };
+      if (returnCache || !block.uniform) throw new Error('mambaShard: an outside core (context parallelism) runs without caches or uneven head splits');
+      return { y: gateOut(tf.reshape(core(xBC, dt, p, block, mask), [b, l, dSsm]), z, p, block, c, group) };
     }
     const conv = causalConv1d(xBC, tf.reshape(p['conv1d.weight'], [dSsm + 2 * gn, c.dConv]), { bias: p['conv1d.bias'], silu: true, returnFinalState: returnCache });
     const m = mask && tf.expandDims(tf.cast(mask, 'float32'), 2);
