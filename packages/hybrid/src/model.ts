@@ -18,6 +18,7 @@ import type { GenerateOptions } from './generate.js';
 import { generate } from './generate.js';
 import type { FromPretrainedOptions, SavePretrainedOptions } from './pretrained.js';
 import { readPretrained, savePretrained } from './pretrained.js';
+import { packedError } from './pack_ternary.js';
 
 /** Options of {@link FalconH1ForCausalLM.forward}. */
 export interface ForwardOptions {
@@ -100,6 +101,7 @@ export class FalconH1ForCausalLM implements CausalLm {
   readonly layers: ParallelHybridLayer[];
   /** Embeddings, final norm and (unless tied) lm_head, by transformers name. */
   readonly top: Record<string, Variable> = {};
+  private packedFlag = false;
 
   /**
    * A model with freshly initialised weights (normal(0, initializer_range); norms 1; Mamba-2 as transformers).
@@ -115,8 +117,42 @@ export class FalconH1ForCausalLM implements CausalLm {
     this.layers = Array.from({ length: b.num_hidden_layers }, (_, i) => new ParallelHybridLayer(config, i, seed));
   }
 
-  /** Every trainable variable, by internal name (transformers names, except each layer's `fused_out_proj.weight`). */
+  /** Whether {@link FalconH1ForCausalLM.packTernary} has converted the model for inference. */
+  get isPacked(): boolean {
+    return this.packedFlag;
+  }
+
+  /**
+   * Convert a BitNet model for inference: every BitNet linear (per the config's `bitnet` module
+   * types: attention q/k/v, Mamba-2 in_proj, the shared o_proj|out_proj projection, the MLP) gets
+   * its weight `[out, in]` replaced by the packed 2-bit ternary form (`PackedBitLinear`: transformers'
+   * packed layout, ~1/16 of the float32 bytes, and the weight scale of the whole matrix, as the
+   * training form quantises it) and its float weight freed. Afterwards `forward`, `generate` and
+   * the cached steps run those linears as int8 activations × packed weights (`ternaryMatmul`),
+   * giving the training form's (fake-quantised) outputs up to f32 rounding of the scales.
+   * Irreversible: training (`variables`, `valueAndGrads`, a `Trainer`), `stateDict`,
+   * `loadStateDict` and `savePretrained` are refused afterwards (save before packing).
+   * Asynchronous: the weights are read back from the backend to be packed.
+   * @returns this model
+   * @throws if the config has no BitNet layer or the model is already packed
+   * @example
+   * const model = await FalconH1ForCausalLM.fromPretrained(dir); // a model with falcon_bitnet layers
+   * await model.packTernary();
+   * const out = await model.generate(prompt, { maxNewTokens: 32 });
+   */
+  async packTernary(): Promise<this> {
+    if (!Object.values(this.config.bitnet).some(Boolean)) {
+      throw new Error('packTernary: the model has no BitNet layers (config bitnet: attention, mamba, mlp and outProj are all false); only BitNet linears can be packed');
+    }
+    if (this.packedFlag) throw new Error('packTernary: the model is already packed');
+    for (const layer of this.layers) await layer.packTernary();
+    this.packedFlag = true;
+    return this;
+  }
+
+  /** Every trainable variable, by internal name (transformers names, except each layer's `fused_out_proj.weight`). @throws for a packed model */
   variables(): Record<string, Variable> {
+    if (this.packedFlag) throw packedError('variables (training)');
     const out: Record<string, Variable> = { ...this.top };
     this.layers.forEach((l, i) => {
       for (const [k, v] of Object.entries(l.variables())) out[`model.layers.${i}.${k}`] = v;
@@ -126,6 +162,7 @@ export class FalconH1ForCausalLM implements CausalLm {
 
   /** The weights under transformers' names (o_proj and out_proj split out of the fused projection). */
   stateDict(): Record<string, Tensor> {
+    if (this.packedFlag) throw packedError('stateDict');
     const out: Record<string, Tensor> = { ...this.top };
     this.layers.forEach((l, i) => {
       for (const [k, v] of Object.entries(l.transformersWeights())) out[`model.layers.${i}.${k}`] = v;
@@ -147,6 +184,7 @@ export class FalconH1ForCausalLM implements CausalLm {
    * @throws naming the missing, unexpected or misshapen weight
    */
   loadStateDict(weights: Record<string, Tensor>): void {
+    if (this.packedFlag) throw packedError('loadStateDict');
     const expected = this.stateDictShapes();
     const problems: string[] = [];
     for (const [k, shape] of expected) {
@@ -208,6 +246,7 @@ export class FalconH1ForCausalLM implements CausalLm {
   forward(inputIds: Tensor2D, options?: ForwardOptions): ForwardOutput;
   forward(inputIds: Tensor2D, options: ForwardOptions = {}): Omit<ForwardOutput, 'logits'> & { logits?: Tensor3D } {
     this.checkIds('forward', inputIds, options.attentionMask);
+    if (this.packedFlag && (options.recompute ?? 'none') !== 'none') throw packedError(`forward with recompute '${options.recompute}' (training)`);
     const [batch, seqlen] = inputIds.shape;
     // a given mask is applied as it is (an all-ones mask masks nothing; no host read to find out)
     const mask = options.attentionMask;
@@ -257,6 +296,7 @@ export class FalconH1ForCausalLM implements CausalLm {
    * what the trainer uses.
    */
   valueAndVariableGrads(inputIds: Tensor2D, options: { labels?: Tensor2D; attentionMask?: Tensor2D; recompute?: RecomputePolicy; lossChunkSize?: number } = {}): { loss: Scalar; grads: Record<string, Tensor> } {
+    if (this.packedFlag) throw packedError('valueAndGrads (training)');
     const vars = this.variables();
     const names = new Map(Object.entries(vars).map(([k, v]) => [v.name, k]));
     const { value, grads } = tf.variableGrads(
@@ -340,6 +380,7 @@ export class FalconH1ForCausalLM implements CausalLm {
 
   /** Write `config.json` and `model.safetensors` into `dir` (transformers loads them). @param dir - target directory */
   async savePretrained(dir: string, options: SavePretrainedOptions = {}): Promise<void> {
+    if (this.packedFlag) throw packedError('savePretrained');
     await savePretrained(this, dir, options);
   }
 

@@ -15,10 +15,14 @@ import { Mamba2Mixer } from '@falcon/mamba2';
 import type { Mamba2Cache, Mamba2ForwardOptions } from '@falcon/mamba2';
 import { init, rmsNorm, tf, variableFrom } from '@falcon/tensor';
 import type { Tensor, Variable } from '@falcon/tensor';
+import type { PackedBitLinear } from '@falcon/bitnet';
 import type { HybridConfig } from './config.js';
 import { layerDims } from './config.js';
 import { bitnetMatMul, linear } from './linear.js';
+import type { LinearWeight } from './linear.js';
 import { mlp } from './mlp.js';
+import type { MlpParams } from './mlp.js';
+import { bitnetWeightNames, packedError, packTernaryWeight } from './pack_ternary.js';
 import type { RecomputePolicy } from './recompute.js';
 import { recomputed } from './recompute.js';
 
@@ -60,6 +64,10 @@ export class ParallelHybridLayer {
   readonly own: Record<string, Variable> = {};
   private readonly attnWidth: number;
   private readonly dSsm: number;
+  /** After {@link ParallelHybridLayer.packTernary}: the packed form of each BitNet weight, by its (freed) float variable. */
+  private readonly packed = new Map<Tensor, PackedBitLinear>();
+  /** The product of the mixers' BitNet projections: the packed form of their weight once packed. */
+  private readonly bitnetProjection = (x: Tensor, w: Tensor): Tensor => bitnetMatMul(x, this.weight(w));
 
   /**
    * @param config - the model config
@@ -91,7 +99,7 @@ export class ParallelHybridLayer {
         outputProjection: false,
         initializerRange: std,
         seed: s + 1,
-        ...(config.bitnet.attention ? { projection: bitnetMatMul } : {}),
+        ...(config.bitnet.attention ? { projection: this.bitnetProjection } : {}),
       });
     }
     if (heads.mambaHeads > 0) {
@@ -115,7 +123,7 @@ export class ParallelHybridLayer {
         outputProjection: false,
         initializerRange: std,
         seed: s + 2,
-        ...(config.bitnet.mamba ? { projection: bitnetMatMul } : {}),
+        ...(config.bitnet.mamba ? { projection: this.bitnetProjection } : {}),
       });
     }
     const d = b.hidden_size;
@@ -132,8 +140,21 @@ export class ParallelHybridLayer {
     if (b.mlp_bias) for (const n of ['gate', 'up', 'down']) this.own[`feed_forward.${n}_proj.bias`] = v(init.zeros([n === 'down' ? d : f]));
   }
 
-  /** Every trainable variable of the layer, by its internal name (the fused projection is one variable). */
+  /** Whether {@link ParallelHybridLayer.packTernary} has run. */
+  get isPacked(): boolean {
+    return this.packed.size > 0;
+  }
+
+  /**
+   * Every trainable variable of the layer, by its internal name (the fused projection is one variable).
+   * @throws for a packed layer (its BitNet weights are no longer variables)
+   */
   variables(): Record<string, Variable> {
+    if (this.isPacked) throw packedError(`layer ${this.index}: variables`);
+    return this.allVariables();
+  }
+
+  private allVariables(): Record<string, Variable> {
     const out: Record<string, Variable> = { ...this.own };
     for (const [k, p] of Object.entries(this.attention?.parameters() ?? {})) out[`self_attn.${k}`] = p;
     for (const [k, p] of Object.entries(this.mamba?.parameters() ?? {})) out[`mamba.${k}`] = p;
@@ -146,6 +167,7 @@ export class ParallelHybridLayer {
    * @returns new tensors for the split pieces, the live variables for the rest
    */
   transformersWeights(): Record<string, Tensor> {
+    if (this.isPacked) throw packedError(`layer ${this.index}: stateDict`);
     const out: Record<string, Tensor> = {};
     for (const [k, p] of Object.entries(this.variables())) {
       if (k !== FUSED) out[k] = p;
@@ -157,7 +179,7 @@ export class ParallelHybridLayer {
   /** The shape of every weight under transformers' names (relative to `model.layers.{i}.`). */
   transformersShapes(): Record<string, number[]> {
     const out: Record<string, number[]> = {};
-    for (const [k, p] of Object.entries(this.variables())) if (k !== FUSED) out[k] = [...p.shape];
+    for (const [k, p] of Object.entries(this.allVariables())) if (k !== FUSED) out[k] = [...p.shape];
     const d = this.config.base.hidden_size;
     if (this.attention) out['self_attn.o_proj.weight'] = [d, this.attnWidth];
     if (this.mamba) out['mamba.out_proj.weight'] = [d, this.dSsm];
@@ -178,6 +200,7 @@ export class ParallelHybridLayer {
    */
   loadTransformersWeights(w: Record<string, Tensor>): void {
     const where = `layer ${this.index}`;
+    if (this.isPacked) throw packedError(`${where}: loadStateDict`);
     const attn: Record<string, Tensor> = {};
     const mamba: Record<string, Tensor> = {};
     const own: Record<string, Tensor> = {};
@@ -270,7 +293,7 @@ export class ParallelHybridLayer {
         }
         parts.push(tf.mul(m, b.ssm_out_multiplier));
       }
-      let h = linear(parts.length === 1 ? parts[0] : tf.concat(parts, -1), this.own[FUSED], undefined, bitnet.outProj);
+      let h = linear(parts.length === 1 ? parts[0] : tf.concat(parts, -1), this.weight(this.own[FUSED]), undefined, bitnet.outProj);
       const ob = this.own['self_attn.o_proj.bias'];
       const mb = this.own['mamba.out_proj.bias'];
       if (ob) h = tf.add(h, tf.mul(ob, b.attention_out_multiplier));
@@ -283,14 +306,47 @@ export class ParallelHybridLayer {
     return { y, cache };
   }
 
-  private ffParams(): Record<string, Variable> {
-    const out: Record<string, Variable> = {};
-    for (const [k, p] of Object.entries(this.own)) if (k.startsWith('feed_forward.')) out[k.slice(13)] = p;
+  private ffParams(): MlpParams {
+    const out: MlpParams = {};
+    for (const [k, p] of Object.entries(this.own)) if (k.startsWith('feed_forward.')) out[k.slice(13)] = this.weight(p);
     return out;
   }
 
-  /** Free the layer's variables and its mixers' constants. */
+  /** A weight as the products read it: its packed form once packed, else the float tensor itself. */
+  private weight(w: Tensor): LinearWeight {
+    return this.packed.get(w) ?? w;
+  }
+
+  /**
+   * Convert the layer for inference: every weight its config makes BitNet (attention's q/k/v,
+   * Mamba-2's in_proj, the fused output projection, the MLP's gate/up/down) is replaced by its
+   * packed 2-bit form with the whole matrix's weight scale, and its float variable is freed. The
+   * forward then runs those products as int8 activations × packed ternary weights.
+   * @returns the names (relative to `model.layers.{i}.`) of the packed weights
+   * @throws if the layer is already packed
+   */
+  async packTernary(): Promise<string[]> {
+    if (this.isPacked) throw new Error(`layer ${this.index}: packTernary: the layer is already packed`);
+    const vars = this.allVariables();
+    const names = bitnetWeightNames(this.config.bitnet, { attention: !!this.attention, mamba: !!this.mamba });
+    const packed = new Map<Tensor, PackedBitLinear>();
+    try {
+      for (const name of names) packed.set(vars[name], await packTernaryWeight(vars[name]));
+    } catch (e) {
+      for (const p of packed.values()) p.dispose();
+      throw e;
+    }
+    // all packed: now the float weights go (the mixers keep the disposed variables, which their projection never reads)
+    for (const [v, p] of packed) {
+      this.packed.set(v, p);
+      v.dispose();
+    }
+    return names;
+  }
+
+  /** Free the layer's variables (and packed weights) and its mixers' constants. */
   dispose(): void {
+    for (const p of this.packed.values()) p.dispose();
     for (const p of Object.values(this.own)) p.dispose();
     this.attention?.dispose(); // its variables and constants (ALiBi slopes)
     this.mamba?.dispose(); // its variables and constants (the μP multiplier vector)
