@@ -312,6 +312,16 @@ export class ParallelHybridLayer {
     return out;
   }
 
+  /** The packed weights after {@link ParallelHybridLayer.packTernary}, by internal name (`fused_out_proj.weight`, `self_attn.q_proj.weight`, …); empty before. */
+  packedWeights(): Record<string, PackedBitLinear> {
+    const out: Record<string, PackedBitLinear> = {};
+    for (const [k, v] of Object.entries(this.allVariables())) {
+      const p = this.packed.get(v);
+      if (p) out[k] = p;
+    }
+    return out;
+  }
+
   /** A weight as the products read it: its packed form once packed, else the float tensor itself. */
   private weight(w: Tensor): LinearWeight {
     return this.packed.get(w) ?? w;

@@ -1,0 +1,180 @@
+// packTernary: a BitNet Falcon-H1 model converted for inference (every BitNet linear a packed 2-bit
+// weight with the whole matrix's scale, int8 activations through ternaryMatmul) gives the logits of
+// the training form (weights and activations fake-quantised at every call) up to f32 rounding, the
+// same greedy tokens, ~1/16 of the float32 bytes for those linears, and refuses training and saving.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { packedRows, ternarize } from '@falcon/bitnet';
+import { tf } from '@falcon/tensor';
+import type { Tensor, Tensor2D } from '@falcon/tensor';
+import { randomTensor, relativeError } from '@falcon/tensor/testing';
+import { bitnetMatMul, bitnetWeightNames, FalconH1ForCausalLM, hybridConfig, linear, packTernaryWeight, TokenBatches } from '../src/index.js';
+import type { BitNetLayers, LayerHeads } from '../src/index.js';
+import { Trainer } from '../src/train/trainer.js';
+
+// awkward sizes: q 28, k/v 14 and MLP 42 rows (not multiples of 4: packed rows are padded), biases on
+const CONFIG = {
+  model_type: 'falcon_h1', vocab_size: 37, hidden_size: 28, intermediate_size: 42, num_hidden_layers: 3,
+  num_attention_heads: 2, num_key_value_heads: 1, head_dim: 14, mamba_d_ssm: 28, mamba_n_heads: 2, mamba_d_head: 14,
+  mamba_d_state: 6, mamba_chunk_size: 8, mamba_rms_norm: true, tie_word_embeddings: false, initializer_range: 0.1,
+  attention_bias: true, mlp_bias: true, projectors_bias: true, mamba_proj_bias: true,
+};
+// a hybrid layer, a pure attention layer and a pure Mamba-2 layer: the fused o_proj|out_proj has both parts, then one each
+const LAYERS: LayerHeads[] = [
+  { attentionHeads: 2, kvHeads: 1, mambaHeads: 2 },
+  { attentionHeads: 2, kvHeads: 1, mambaHeads: 0 },
+  { attentionHeads: 0, kvHeads: 0, mambaHeads: 2 },
+];
+const ALL: BitNetLayers = { attention: true, mamba: true, mlp: true, outProj: true };
+const CASES: [string, Partial<BitNetLayers>][] = [
+  ['every module type BitNet', ALL],
+  ['only the MLP and the shared output projection BitNet', { mlp: true, outProj: true }],
+  ['only attention and Mamba-2 BitNet', { attention: true, mamba: true }],
+];
+const ids = tf.tensor2d(Array.from({ length: 22 }, (_, i) => 1 + ((i * 7) % 35)), [2, 11], 'int32') as Tensor2D;
+const SEEDS = [5, 6, 7, 8];
+const model = (bitnet: Partial<BitNetLayers>, seed = 5) => new FalconH1ForCausalLM(hybridConfig(CONFIG, { layers: LAYERS, bitnet }), seed);
+
+/** The BitNet weights of a model by full internal name (before packing). */
+function bitnetVariables(m: FalconH1ForCausalLM): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  m.layers.forEach((l, i) => {
+    const vars = l.variables();
+    for (const n of bitnetWeightNames(m.config.bitnet, { attention: !!l.attention, mamba: !!l.mamba })) out[`model.layers.${i}.${n}`] = vars[n];
+  });
+  return out;
+}
+
+describe('packTernary', () => {
+  it('a packed weight gives the fake-quantised product up to f32 rounding (awkward sizes, a zero token, bias)', async () => {
+    for (const [lead, out, inF, seed] of [[[3, 5], 13, 27, 1], [[2], 1, 1, 2], [[7], 42, 28, 3], [[2, 3], 6, 65, 4]] as [number[], number, number, number][]) {
+      const w = randomTensor([out, inF], seed);
+      const bias = randomTensor([out], seed + 10);
+      const tokens = lead.reduce((a, b) => a * b);
+      // the first token all zeros (its absmax clamps to 1e-5), the others normal × 3
+      const x = tf.tidy(() => tf.reshape(tokens === 1 ? tf.zeros([1, inF]) : tf.concat([tf.zeros([1, inF]), tf.mul(randomTensor([tokens - 1, inF], seed + 20), 3)]), [...lead, inF]));
+      const p = await packTernaryWeight(w);
+      const want = linear(x, w, bias, true);
+      const got = linear(x, p, bias, true);
+      expect(got.shape).toEqual([...lead, out]);
+      // exact int products, rescaled once (packed) against a K-term f32 sum of rescaled terms (fake): ≤ ~K·2⁻²⁴ ≈ 4e-6, measured ~1e-7
+      expect(relativeError(got, want)).toBeLessThan(1e-6);
+      const flat = tf.reshape(x, [-1, inF]);
+      const [m1, m2] = [bitnetMatMul(flat, p), bitnetMatMul(flat, w)];
+      expect(relativeError(m1, m2)).toBeLessThan(1e-6); // the same
+      tf.dispose([w, bias, x, want, got, flat, m1, m2]);
+      p.dispose();
+    }
+    const bad = tf.zeros([2, 3, 4]);
+    await expect(packTernaryWeight(bad)).rejects.toThrow(/float32 \[out, in\]/);
+    bad.dispose();
+  });
+
+  for (const [name, bitnet] of CASES) {
+    it(`${name}: logits equal the fake-quantised model's, greedy tokens are identical`, async () => {
+      const errors: number[] = [];
+      for (const seed of SEEDS) {
+        const fake = model(bitnet, seed);
+        const packed = model(bitnet, seed);
+        expect(await packed.packTernary()).toBe(packed);
+        expect(packed.isPacked).toBe(true);
+        const want = fake.forward(ids).logits;
+        const got = packed.forward(ids).logits;
+        errors.push(relativeError(got, want));
+        const prompt = tf.slice(ids, [0, 0], [2, 5]) as Tensor2D;
+        const opts = { maxNewTokens: 12, eosTokenId: null };
+        const [g, f] = [await packed.generate(prompt, opts), await fake.generate(prompt, opts)];
+        expect(g.arraySync()).toEqual(f.arraySync());
+        tf.dispose([want, got, prompt, g, f]);
+        fake.dispose();
+        packed.dispose();
+      }
+      // Each packed product is the fake-quantised one up to f32 rounding (≈1e-7 relative, next test), so the
+      // logits agree to ~1e-7 (measured 0.8–1.5e-7 through 3 layers) → 1e-5. But an activation that lands
+      // within that rounding of a quantisation boundary (x·s_x ≈ k + ½) rounds the other way in one model,
+      // moving one int8 input by 1 (a change ≈ 1/(127·√K) ≈ 1e-3 of that product): measured once in the
+      // 12 model/seed pairs here (2.1e-3 in the logits) → at most one pair per case above 1e-5, all < 5e-3.
+      expect(errors.filter((e) => e < 1e-5).length, `errors ${errors}`).toBeGreaterThanOrEqual(SEEDS.length - 1);
+      expect(Math.max(...errors), `errors ${errors}`).toBeLessThan(5e-3);
+    });
+  }
+
+  it('packs each BitNet matrix whole (the training form\'s ternary values and scale) and frees its float weight: ~1/16 of the bytes', async () => {
+    const m = model(ALL);
+    const vars = bitnetVariables(m);
+    const copies = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, tf.clone(v)]));
+    const floatBytes = Object.values(vars).reduce((s, v) => s + 4 * v.size, 0);
+    const before = tf.memory().numBytes;
+    await m.packTernary();
+    const after = tf.memory().numBytes;
+    let packedBytes = 0;
+    m.layers.forEach((l, i) => {
+      const packed = l.packedWeights();
+      expect(Object.keys(packed).sort()).toEqual(bitnetWeightNames(ALL, { attention: !!l.attention, mamba: !!l.mamba }).sort());
+      for (const [n, p] of Object.entries(packed)) {
+        const w = copies[`model.layers.${i}.${n}`];
+        expect(vars[`model.layers.${i}.${n}`].isDisposed).toBe(true);
+        expect([p.outFeatures, p.inFeatures]).toEqual(w.shape);
+        const { ternary, scale } = ternarize(w);
+        expect(p.weightScale).toBe(scale.dataSync()[0]); // the same f32 value as the training form's weightQuant
+        expect(Array.from(p.ternaryWeight())).toEqual(Array.from(ternary.dataSync()));
+        tf.dispose([ternary, scale]);
+        packedBytes += 4 * Math.ceil((packedRows(p.outFeatures) * p.inFeatures) / 4) + 4; // int32 words + the f32 scale
+      }
+    });
+    // the fused projection of layer 0 has one scale, that of [o_proj | out_proj], not o_proj's own
+    const fused = copies['model.layers.0.fused_out_proj.weight'];
+    const oProj = tf.slice(fused, [0, 0], [-1, 28]);
+    expect(m.layers[0].packedWeights()['fused_out_proj.weight'].weightScale).not.toBe(ternarize(oProj).scale.dataSync()[0]);
+    // the float weights are freed and the packed ones take their place, byte for byte
+    expect(after).toBe(before - floatBytes + packedBytes);
+    // 2 bits per weight (1/16 of f32), plus rows padded to a multiple of 4 (k/v's 14 rows take 16) and one scale each
+    expect(packedBytes / floatBytes).toBeGreaterThan(1 / 16);
+    expect(packedBytes / floatBytes).toBeLessThan(1.1 / 16); // measured 1.049/16
+    tf.dispose([...Object.values(copies), oProj]);
+    m.dispose();
+  });
+
+  it('only some module types BitNet: the others keep their float weights', async () => {
+    const m = model({ mlp: true, outProj: true });
+    const attn = m.layers[0].attention!.parameters()['q_proj.weight'];
+    const inProj = m.layers[0].mamba!.parameters()['in_proj.weight'];
+    await m.packTernary();
+    expect(Object.keys(m.layers[0].packedWeights()).sort()).toEqual(['feed_forward.down_proj.weight', 'feed_forward.gate_proj.weight', 'feed_forward.up_proj.weight', 'fused_out_proj.weight']);
+    expect(attn.isDisposed).toBe(false);
+    expect(inProj.isDisposed).toBe(false);
+    m.dispose();
+  });
+
+  it('refuses training and saving once packed, packing twice, and packing a model without BitNet layers', async () => {
+    const m = model(ALL);
+    await m.packTernary();
+    const packedMsg = /packed for inference by packTernary\(\)/;
+    expect(() => m.valueAndGrads(ids)).toThrow(packedMsg);
+    expect(() => m.valueAndVariableGrads(ids)).toThrow(packedMsg);
+    expect(() => m.variables()).toThrow(packedMsg);
+    expect(() => m.forward(ids, { recompute: 'layer' })).toThrow(packedMsg);
+    expect(() => m.stateDict()).toThrow(packedMsg);
+    expect(() => m.loadStateDict({})).toThrow(packedMsg);
+    const dir = mkdtempSync(join(tmpdir(), 'falcon-packed-'));
+    await expect(m.savePretrained(dir)).rejects.toThrow(packedMsg);
+    const t = new Trainer(m, new TokenBatches(Int32Array.from({ length: 100 }, (_, i) => i % 30), 2, 8, 1), { steps: 2, lr: 1e-3 }, dir);
+    await expect(t.run()).rejects.toThrow(packedMsg);
+    await expect(m.packTernary()).rejects.toThrow(/already packed/);
+    const plain = model({});
+    await expect(plain.packTernary()).rejects.toThrow(/no BitNet layers/);
+    plain.dispose();
+    m.dispose();
+  });
+
+  it('a packed model frees every tensor on dispose', async () => {
+    const n = tf.memory().numTensors;
+    const m = model(ALL);
+    await m.packTernary();
+    tf.dispose(m.forward(ids).logits);
+    m.dispose();
+    expect(tf.memory().numTensors).toBe(n);
+  });
+});
