@@ -6,6 +6,7 @@
  */
 import { rmsNorm, tf, variableFrom } from '@falcon/tensor';
 import type { Scalar, Tensor, Tensor2D, Tensor3D, Variable } from '@falcon/tensor';
+import type { PackedBitLinear, RawTensorData } from '@falcon/bitnet';
 import { init } from '@falcon/tensor';
 import { checkInputIds, checkTokenIds } from './checks.js';
 import type { CausalLm } from './causal_lm.js';
@@ -130,8 +131,9 @@ export class FalconH1ForCausalLM implements CausalLm {
    * training form quantises it) and its float weight freed. Afterwards `forward`, `generate` and
    * the cached steps run those linears as int8 activations × packed weights (`ternaryMatmul`),
    * giving the training form's (fake-quantised) outputs up to f32 rounding of the scales.
-   * Irreversible: training (`variables`, `valueAndGrads`, a `Trainer`), `stateDict`,
-   * `loadStateDict` and `savePretrained` are refused afterwards (save before packing).
+   * Irreversible: training (`variables`, `valueAndGrads`, a `Trainer`), `stateDict` and
+   * `loadStateDict` are refused afterwards; `savePretrained` writes the packed form (transformers'
+   * packed BitLinear tensors), which `fromPretrained` reads back as a packed model.
    * Asynchronous: the weights are read back from the backend to be packed.
    * @returns this model
    * @throws if the config has no BitNet layer or the model is already packed
@@ -184,23 +186,52 @@ export class FalconH1ForCausalLM implements CausalLm {
    * @throws naming the missing, unexpected or misshapen weight
    */
   loadStateDict(weights: Record<string, Tensor>): void {
+    this.loadPackedStateDict(weights, {});
+  }
+
+  /**
+   * Load a packed checkpoint: the float weights, and the packed BitNet weights (exactly those the
+   * config makes BitNet; o_proj and out_proj of a layer with one scale), all checked first. With any
+   * packed weight the model is then packed, as after {@link FalconH1ForCausalLM.packTernary}.
+   * @param weights - float weights by transformers name
+   * @param packed - packed weights by transformers name (`…_proj.weight`); the model takes them over
+   * @throws naming every missing, unexpected or misshapen weight
+   */
+  loadPackedStateDict(weights: Record<string, Tensor>, packed: Record<string, PackedBitLinear>): void {
     if (this.packedFlag) throw packedError('loadStateDict');
     const expected = this.stateDictShapes();
     const problems: string[] = [];
     for (const [k, shape] of expected) {
       const t = weights[k];
-      if (!t) problems.push(`missing '${k}' [${shape}]`);
-      else if (!tf.util.arraysEqual(t.shape, shape)) problems.push(`'${k}' has shape [${t.shape}], expected [${shape}]`);
+      if (!t && !packed[k]) problems.push(`missing '${k}' [${shape}]`);
+      else if (t && packed[k]) problems.push(`'${k}' is given both as a float and as a packed weight`);
+      else if (t && !tf.util.arraysEqual(t.shape, shape)) problems.push(`'${k}' has shape [${t.shape}], expected [${shape}]`);
     }
-    for (const k of Object.keys(weights)) if (!expected.has(k)) problems.push(`unexpected '${k}'`);
+    for (const k of [...Object.keys(weights), ...Object.keys(packed)]) if (!expected.has(k)) problems.push(`unexpected '${k}'`);
+    const byLayer = this.layers.map((_, i) => {
+      const prefix = `model.layers.${i}.`;
+      const pick = <T>(r: Record<string, T>) => Object.fromEntries(Object.entries(r).filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t]));
+      return { mine: pick(weights), minePacked: pick(packed) };
+    });
+    byLayer.forEach(({ minePacked }, i) => problems.push(...this.layers[i].packedProblems(minePacked).map((p) => `layer ${i}: ${p}`)));
     if (problems.length) throw new Error(`the weights do not match the config: ${problems.join('; ')}`);
     for (const [k, v] of Object.entries(this.top)) v.assign(weights[k]);
+    this.layers.forEach((l, i) => l.loadTransformersWeights(byLayer[i].mine, byLayer[i].minePacked));
+    if (Object.keys(packed).length) this.packedFlag = true;
+  }
+
+  /**
+   * Every tensor a checkpoint of this model holds, by transformers name: {@link FalconH1ForCausalLM.stateDict}
+   * or, for a packed model, the float weights and each packed BitNet weight as transformers' packed
+   * `BitLinear` tensors (`….weight` U8 `[ceil(out/4), in]`, `….weight_scale` F32 `[1]`).
+   */
+  checkpointTensors(): Record<string, Tensor | RawTensorData> {
+    if (!this.packedFlag) return this.stateDict();
+    const out: Record<string, Tensor | RawTensorData> = { ...this.top };
     this.layers.forEach((l, i) => {
-      const prefix = `model.layers.${i}.`;
-      const mine: Record<string, Tensor> = {};
-      for (const [k, t] of Object.entries(weights)) if (k.startsWith(prefix)) mine[k.slice(prefix.length)] = t;
-      l.loadTransformersWeights(mine);
+      for (const [k, v] of Object.entries({ ...l.transformersWeights(), ...l.packedTransformersTensors() })) out[`model.layers.${i}.${k}`] = v;
     });
+    return out;
   }
 
   /**
@@ -378,9 +409,12 @@ export class FalconH1ForCausalLM implements CausalLm {
     return loadPretrained(dir, options);
   }
 
-  /** Write `config.json` and `model.safetensors` into `dir` (transformers loads them). @param dir - target directory */
+  /**
+   * Write `config.json` and `model.safetensors` into `dir` (transformers loads them; a packed
+   * model's BitNet weights as transformers' packed BitLinear tensors, which `fromPretrained` reads back packed).
+   * @param dir - target directory
+   */
   async savePretrained(dir: string, options: SavePretrainedOptions = {}): Promise<void> {
-    if (this.packedFlag) throw packedError('savePretrained');
     await savePretrained(this, dir, options);
   }
 

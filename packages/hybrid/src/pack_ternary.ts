@@ -5,8 +5,8 @@
  * `weightQuant` takes it: the fused `[o_proj | out_proj]` and Mamba-2's whole in_proj (z, x, B, C,
  * dt) each have one scale). Used by `FalconH1ForCausalLM.packTernary`.
  */
-import { BitLinear } from '@falcon/bitnet';
-import type { PackedBitLinear } from '@falcon/bitnet';
+import { BitLinear, PackedBitLinear, packedRows } from '@falcon/bitnet';
+import type { RawTensorData } from '@falcon/bitnet';
 import type { Tensor } from '@falcon/tensor';
 import type { BitNetLayers } from './config.js';
 
@@ -14,7 +14,7 @@ import type { BitNetLayers } from './config.js';
 export function packedError(what: string): Error {
   return new Error(
     `${what}: this model was packed for inference by packTernary() (its BitNet weights are 2-bit ternary, the float weights are freed); ` +
-      'training, stateDict, loadStateDict and savePretrained need the float weights: use (or reload) the model before packTernary()',
+      'training, stateDict and loadStateDict need the float weights: use (or reload) the model before packTernary()',
   );
 }
 
@@ -47,4 +47,58 @@ export async function packTernaryWeight(w: Tensor): Promise<PackedBitLinear> {
   } finally {
     layer.dispose();
   }
+}
+
+/**
+ * The packed bytes of input columns `[start, start + width)` of a packed weight: the packed weight
+ * of that column slice (the 2-bit packing runs along the output rows, so columns stay separate).
+ * @param p - packed `[out, in]` @returns bytes `[ceil(out/4), width]`
+ */
+export function packedColumns(p: PackedBitLinear, start: number, width: number): Uint8Array {
+  const rows = packedRows(p.outFeatures);
+  const out = new Uint8Array(rows * width);
+  for (let r = 0; r < rows; r++) out.set(p.packed.subarray(r * p.inFeatures + start, r * p.inFeatures + start + width), r * width);
+  return out;
+}
+
+/**
+ * A packed weight's tensors under transformers' packed `BitLinear` names: `${base}.weight` (U8
+ * `[ceil(out/4), in]`) and `${base}.weight_scale` (F32 `[1]`, the multiplier `s = 1/mean|W|`).
+ * @param base - e.g. `model.layers.0.feed_forward.up_proj`
+ * @param columns - a column slice `[start, width]` (a part of the fused output projection; default all)
+ */
+export function packedTensors(base: string, p: PackedBitLinear, columns: [number, number] = [0, p.inFeatures]): Record<string, RawTensorData> {
+  const [start, width] = columns;
+  return {
+    [`${base}.weight`]: { dtype: 'U8', shape: [packedRows(p.outFeatures), width], data: packedColumns(p, start, width) },
+    [`${base}.weight_scale`]: { dtype: 'F32', shape: [1], data: new Float32Array([p.weightScale]) },
+  };
+}
+
+/**
+ * Stack packed weights of the same rows along their input columns (o_proj | out_proj into the fused
+ * projection). The fused weight has one scale, so theirs must be equal (as {@link packedTensors} writes them).
+ * @param parts - `[name, packed]` in column order (named in errors) @param where - for errors
+ * @returns one packed weight `[out, Σ in]`
+ */
+export function concatPackedColumns(parts: [string, PackedBitLinear][], where: string): PackedBitLinear {
+  const [first] = parts;
+  for (const [name, p] of parts) {
+    if (p.outFeatures !== first[1].outFeatures) throw new Error(`${where}: packed '${name}' has ${p.outFeatures} rows, '${first[0]}' ${first[1].outFeatures}`);
+    if (p.weightScale !== first[1].weightScale) {
+      throw new Error(`${where}: packed '${name}' has weight_scale ${p.weightScale} but '${first[0]}' has ${first[1].weightScale}; the fused o_proj|out_proj projection is one BitNet matrix with one scale`);
+    }
+  }
+  if (parts.length === 1) return first[1];
+  const rows = packedRows(first[1].outFeatures);
+  const inF = parts.reduce((s, [, p]) => s + p.inFeatures, 0);
+  const bytes = new Uint8Array(rows * inF);
+  for (let r = 0; r < rows; r++) {
+    let col = 0;
+    for (const [, p] of parts) {
+      bytes.set(p.packed.subarray(r * p.inFeatures, (r + 1) * p.inFeatures), r * inF + col);
+      col += p.inFeatures;
+    }
+  }
+  return new PackedBitLinear({ inFeatures: inF, outFeatures: first[1].outFeatures, packed: bytes, weightScale: first[1].weightScale });
 }

@@ -15,14 +15,14 @@ import { Mamba2Mixer } from '@falcon/mamba2';
 import type { Mamba2Cache, Mamba2ForwardOptions } from '@falcon/mamba2';
 import { init, rmsNorm, tf, variableFrom } from '@falcon/tensor';
 import type { Tensor, Variable } from '@falcon/tensor';
-import type { PackedBitLinear } from '@falcon/bitnet';
+import type { PackedBitLinear, RawTensorData } from '@falcon/bitnet';
 import type { HybridConfig } from './config.js';
 import { layerDims } from './config.js';
 import { bitnetMatMul, linear } from './linear.js';
 import type { LinearWeight } from './linear.js';
 import { mlp } from './mlp.js';
 import type { MlpParams } from './mlp.js';
-import { bitnetWeightNames, packedError, packTernaryWeight } from './pack_ternary.js';
+import { bitnetWeightNames, concatPackedColumns, packedError, packedTensors, packTernaryWeight } from './pack_ternary.js';
 import type { RecomputePolicy } from './recompute.js';
 import { recomputed } from './recompute.js';
 
@@ -162,17 +162,34 @@ export class ParallelHybridLayer {
   }
 
   /**
-   * The layer's weights under transformers' names (relative to `model.layers.{i}.`), with the fused
-   * projection split back into `self_attn.o_proj.weight` and `mamba.out_proj.weight`.
+   * The layer's float weights under transformers' names (relative to `model.layers.{i}.`), with the fused
+   * projection split back into `self_attn.o_proj.weight` and `mamba.out_proj.weight`. Packed weights
+   * are left out (see {@link ParallelHybridLayer.packedTransformersTensors}).
    * @returns new tensors for the split pieces, the live variables for the rest
    */
   transformersWeights(): Record<string, Tensor> {
-    if (this.isPacked) throw packedError(`layer ${this.index}: stateDict`);
     const out: Record<string, Tensor> = {};
-    for (const [k, p] of Object.entries(this.variables())) {
-      if (k !== FUSED) out[k] = p;
+    for (const [k, p] of Object.entries(this.allVariables())) {
+      if (k !== FUSED && !this.packed.has(p)) out[k] = p;
     }
-    Object.assign(out, this.splitFused(this.own[FUSED]));
+    if (!this.packed.has(this.own[FUSED])) Object.assign(out, this.splitFused(this.own[FUSED]));
+    return out;
+  }
+
+  /**
+   * The packed weights as transformers' packed `BitLinear` tensors (relative to `model.layers.{i}.`):
+   * `<proj>.weight` U8 `[ceil(out/4), in]` and `<proj>.weight_scale` F32 `[1]`; the fused projection
+   * is split into o_proj and out_proj, each with the fused matrix's scale.
+   */
+  packedTransformersTensors(): Record<string, RawTensorData> {
+    const out: Record<string, RawTensorData> = {};
+    for (const [k, p] of Object.entries(this.packedWeights())) {
+      if (k !== FUSED) Object.assign(out, packedTensors(k.slice(0, -'.weight'.length), p));
+      else {
+        if (this.attention) Object.assign(out, packedTensors('self_attn.o_proj', p, [0, this.attnWidth]));
+        if (this.mamba) Object.assign(out, packedTensors('mamba.out_proj', p, [this.attnWidth, this.dSsm]));
+      }
+    }
     return out;
   }
 
@@ -197,10 +214,70 @@ export class ParallelHybridLayer {
   /**
    * Load transformers weights (names relative to `model.layers.{i}.`); o_proj and out_proj are stacked
    * into the fused projection. Every name and shape is checked before anything is assigned.
+   * @param packed - a packed checkpoint's BitNet weights by the same names (`…_proj.weight`): exactly
+   *   the weights the config makes BitNet (see {@link ParallelHybridLayer.packedProblems}); they replace
+   *   the float weights, which are freed (the layer is then packed). The layer takes them over (and
+   *   frees o_proj's and out_proj's once stacked).
    */
-  loadTransformersWeights(w: Record<string, Tensor>): void {
+  loadTransformersWeights(w: Record<string, Tensor>, packed: Record<string, PackedBitLinear> = {}): void {
     const where = `layer ${this.index}`;
     if (this.isPacked) throw packedError(`${where}: loadStateDict`);
+    const problems = this.packedProblems(packed);
+    if (problems.length) throw new Error(`${where}: ${problems.join('; ')}`);
+    const internal = Object.keys(packed).length ? bitnetWeightNames(this.config.bitnet, { attention: !!this.attention, mamba: !!this.mamba }) : [];
+    // a packed weight's variable keeps its current value (a copy stands in for it) until it is freed below
+    const vars = this.allVariables();
+    const standIns: Record<string, Tensor> = {};
+    for (const k of internal) Object.assign(standIns, k === FUSED ? this.splitFused(vars[FUSED]) : { [k]: tf.clone(vars[k]) });
+    try {
+      this.loadFloat({ ...w, ...standIns }, where);
+    } finally {
+      tf.dispose(Object.values(standIns));
+    }
+    for (const k of internal) {
+      let p = packed[k];
+      if (k === FUSED) {
+        const parts = this.fusedNames().map((n): [string, PackedBitLinear] => [n, packed[n]]);
+        p = concatPackedColumns(parts, where);
+        if (parts.length > 1) for (const [, q] of parts) q.dispose();
+      }
+      this.packed.set(vars[k], p);
+      vars[k].dispose();
+    }
+  }
+
+  /** transformers' names of the fused projection's parts in this layer (o_proj, out_proj). */
+  private fusedNames(): string[] {
+    return [...(this.attention ? ['self_attn.o_proj.weight'] : []), ...(this.mamba ? ['mamba.out_proj.weight'] : [])];
+  }
+
+  /**
+   * What is wrong with a packed checkpoint's weights for this layer (empty: they fit): they must be
+   * exactly the weights the config makes BitNet, of the right shapes, o_proj's and out_proj's with
+   * one scale (the fused projection's).
+   * @param packed - by transformers name relative to `model.layers.{i}.`
+   */
+  packedProblems(packed: Record<string, PackedBitLinear>): string[] {
+    const names = Object.keys(packed);
+    if (names.length === 0) return [];
+    const shapes = this.transformersShapes();
+    const internal = bitnetWeightNames(this.config.bitnet, { attention: !!this.attention, mamba: !!this.mamba });
+    const want = internal.flatMap((k) => (k === FUSED ? this.fusedNames() : [k]));
+    const problems: string[] = [];
+    for (const k of names) if (!want.includes(k)) problems.push(`'${k}' is packed, but the config does not make it a BitNet weight`);
+    for (const k of want) {
+      const p = packed[k];
+      if (!p) problems.push(`'${k}' is not packed, but the config makes it BitNet and other weights are packed`);
+      else if (p.outFeatures !== shapes[k][0] || p.inFeatures !== shapes[k][1]) problems.push(`packed '${k}' is [${p.outFeatures}, ${p.inFeatures}], expected [${shapes[k]}]`);
+    }
+    const fused = this.fusedNames().filter((n) => packed[n]);
+    if (fused.length === 2 && packed[fused[0]].weightScale !== packed[fused[1]].weightScale) {
+      problems.push(`packed o_proj and out_proj have weight_scale ${packed[fused[0]].weightScale} and ${packed[fused[1]].weightScale}; the fused projection is one BitNet matrix with one scale`);
+    }
+    return problems;
+  }
+
+  private loadFloat(w: Record<string, Tensor>, where: string): void {
     const attn: Record<string, Tensor> = {};
     const mamba: Record<string, Tensor> = {};
     const own: Record<string, Tensor> = {};

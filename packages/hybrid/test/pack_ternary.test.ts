@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packedRows, ternarize } from '@falcon/bitnet';
+import { openCheckpoint } from '@falcon/checkpoint';
 import { tf } from '@falcon/tensor';
 import type { Tensor, Tensor2D } from '@falcon/tensor';
 import { randomTensor, relativeError } from '@falcon/tensor/testing';
@@ -159,13 +160,67 @@ describe('packTernary', () => {
     expect(() => m.stateDict()).toThrow(packedMsg);
     expect(() => m.loadStateDict({})).toThrow(packedMsg);
     const dir = mkdtempSync(join(tmpdir(), 'falcon-packed-'));
-    await expect(m.savePretrained(dir)).rejects.toThrow(packedMsg);
     const t = new Trainer(m, new TokenBatches(Int32Array.from({ length: 100 }, (_, i) => i % 30), 2, 8, 1), { steps: 2, lr: 1e-3 }, dir);
     await expect(t.run()).rejects.toThrow(packedMsg);
     await expect(m.packTernary()).rejects.toThrow(/already packed/);
     const plain = model({});
     await expect(plain.packTernary()).rejects.toThrow(/no BitNet layers/);
     plain.dispose();
+    m.dispose();
+  });
+
+  it('savePretrained writes packed BitLinear tensors (U8 weight, weight_scale) and fromPretrained reads the packed model back', async () => {
+    for (const [bitnet, onTensor] of [[ALL, undefined], [{ mlp: true, outProj: true }, () => {}]] as const) {
+      const m = model(bitnet);
+      await m.packTernary();
+      const dir = mkdtempSync(join(tmpdir(), 'falcon-packed-'));
+      await m.savePretrained(dir, { onTensor });
+      const file = await openCheckpoint(dir);
+      // layer 0's o_proj [28, 28] and out_proj [28, 28]: 7 packed rows each, the fused matrix's one scale
+      for (const n of ['self_attn.o_proj', 'mamba.out_proj']) {
+        expect(file.info(`model.layers.0.${n}.weight`)).toMatchObject({ dtype: 'U8', shape: [7, 28] });
+        expect(file.info(`model.layers.0.${n}.weight_scale`)).toMatchObject({ dtype: 'F32', shape: [1] });
+      }
+      const scales = await file.readTensors(['model.layers.0.self_attn.o_proj.weight_scale', 'model.layers.0.mamba.out_proj.weight_scale']);
+      const fusedScale = m.layers[0].packedWeights()['fused_out_proj.weight'].weightScale;
+      for (const t of scales.values()) expect(t.dataSync()[0]).toBe(fusedScale);
+      tf.dispose([...scales.values()]);
+      // q/k/v of the 2 attention layers, in_proj of the 2 Mamba-2 layers, o_proj/out_proj: 2 + 1 + 1, the MLP: 3 per layer
+      expect(file.names.filter((n) => n.endsWith('weight_scale')).length).toBe(bitnet === ALL ? 6 + 2 + 4 + 9 : 4 + 9);
+      await file.close();
+      const back = await FalconH1ForCausalLM.fromPretrained(dir);
+      expect(back.isPacked).toBe(true);
+      m.layers.forEach((l, i) => {
+        const [a, b] = [l.packedWeights(), back.layers[i].packedWeights()];
+        expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
+        for (const k of Object.keys(a)) {
+          expect(b[k].weightScale).toBe(a[k].weightScale);
+          expect(Array.from(b[k].packed)).toEqual(Array.from(a[k].packed));
+        }
+      });
+      const [la, lb] = [m.forward(ids).logits, back.forward(ids).logits];
+      expect(relativeError(lb, la)).toBe(0); // the same weights, the same ops
+      tf.dispose([la, lb]);
+      back.dispose();
+      m.dispose();
+    }
+  });
+
+  it('a packed checkpoint must fit the config: BitNet flags, one scale for o_proj|out_proj', async () => {
+    const m = model(ALL);
+    await m.packTernary();
+    const dir = mkdtempSync(join(tmpdir(), 'falcon-packed-'));
+    await m.savePretrained(dir);
+    await expect(FalconH1ForCausalLM.fromPretrained(dir, { bitnet: { mlp: false } })).rejects.toThrow(/'feed_forward\.up_proj\.weight' is packed, but the config does not make it a BitNet weight/);
+    // o_proj and out_proj packed with scales of their own (not one fused matrix) are refused
+    const fresh = model(ALL);
+    const [o, out] = await Promise.all([packTernaryWeight(randomTensor([28, 28], 1)), packTernaryWeight(randomTensor([28, 28], 2))]);
+    const others = Object.fromEntries(Object.entries(fresh.stateDict()).filter(([k]) => !/^model\.layers\.0\.(self_attn\.o_proj|mamba\.out_proj)\.weight$/.test(k)));
+    expect(() => fresh.loadPackedStateDict(others, { 'model.layers.0.self_attn.o_proj.weight': o, 'model.layers.0.mamba.out_proj.weight': out })).toThrow(/one BitNet matrix with one scale/);
+    expect(fresh.isPacked).toBe(false);
+    tf.dispose(Object.entries(fresh.stateDict()).filter(([k]) => /o_proj|out_proj/.test(k)).map(([, t]) => t));
+    [o, out].forEach((p) => p.dispose());
+    fresh.dispose();
     m.dispose();
   });
 
