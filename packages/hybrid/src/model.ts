@@ -442,5 +442,14 @@ export class FalconH1ForCausalLM implements CausalLm {
  * @throws when the config is invalid or a tensor is missing, unexpected or misshapen (all listed)
  */
 export async function loadPretrained(dir: string, options: FromPretrainedOptions = {}): Promise<FalconH1ForCausalLM> {
-  return readPretrained(dir, options, (config) => new FalconH1ForCausalLM(config));
+  const model = await readPretrained(dir, options, (config) => new FalconH1ForCausalLM(config));
+  if (options.packTernary && !model.isPacked) {
+    try {
+      await model.packTernary();
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+  }
+  return model;
 }

@@ -25,6 +25,11 @@ export interface FromPretrainedOptions {
   layers?: LayerHeads[];
   /** Turn BitNet layers on or off. */
   bitnet?: Partial<BitNetLayers>;
+  /**
+   * `FalconH1ForCausalLM.fromPretrained` only: pack the BitNet linears for inference once loaded
+   * (`packTernary()`; a packed checkpoint is read packed anyway). Default false.
+   */
+  packTernary?: boolean;
 }
 
 /**
@@ -42,7 +47,7 @@ export async function readPretrained<M extends CausalLm>(dir: string, options: F
   } catch (e) {
     throw new Error(`cannot read ${join(dir, 'config.json')}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const config = hybridConfig(text, { ...options, source: join(dir, 'config.json') });
+  const config = hybridConfig(text, { layers: options.layers, bitnet: options.bitnet, source: join(dir, 'config.json') });
   const reader = await openCheckpoint(dir);
   try {
     // a packed BitNet checkpoint (transformers' packed BitLinear): `….weight` U8 with its `….weight_scale`

@@ -206,6 +206,22 @@ describe('packTernary', () => {
     }
   });
 
+  it('fromPretrained with packTernary: a float BitNet checkpoint loaded packed', async () => {
+    const m = model({ mlp: true, outProj: true });
+    const dir = mkdtempSync(join(tmpdir(), 'falcon-packed-'));
+    await m.savePretrained(dir);
+    const loaded = await FalconH1ForCausalLM.fromPretrained(dir, { packTernary: true });
+    expect(loaded.isPacked).toBe(true);
+    expect(Object.keys(loaded.layers[1].packedWeights()).sort()).toEqual(['feed_forward.down_proj.weight', 'feed_forward.gate_proj.weight', 'feed_forward.up_proj.weight', 'fused_out_proj.weight']);
+    await m.packTernary();
+    const [a, b] = [m.forward(ids).logits, loaded.forward(ids).logits];
+    expect(relativeError(b, a)).toBe(0); // the same float weights, packed the same way
+    await expect(FalconH1ForCausalLM.fromPretrained(dir, { packTernary: true, bitnet: { mlp: false, outProj: false } })).rejects.toThrow(/no BitNet layers/);
+    tf.dispose([a, b]);
+    loaded.dispose();
+    m.dispose();
+  });
+
   it('a packed checkpoint must fit the config: BitNet flags, one scale for o_proj|out_proj', async () => {
     const m = model(ALL);
     await m.packTernary();
