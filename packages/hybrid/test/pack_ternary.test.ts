@@ -85,10 +85,14 @@ describe('packTernary', () => {
         const got = packed.forward(ids).logits;
         errors.push(relativeError(got, want));
         const prompt = tf.slice(ids, [0, 0], [2, 5]) as Tensor2D;
-        const opts = { maxNewTokens: 12, eosTokenId: null };
-        const [g, f] = [await packed.generate(prompt, opts), await fake.generate(prompt, opts)];
-        expect(g.arraySync()).toEqual(f.arraySync());
-        tf.dispose([want, got, prompt, g, f]);
+        // whole prompt, then chunked prefill with a left-padded row (the cached multi-token path)
+        const mask = tf.tensor2d([[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]], [2, 5], 'int32') as Tensor2D;
+        for (const opts of [{ maxNewTokens: 12, eosTokenId: null }, { maxNewTokens: 6, eosTokenId: null, prefillChunkSize: 2, attentionMask: mask }]) {
+          const [g, f] = [await packed.generate(prompt, opts), await fake.generate(prompt, opts)];
+          expect(g.arraySync()).toEqual(f.arraySync());
+          tf.dispose([g, f]);
+        }
+        tf.dispose([want, got, prompt, mask]);
         fake.dispose();
         packed.dispose();
       }
