@@ -325,6 +325,7 @@ export class ParallelHybridLayer {
     const bitnet = this.config.bitnet;
     let cache: LayerCache | undefined;
     const rec = inputs.cache || inputs.cacheCapacity !== undefined ? 'none' : (inputs.recompute ?? 'none');
+    if (rec !== 'none' && this.isPacked) throw packedError(`layer ${this.index}: forward with recompute '${rec}' (training)`);
     if (rec === 'layer') {
       const whole = (t: Tensor, [positions, mask]: (Tensor | undefined)[]) => this.forward(t, { ...inputs, positions: positions!, mask, recompute: 'none' }).y;
       return { y: recomputed(whole, x, Object.values(this.variables()), [inputs.positions, inputs.mask]) };
