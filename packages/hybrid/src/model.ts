@@ -213,7 +213,8 @@ export class FalconH1ForCausalLM implements CausalLm {
       const pick = <T>(r: Record<string, T>) => Object.fromEntries(Object.entries(r).filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t]));
       return { mine: pick(weights), minePacked: pick(packed) };
     });
-    byLayer.forEach(({ minePacked }, i) => problems.push(...this.layers[i].packedProblems(minePacked).map((p) => `layer ${i}: ${p}`)));
+    const anyPacked = Object.keys(packed).length > 0;
+    byLayer.forEach(({ minePacked }, i) => problems.push(...this.layers[i].packedProblems(minePacked, anyPacked).map((p) => `layer ${i}: ${p}`)));
     if (problems.length) throw new Error(`the weights do not match the config: ${problems.join('; ')}`);
     for (const [k, v] of Object.entries(this.top)) v.assign(weights[k]);
     this.layers.forEach((l, i) => l.loadTransformersWeights(byLayer[i].mine, byLayer[i].minePacked));

@@ -256,10 +256,12 @@ export class ParallelHybridLayer {
    * exactly the weights the config makes BitNet, of the right shapes, o_proj's and out_proj's with
    * one scale (the fused projection's).
    * @param packed - by transformers name relative to `model.layers.{i}.`
+   * @param checkpointPacked - whether the checkpoint is packed at all (other layers' weights are;
+   *   default: whether `packed` holds any): then this layer's BitNet weights must be packed too
    */
-  packedProblems(packed: Record<string, PackedBitLinear>): string[] {
+  packedProblems(packed: Record<string, PackedBitLinear>, checkpointPacked = Object.keys(packed).length > 0): string[] {
     const names = Object.keys(packed);
-    if (names.length === 0) return [];
+    if (!checkpointPacked) return [];
     const shapes = this.transformersShapes();
     const internal = bitnetWeightNames(this.config.bitnet, { attention: !!this.attention, mamba: !!this.mamba });
     const want = internal.flatMap((k) => (k === FUSED ? this.fusedNames() : [k]));

@@ -238,6 +238,13 @@ describe('packTernary', () => {
     const [o, out] = await Promise.all([packTernaryWeight(randomTensor([28, 28], 1)), packTernaryWeight(randomTensor([28, 28], 2))]);
     const others = Object.fromEntries(Object.entries(fresh.stateDict()).filter(([k]) => !/^model\.layers\.0\.(self_attn\.o_proj|mamba\.out_proj)\.weight$/.test(k)));
     expect(() => fresh.loadPackedStateDict(others, { 'model.layers.0.self_attn.o_proj.weight': o, 'model.layers.0.mamba.out_proj.weight': out })).toThrow(/one BitNet matrix with one scale/);
+    // a checkpoint packed in part: every BitNet weight of every layer must be packed
+    const up = await packTernaryWeight(randomTensor([42, 28], 3));
+    const floats = fresh.stateDict();
+    const { ['model.layers.0.feed_forward.up_proj.weight']: _, ...rest } = floats;
+    expect(() => fresh.loadPackedStateDict(rest, { 'model.layers.0.feed_forward.up_proj.weight': up })).toThrow(/layer 2: 'feed_forward\.gate_proj\.weight' is not packed, but the config makes it BitNet/);
+    tf.dispose(Object.entries(floats).filter(([k]) => /o_proj|out_proj/.test(k)).map(([, t]) => t));
+    up.dispose();
     expect(fresh.isPacked).toBe(false);
     tf.dispose(Object.entries(fresh.stateDict()).filter(([k]) => /o_proj|out_proj/.test(k)).map(([, t]) => t));
     [o, out].forEach((p) => p.dispose());
