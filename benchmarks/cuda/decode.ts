@@ -10,10 +10,10 @@
 //   ratio = measured / floor tokens/s;
 // - prefill tokens/s of one sequence per length (one shot, and chunked with --prefill-chunk), with
 //   the allocator peak on cuda;
-// - ternary: the same shapes with every linear BitNet, batch-1 decode, against the packed weights'
-//   floor: first the training form (the model's bitnet options: float weights quantised per step),
-//   then the same model after `packTernary()` (every BitNet linear a 2-bit packed weight, int8
-//   activations through ternaryMatmul: the inference form), with the time packing took.
+// - ternary: the same shapes with every linear BitNet, against the packed weights' floor: first the
+//   training form (the model's bitnet options: float weights quantised per step) at batch 1, then
+//   the same model after `packTernary()` (every BitNet linear a 2-bit packed weight, int8
+//   activations through ternaryMatmul: the inference form) at each batch, with the time packing took.
 // Writes <out>/decode.json and decode.md (machine, date, commit). Run on the GPU by
 // tools/device/run-decode.sh; on cpu for a check: --backend cpu --config tiny.
 // Arguments: --backend cuda|webgpu|cpu (cuda), --config 05b|tiny (05b), --layers N (36; tiny 2),
@@ -264,7 +264,7 @@ async function main(): Promise<void> {
     await tern.packTernary();
     const packMs = performance.now() - t0;
     console.log(`packTernary: ${packMs.toFixed(0)} ms`);
-    rows.push(...(await decodeRows(tern, `ternary, packed (packTernary() in ${(packMs / 1000).toFixed(1)} s: 2-bit weights, int8 activations)`, bandwidth, packedBytes, [1])));
+    rows.push(...(await decodeRows(tern, `ternary, packed (packTernary() in ${(packMs / 1000).toFixed(1)} s: 2-bit weights, int8 activations)`, bandwidth, packedBytes, batches)));
     tern.dispose();
     save();
   }
