@@ -161,7 +161,9 @@ describe('packTernary', () => {
     expect(() => m.valueAndVariableGrads(ids)).toThrow(packedMsg);
     expect(() => m.variables()).toThrow(packedMsg);
     expect(() => m.forward(ids, { recompute: 'layer' })).toThrow(packedMsg);
-    tf.tidy(() => expect(() => m.layers[0].forward(tf.zeros([1, 2, 28]), { positions: tf.zeros([1, 2], 'int32'), recompute: 'attention' })).toThrow(packedMsg));
+    tf.tidy(() => {
+      expect(() => m.layers[0].forward(tf.zeros([1, 2, 28]), { positions: tf.zeros([1, 2], 'int32'), recompute: 'attention' })).toThrow(packedMsg);
+    });
     expect(() => m.stateDict()).toThrow(packedMsg);
     expect(() => m.loadStateDict({})).toThrow(packedMsg);
     const dir = mkdtempSync(join(tmpdir(), 'falcon-packed-'));
