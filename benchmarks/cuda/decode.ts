@@ -10,10 +10,10 @@
 //   ratio = measured / floor tokens/s;
 // - prefill tokens/s of one sequence per length (one shot, and chunked with --prefill-chunk), with
 //   the allocator peak on cuda;
-// - ternary: the same shapes with every linear BitNet (the model's bitnet options: the training form,
-//   float weights quantised per step, which is what the model runs), batch-1 decode; and the linears
-//   of one decode step alone as @falcon/bitnet PackedBitLinear layers (2-bit weights, int8
-//   activations), against the packed weights' floor.
+// - ternary: the same shapes with every linear BitNet, against the packed weights' floor: first the
+//   training form (the model's bitnet options: float weights quantised per step) at batch 1, then
+//   the same model after `packTernary()` (every BitNet linear a 2-bit packed weight, int8
+//   activations through ternaryMatmul: the inference form) at each batch, with the time packing took.
 // Writes <out>/decode.json and decode.md (machine, date, commit). Run on the GPU by
 // tools/device/run-decode.sh; on cpu for a check: --backend cpu --config tiny.
 // Arguments: --backend cuda|webgpu|cpu (cuda), --config 05b|tiny (05b), --layers N (36; tiny 2),
@@ -24,7 +24,6 @@ import { execSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { initBackend, tf } from '@falcon/tensor';
 import type { BackendName, Tensor2D } from '@falcon/tensor';
-import { PackedBitLinear, packTernary } from '@falcon/bitnet';
 import { FalconH1ForCausalLM, generate, hybridConfig, prefillPrompt } from '@falcon/hybrid';
 import type { HybridConfig, LayerCache } from '@falcon/hybrid';
 import { falconH1Config05b } from '../lib/shapes_05b.js';
@@ -185,42 +184,6 @@ function packedWeightBytes(model: FalconH1ForCausalLM, floatBytes: number): numb
   return linearShapes(model).reduce((s, [, [out, inF]]) => s - 4 * out * inF + Math.ceil(out / 4) * inF, floatBytes);
 }
 
-/** The linears of one decode step (every layer's 2-D projection weights) as PackedBitLinear, batch 1: tokens/s and floor. */
-async function packedLinearsRow(model: FalconH1ForCausalLM, bandwidth: number): Promise<Row> {
-  const shapes = linearShapes(model);
-  const layersPacked = shapes.map(([, [out, inF]]) => {
-    const ternaryValues = Int8Array.from({ length: out * inF }, (_, i) => ((i * 2654435761) >>> 0) % 3 - 1);
-    return new PackedBitLinear({ inFeatures: inF, outFeatures: out, packed: packTernary(ternaryValues, out, inF), weightScale: 1 });
-  });
-  const packedBytes = layersPacked.reduce((s, l, i) => s + Math.ceil(shapes[i][1][0] / 4) * shapes[i][1][1], 0);
-  const inputs = shapes.map(([, [, inF]]) => tf.randomNormal([1, inF]));
-  const run = async () => {
-    const outs = layersPacked.map((l, i) => l.forward(inputs[i]));
-    await sync(outs[outs.length - 1]);
-    tf.dispose(outs);
-  };
-  const t = await timed(run);
-  const clock = await clocked(run);
-  tf.dispose(inputs);
-  layersPacked.forEach((l) => l.dispose());
-  const floorTokS = 1 / (packedBytes / bandwidth);
-  const tokS = 1000 / t.median;
-  return {
-    model: `ternary: the ${shapes.length} linears of a step alone, PackedBitLinear`,
-    batch: 1,
-    'T(1) ms': null,
-    [`T(${N + 1}) ms`]: null,
-    'decode tok/s': +tokS.toFixed(1),
-    'step wall ms': +t.median.toFixed(3),
-    'step host ms': +clock.hostMs.toFixed(3),
-    'step GPU ms': clock.gpuMs === null ? null : +clock.gpuMs.toFixed(3),
-    'kernels/step': clock.kernels,
-    'floor MiB/step': +(packedBytes / MiB).toFixed(1),
-    'floor tok/s': +floorTokS.toFixed(1),
-    'of floor': +(tokS / floorTokS).toFixed(3),
-  };
-}
-
 const cudaMemory = () => (tf.getBackend() === 'cuda' ? (tf.backend() as unknown as { memory(): { peakBytesInUse: number }; resetPeakMemory(): void }) : undefined);
 
 /** Prefill tokens/s of one sequence of each length (one shot, and in chunks), with the allocator peak on cuda. */
@@ -293,10 +256,15 @@ async function main(): Promise<void> {
   model.dispose();
   if (ternary) {
     const tern = new FalconH1ForCausalLM(hybridConfig(json, { bitnet: { attention: true, mamba: true, mlp: true, outProj: true } }), 0);
-    // the floor of a packed model: its packed weights (this model still reads float weights: the gap is that)
-    rows.push(...(await decodeRows(tern, 'ternary (bitnet options: float weights quantised per step; floor: packed)', bandwidth, packedWeightBytes(tern, weightBytes), [1])));
+    const packedBytes = packedWeightBytes(tern, weightBytes);
+    // the training form still reads (and quantises) the float weights every step: the gap to the packed floor is that
+    rows.push(...(await decodeRows(tern, 'ternary, training form (bitnet options: float weights quantised per step; floor: packed)', bandwidth, packedBytes, [1])));
     save();
-    rows.push(await packedLinearsRow(tern, bandwidth));
+    const t0 = performance.now();
+    await tern.packTernary();
+    const packMs = performance.now() - t0;
+    console.log(`packTernary: ${packMs.toFixed(0)} ms`);
+    rows.push(...(await decodeRows(tern, `ternary, packed (packTernary() in ${(packMs / 1000).toFixed(1)} s: 2-bit weights, int8 activations)`, bandwidth, packedBytes, batches)));
     tern.dispose();
     save();
   }

@@ -4,6 +4,7 @@
  * importing `model.ts`, which imports them.
  */
 import type { Tensor, Tensor2D } from '@falcon/tensor';
+import type { PackedBitLinear, RawTensorData } from '@falcon/bitnet';
 import type { HybridConfig } from './config.js';
 import type { LayerCache } from './parallel_hybrid_layer.js';
 
@@ -17,6 +18,10 @@ export interface CausalLm {
   stateDictShapes(): Map<string, number[]>;
   /** Load weights by transformers name (all checked first). */
   loadStateDict(weights: Record<string, Tensor>): void;
+  /** Every tensor to save (default: `stateDict()`); a packed model's packed weights as raw U8 data and `weight_scale`s. */
+  checkpointTensors?(): Record<string, Tensor | RawTensorData>;
+  /** Load a packed checkpoint: float weights and packed BitNet weights by transformers name (all checked first). */
+  loadPackedStateDict?(weights: Record<string, Tensor>, packed: Record<string, PackedBitLinear>): void;
   /** Run the prompt `[batch, seqlen]` once: the last position's logits `[batch, vocab]` and the cache. */
   prefill(ids: Tensor2D, capacity: number, mask?: Tensor2D): { logits: Tensor2D; caches: LayerCache[] };
   /** One cached step: ids and positions `[batch, 1]`, logits `[batch, vocab]`. */

@@ -26,7 +26,10 @@ export type { FromPretrainedOptions, SavePretrainedOptions } from './pretrained.
 export { causalLmLoss, lmHeadCrossEntropy, IGNORE_INDEX } from './loss.js';
 export type { LmHeadLossOptions } from './loss.js';
 export { mlp } from './mlp.js';
-export { linear, bitnetMatMul } from './linear.js';
+export type { MlpParams } from './mlp.js';
+export { linear, bitnetMatMul, product, weightShape } from './linear.js';
+export type { LinearWeight } from './linear.js';
+export { packTernaryWeight, bitnetWeightNames } from './pack_ternary.js';
 export { recomputed } from './recompute.js';
 export type { RecomputePolicy } from './recompute.js';
 export { AdamW } from './train/adamw.js';

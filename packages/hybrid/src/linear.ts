@@ -1,37 +1,65 @@
 /**
  * The linear map the hybrid model's own projections use: `x @ Wᵀ + b`, or its BitNet b1.58 form
  * (per-token 8-bit activations times the absmean-ternary weight, straight-through in the backward).
+ * The weight is a {@link LinearWeight}: a float tensor (the training form, quantised at every call
+ * when BitNet) or, after `FalconH1ForCausalLM.packTernary`, a packed 2-bit ternary weight (the
+ * inference form: int8 activations through `ternaryMatmul`). Both go through {@link product}.
  */
-import { activationQuant, weightQuant } from '@falcon/bitnet';
+import { activationQuant, PackedBitLinear, weightQuant } from '@falcon/bitnet';
 import { tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
 
 /**
- * The BitNet b1.58 product `quant8(x) @ ternary(w)ᵀ` (straight-through in the backward).
+ * A projection's weight `[out, in]`: a float tensor, or a BitNet weight packed for inference
+ * (`PackedBitLinear` without bias: 2-bit ternary values and the weight scale of the whole matrix).
+ */
+export type LinearWeight = Tensor | PackedBitLinear;
+
+/** `[out, in]` of a {@link LinearWeight}. */
+export function weightShape(w: LinearWeight): [number, number] {
+  return w instanceof PackedBitLinear ? [w.outFeatures, w.inFeatures] : [w.shape[0] as number, w.shape[1] as number];
+}
+
+/**
+ * The one product every projection uses: `x @ Wᵀ`, BitNet's `quant8(x) @ ternary(W)ᵀ` for a float
+ * weight with `bitnet`, or the exact int8 × packed-ternary product rescaled by both scales for a
+ * packed weight (the same value up to f32 rounding).
+ * @param x - `[tokens, in]`
+ * @param w - `[out, in]`
+ * @param bitnet - quantise a float weight and the activations as BitNet b1.58 training does (a packed weight always is)
+ * @returns `[tokens, out]`
+ */
+export function product(x: Tensor, w: LinearWeight, bitnet: boolean): Tensor {
+  if (w instanceof PackedBitLinear) return w.forward(x);
+  const xq = bitnet ? activationQuant(x).y : x;
+  const wq = bitnet ? weightQuant(w).y : w;
+  return tf.matMul(xq, wq, false, true);
+}
+
+/**
+ * The BitNet b1.58 product `quant8(x) @ ternary(w)ᵀ` (straight-through in the backward for a float weight).
  * @param x - `[tokens, in]`
  * @param w - `[out, in]`
  * @returns `[tokens, out]`
  */
-export function bitnetMatMul(x: Tensor, w: Tensor): Tensor {
-  return tf.tidy(() => tf.matMul(activationQuant(x).y, weightQuant(w).y, false, true));
+export function bitnetMatMul(x: Tensor, w: LinearWeight): Tensor {
+  return tf.tidy(() => product(x, w, true));
 }
 
 /**
  * `y = x @ wᵀ (+ bias)` over the last dimension.
  * @param x - `[..., in]`
- * @param w - `[out, in]`
+ * @param w - `[out, in]` (float, or packed ternary)
  * @param bias - `[out]`
- * @param bitnet - quantise activations and weight as BitNet b1.58 training does
+ * @param bitnet - quantise activations and a float weight as BitNet b1.58 training does
  * @returns `[..., out]`
  */
-export function linear(x: Tensor, w: Tensor, bias?: Tensor, bitnet = false): Tensor {
+export function linear(x: Tensor, w: LinearWeight, bias?: Tensor, bitnet = false): Tensor {
   return tf.tidy(() => {
-    const inF = w.shape[1] as number;
+    const [outF, inF] = weightShape(w);
     const lead = x.shape.slice(0, -1);
-    const xq = bitnet ? activationQuant(x).y : x;
-    const wq = bitnet ? weightQuant(w).y : w;
-    let y = tf.matMul(tf.reshape(xq, [-1, inF]), wq, false, true);
+    let y = product(tf.reshape(x, [-1, inF]), w, bitnet);
     if (bias) y = tf.add(y, bias);
-    return tf.reshape(y, [...lead, w.shape[0]]);
+    return tf.reshape(y, [...lead, outF]);
   });
 }

@@ -3,22 +3,29 @@
  * `down(up(x) · silu(gate(x) · mlp_multipliers[0])) · mlp_multipliers[1]`.
  */
 import { tf } from '@falcon/tensor';
-import type { Tensor, Variable } from '@falcon/tensor';
+import type { Tensor } from '@falcon/tensor';
 import { linear } from './linear.js';
+import type { LinearWeight } from './linear.js';
+
+/** The MLP's weights (float or packed ternary) and optional biases, by name relative to `feed_forward.`. */
+export interface MlpParams {
+  [name: string]: LinearWeight | undefined;
+}
 
 /**
  * Apply the MLP.
  * @param x - `[batch, seqlen, d]`
- * @param p - `gate_proj.weight` `[f, d]`, `up_proj.weight` `[f, d]`, `down_proj.weight` `[d, f]` (and `.bias` with mlp_bias)
+ * @param p - `gate_proj.weight` `[f, d]`, `up_proj.weight` `[f, d]`, `down_proj.weight` `[d, f]` (and `.bias` `[f]`/`[d]` with mlp_bias)
  * @param multipliers - `[gate input, down output]`
  * @param bitnet - BitNet b1.58 projections
  * @returns `[batch, seqlen, d]`
  */
-export function mlp(x: Tensor, p: Record<string, Variable>, multipliers: readonly [number, number], bitnet = false): Tensor {
+export function mlp(x: Tensor, p: MlpParams, multipliers: readonly [number, number], bitnet = false): Tensor {
+  const proj = (t: Tensor, n: string) => linear(t, p[`${n}_proj.weight`]!, p[`${n}_proj.bias`] as Tensor | undefined, bitnet);
   return tf.tidy(() => {
-    const gate = tf.mul(linear(x, p['gate_proj.weight'], p['gate_proj.bias'], bitnet), multipliers[0]);
-    const up = linear(x, p['up_proj.weight'], p['up_proj.bias'], bitnet);
+    const gate = tf.mul(proj(x, 'gate'), multipliers[0]);
+    const up = proj(x, 'up');
     const h = tf.mul(up, tf.mul(gate, tf.sigmoid(gate)));
-    return tf.mul(linear(h, p['down_proj.weight'], p['down_proj.bias'], bitnet), multipliers[1]);
+    return tf.mul(proj(h, 'down'), multipliers[1]);
   });
 }

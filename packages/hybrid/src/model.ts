@@ -6,6 +6,7 @@
  */
 import { rmsNorm, tf, variableFrom } from '@falcon/tensor';
 import type { Scalar, Tensor, Tensor2D, Tensor3D, Variable } from '@falcon/tensor';
+import type { PackedBitLinear, RawTensorData } from '@falcon/bitnet';
 import { init } from '@falcon/tensor';
 import { checkInputIds, checkTokenIds } from './checks.js';
 import type { CausalLm } from './causal_lm.js';
@@ -18,6 +19,7 @@ import type { GenerateOptions } from './generate.js';
 import { generate } from './generate.js';
 import type { FromPretrainedOptions, SavePretrainedOptions } from './pretrained.js';
 import { readPretrained, savePretrained } from './pretrained.js';
+import { packedError } from './pack_ternary.js';
 
 /** Options of {@link FalconH1ForCausalLM.forward}. */
 export interface ForwardOptions {
@@ -100,6 +102,7 @@ export class FalconH1ForCausalLM implements CausalLm {
   readonly layers: ParallelHybridLayer[];
   /** Embeddings, final norm and (unless tied) lm_head, by transformers name. */
   readonly top: Record<string, Variable> = {};
+  private packedFlag = false;
 
   /**
    * A model with freshly initialised weights (normal(0, initializer_range); norms 1; Mamba-2 as transformers).
@@ -115,8 +118,43 @@ export class FalconH1ForCausalLM implements CausalLm {
     this.layers = Array.from({ length: b.num_hidden_layers }, (_, i) => new ParallelHybridLayer(config, i, seed));
   }
 
-  /** Every trainable variable, by internal name (transformers names, except each layer's `fused_out_proj.weight`). */
+  /** Whether {@link FalconH1ForCausalLM.packTernary} has converted the model for inference. */
+  get isPacked(): boolean {
+    return this.packedFlag;
+  }
+
+  /**
+   * Convert a BitNet model for inference: every BitNet linear (per the config's `bitnet` module
+   * types: attention q/k/v, Mamba-2 in_proj, the shared o_proj|out_proj projection, the MLP) gets
+   * its weight `[out, in]` replaced by the packed 2-bit ternary form (`PackedBitLinear`: transformers'
+   * packed layout, ~1/16 of the float32 bytes, and the weight scale of the whole matrix, as the
+   * training form quantises it) and its float weight freed. Afterwards `forward`, `generate` and
+   * the cached steps run those linears as int8 activations × packed weights (`ternaryMatmul`),
+   * giving the training form's (fake-quantised) outputs up to f32 rounding of the scales.
+   * Irreversible: training (`variables`, `valueAndGrads`, a `Trainer`), `stateDict` and
+   * `loadStateDict` are refused afterwards; `savePretrained` writes the packed form (transformers'
+   * packed BitLinear tensors), which `fromPretrained` reads back as a packed model.
+   * Asynchronous: the weights are read back from the backend to be packed.
+   * @returns this model
+   * @throws if the config has no BitNet layer or the model is already packed
+   * @example
+   * const model = await FalconH1ForCausalLM.fromPretrained(dir); // a model with falcon_bitnet layers
+   * await model.packTernary();
+   * const out = await model.generate(prompt, { maxNewTokens: 32 });
+   */
+  async packTernary(): Promise<this> {
+    if (!Object.values(this.config.bitnet).some(Boolean)) {
+      throw new Error('packTernary: the model has no BitNet layers (config bitnet: attention, mamba, mlp and outProj are all false); only BitNet linears can be packed');
+    }
+    if (this.packedFlag) throw new Error('packTernary: the model is already packed');
+    for (const layer of this.layers) await layer.packTernary();
+    this.packedFlag = true;
+    return this;
+  }
+
+  /** Every trainable variable, by internal name (transformers names, except each layer's `fused_out_proj.weight`). @throws for a packed model */
   variables(): Record<string, Variable> {
+    if (this.packedFlag) throw packedError('variables (training)');
     const out: Record<string, Variable> = { ...this.top };
     this.layers.forEach((l, i) => {
       for (const [k, v] of Object.entries(l.variables())) out[`model.layers.${i}.${k}`] = v;
@@ -126,6 +164,7 @@ export class FalconH1ForCausalLM implements CausalLm {
 
   /** The weights under transformers' names (o_proj and out_proj split out of the fused projection). */
   stateDict(): Record<string, Tensor> {
+    if (this.packedFlag) throw packedError('stateDict');
     const out: Record<string, Tensor> = { ...this.top };
     this.layers.forEach((l, i) => {
       for (const [k, v] of Object.entries(l.transformersWeights())) out[`model.layers.${i}.${k}`] = v;
@@ -147,22 +186,53 @@ export class FalconH1ForCausalLM implements CausalLm {
    * @throws naming the missing, unexpected or misshapen weight
    */
   loadStateDict(weights: Record<string, Tensor>): void {
+    this.loadPackedStateDict(weights, {});
+  }
+
+  /**
+   * Load a packed checkpoint: the float weights, and the packed BitNet weights (exactly those the
+   * config makes BitNet; o_proj and out_proj of a layer with one scale), all checked first. With any
+   * packed weight the model is then packed, as after {@link FalconH1ForCausalLM.packTernary}.
+   * @param weights - float weights by transformers name
+   * @param packed - packed weights by transformers name (`…_proj.weight`); the model takes them over
+   * @throws naming every missing, unexpected or misshapen weight
+   */
+  loadPackedStateDict(weights: Record<string, Tensor>, packed: Record<string, PackedBitLinear>): void {
+    if (this.packedFlag) throw packedError('loadStateDict');
     const expected = this.stateDictShapes();
     const problems: string[] = [];
     for (const [k, shape] of expected) {
       const t = weights[k];
-      if (!t) problems.push(`missing '${k}' [${shape}]`);
-      else if (!tf.util.arraysEqual(t.shape, shape)) problems.push(`'${k}' has shape [${t.shape}], expected [${shape}]`);
+      if (!t && !packed[k]) problems.push(`missing '${k}' [${shape}]`);
+      else if (t && packed[k]) problems.push(`'${k}' is given both as a float and as a packed weight`);
+      else if (t && !tf.util.arraysEqual(t.shape, shape)) problems.push(`'${k}' has shape [${t.shape}], expected [${shape}]`);
     }
-    for (const k of Object.keys(weights)) if (!expected.has(k)) problems.push(`unexpected '${k}'`);
+    for (const k of [...Object.keys(weights), ...Object.keys(packed)]) if (!expected.has(k)) problems.push(`unexpected '${k}'`);
+    const byLayer = this.layers.map((_, i) => {
+      const prefix = `model.layers.${i}.`;
+      const pick = <T>(r: Record<string, T>) => Object.fromEntries(Object.entries(r).filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t]));
+      return { mine: pick(weights), minePacked: pick(packed) };
+    });
+    const anyPacked = Object.keys(packed).length > 0;
+    byLayer.forEach(({ minePacked }, i) => problems.push(...this.layers[i].packedProblems(minePacked, anyPacked).map((p) => `layer ${i}: ${p}`)));
     if (problems.length) throw new Error(`the weights do not match the config: ${problems.join('; ')}`);
     for (const [k, v] of Object.entries(this.top)) v.assign(weights[k]);
+    this.layers.forEach((l, i) => l.loadTransformersWeights(byLayer[i].mine, byLayer[i].minePacked));
+    if (Object.keys(packed).length) this.packedFlag = true;
+  }
+
+  /**
+   * Every tensor a checkpoint of this model holds, by transformers name: {@link FalconH1ForCausalLM.stateDict}
+   * or, for a packed model, the float weights and each packed BitNet weight as transformers' packed
+   * `BitLinear` tensors (`….weight` U8 `[ceil(out/4), in]`, `….weight_scale` F32 `[1]`).
+   */
+  checkpointTensors(): Record<string, Tensor | RawTensorData> {
+    if (!this.packedFlag) return this.stateDict();
+    const out: Record<string, Tensor | RawTensorData> = { ...this.top };
     this.layers.forEach((l, i) => {
-      const prefix = `model.layers.${i}.`;
-      const mine: Record<string, Tensor> = {};
-      for (const [k, t] of Object.entries(weights)) if (k.startsWith(prefix)) mine[k.slice(prefix.length)] = t;
-      l.loadTransformersWeights(mine);
+      for (const [k, v] of Object.entries({ ...l.transformersWeights(), ...l.packedTransformersTensors() })) out[`model.layers.${i}.${k}`] = v;
     });
+    return out;
   }
 
   /**
@@ -208,6 +278,7 @@ export class FalconH1ForCausalLM implements CausalLm {
   forward(inputIds: Tensor2D, options?: ForwardOptions): ForwardOutput;
   forward(inputIds: Tensor2D, options: ForwardOptions = {}): Omit<ForwardOutput, 'logits'> & { logits?: Tensor3D } {
     this.checkIds('forward', inputIds, options.attentionMask);
+    if (this.packedFlag && (options.recompute ?? 'none') !== 'none') throw packedError(`forward with recompute '${options.recompute}' (training)`);
     const [batch, seqlen] = inputIds.shape;
     // a given mask is applied as it is (an all-ones mask masks nothing; no host read to find out)
     const mask = options.attentionMask;
@@ -257,6 +328,7 @@ export class FalconH1ForCausalLM implements CausalLm {
    * what the trainer uses.
    */
   valueAndVariableGrads(inputIds: Tensor2D, options: { labels?: Tensor2D; attentionMask?: Tensor2D; recompute?: RecomputePolicy; lossChunkSize?: number } = {}): { loss: Scalar; grads: Record<string, Tensor> } {
+    if (this.packedFlag) throw packedError('valueAndGrads (training)');
     const vars = this.variables();
     const names = new Map(Object.entries(vars).map(([k, v]) => [v.name, k]));
     const { value, grads } = tf.variableGrads(
@@ -338,7 +410,11 @@ export class FalconH1ForCausalLM implements CausalLm {
     return loadPretrained(dir, options);
   }
 
-  /** Write `config.json` and `model.safetensors` into `dir` (transformers loads them). @param dir - target directory */
+  /**
+   * Write `config.json` and `model.safetensors` into `dir` (transformers loads them; a packed
+   * model's BitNet weights as transformers' packed BitLinear tensors, which `fromPretrained` reads back packed).
+   * @param dir - target directory
+   */
   async savePretrained(dir: string, options: SavePretrainedOptions = {}): Promise<void> {
     await savePretrained(this, dir, options);
   }
@@ -367,5 +443,14 @@ export class FalconH1ForCausalLM implements CausalLm {
  * @throws when the config is invalid or a tensor is missing, unexpected or misshapen (all listed)
  */
 export async function loadPretrained(dir: string, options: FromPretrainedOptions = {}): Promise<FalconH1ForCausalLM> {
-  return readPretrained(dir, options, (config) => new FalconH1ForCausalLM(config));
+  const model = await readPretrained(dir, options, (config) => new FalconH1ForCausalLM(config));
+  if (options.packTernary && !model.isPacked) {
+    try {
+      await model.packTernary();
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+  }
+  return model;
 }

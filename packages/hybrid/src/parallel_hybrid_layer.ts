@@ -15,10 +15,14 @@ import { Mamba2Mixer } from '@falcon/mamba2';
 import type { Mamba2Cache, Mamba2ForwardOptions } from '@falcon/mamba2';
 import { init, rmsNorm, tf, variableFrom } from '@falcon/tensor';
 import type { Tensor, Variable } from '@falcon/tensor';
+import type { PackedBitLinear, RawTensorData } from '@falcon/bitnet';
 import type { HybridConfig } from './config.js';
 import { layerDims } from './config.js';
 import { bitnetMatMul, linear } from './linear.js';
+import type { LinearWeight } from './linear.js';
 import { mlp } from './mlp.js';
+import type { MlpParams } from './mlp.js';
+import { bitnetWeightNames, concatPackedColumns, packedError, packedTensors, packTernaryWeight } from './pack_ternary.js';
 import type { RecomputePolicy } from './recompute.js';
 import { recomputed } from './recompute.js';
 
@@ -60,6 +64,10 @@ export class ParallelHybridLayer {
   readonly own: Record<string, Variable> = {};
   private readonly attnWidth: number;
   private readonly dSsm: number;
+  /** After {@link ParallelHybridLayer.packTernary}: the packed form of each BitNet weight, by its (freed) float variable. */
+  private readonly packed = new Map<Tensor, PackedBitLinear>();
+  /** The product of the mixers' BitNet projections: the packed form of their weight once packed. */
+  private readonly bitnetProjection = (x: Tensor, w: Tensor): Tensor => bitnetMatMul(x, this.weight(w));
 
   /**
    * @param config - the model config
@@ -91,7 +99,7 @@ export class ParallelHybridLayer {
         outputProjection: false,
         initializerRange: std,
         seed: s + 1,
-        ...(config.bitnet.attention ? { projection: bitnetMatMul } : {}),
+        ...(config.bitnet.attention ? { projection: this.bitnetProjection } : {}),
       });
     }
     if (heads.mambaHeads > 0) {
@@ -115,7 +123,7 @@ export class ParallelHybridLayer {
         outputProjection: false,
         initializerRange: std,
         seed: s + 2,
-        ...(config.bitnet.mamba ? { projection: bitnetMatMul } : {}),
+        ...(config.bitnet.mamba ? { projection: this.bitnetProjection } : {}),
       });
     }
     const d = b.hidden_size;
@@ -132,8 +140,21 @@ export class ParallelHybridLayer {
     if (b.mlp_bias) for (const n of ['gate', 'up', 'down']) this.own[`feed_forward.${n}_proj.bias`] = v(init.zeros([n === 'down' ? d : f]));
   }
 
-  /** Every trainable variable of the layer, by its internal name (the fused projection is one variable). */
+  /** Whether {@link ParallelHybridLayer.packTernary} has run. */
+  get isPacked(): boolean {
+    return this.packed.size > 0;
+  }
+
+  /**
+   * Every trainable variable of the layer, by its internal name (the fused projection is one variable).
+   * @throws for a packed layer (its BitNet weights are no longer variables)
+   */
   variables(): Record<string, Variable> {
+    if (this.isPacked) throw packedError(`layer ${this.index}: variables`);
+    return this.allVariables();
+  }
+
+  private allVariables(): Record<string, Variable> {
     const out: Record<string, Variable> = { ...this.own };
     for (const [k, p] of Object.entries(this.attention?.parameters() ?? {})) out[`self_attn.${k}`] = p;
     for (const [k, p] of Object.entries(this.mamba?.parameters() ?? {})) out[`mamba.${k}`] = p;
@@ -141,23 +162,41 @@ export class ParallelHybridLayer {
   }
 
   /**
-   * The layer's weights under transformers' names (relative to `model.layers.{i}.`), with the fused
-   * projection split back into `self_attn.o_proj.weight` and `mamba.out_proj.weight`.
+   * The layer's float weights under transformers' names (relative to `model.layers.{i}.`), with the fused
+   * projection split back into `self_attn.o_proj.weight` and `mamba.out_proj.weight`. Packed weights
+   * are left out (see {@link ParallelHybridLayer.packedTransformersTensors}).
    * @returns new tensors for the split pieces, the live variables for the rest
    */
   transformersWeights(): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};
-    for (const [k, p] of Object.entries(this.variables())) {
-      if (k !== FUSED) out[k] = p;
+    for (const [k, p] of Object.entries(this.allVariables())) {
+      if (k !== FUSED && !this.packed.has(p)) out[k] = p;
     }
-    Object.assign(out, this.splitFused(this.own[FUSED]));
+    if (!this.packed.has(this.own[FUSED])) Object.assign(out, this.splitFused(this.own[FUSED]));
+    return out;
+  }
+
+  /**
+   * The packed weights as transformers' packed `BitLinear` tensors (relative to `model.layers.{i}.`):
+   * `<proj>.weight` U8 `[ceil(out/4), in]` and `<proj>.weight_scale` F32 `[1]`; the fused projection
+   * is split into o_proj and out_proj, each with the fused matrix's scale.
+   */
+  packedTransformersTensors(): Record<string, RawTensorData> {
+    const out: Record<string, RawTensorData> = {};
+    for (const [k, p] of Object.entries(this.packedWeights())) {
+      if (k !== FUSED) Object.assign(out, packedTensors(k.slice(0, -'.weight'.length), p));
+      else {
+        if (this.attention) Object.assign(out, packedTensors('self_attn.o_proj', p, [0, this.attnWidth]));
+        if (this.mamba) Object.assign(out, packedTensors('mamba.out_proj', p, [this.attnWidth, this.dSsm]));
+      }
+    }
     return out;
   }
 
   /** The shape of every weight under transformers' names (relative to `model.layers.{i}.`). */
   transformersShapes(): Record<string, number[]> {
     const out: Record<string, number[]> = {};
-    for (const [k, p] of Object.entries(this.variables())) if (k !== FUSED) out[k] = [...p.shape];
+    for (const [k, p] of Object.entries(this.allVariables())) if (k !== FUSED) out[k] = [...p.shape];
     const d = this.config.base.hidden_size;
     if (this.attention) out['self_attn.o_proj.weight'] = [d, this.attnWidth];
     if (this.mamba) out['mamba.out_proj.weight'] = [d, this.dSsm];
@@ -175,9 +214,72 @@ export class ParallelHybridLayer {
   /**
    * Load transformers weights (names relative to `model.layers.{i}.`); o_proj and out_proj are stacked
    * into the fused projection. Every name and shape is checked before anything is assigned.
+   * @param packed - a packed checkpoint's BitNet weights by the same names (`…_proj.weight`): exactly
+   *   the weights the config makes BitNet (see {@link ParallelHybridLayer.packedProblems}); they replace
+   *   the float weights, which are freed (the layer is then packed). The layer takes them over (and
+   *   frees o_proj's and out_proj's once stacked).
    */
-  loadTransformersWeights(w: Record<string, Tensor>): void {
+  loadTransformersWeights(w: Record<string, Tensor>, packed: Record<string, PackedBitLinear> = {}): void {
     const where = `layer ${this.index}`;
+    if (this.isPacked) throw packedError(`${where}: loadStateDict`);
+    const problems = this.packedProblems(packed);
+    if (problems.length) throw new Error(`${where}: ${problems.join('; ')}`);
+    const internal = Object.keys(packed).length ? bitnetWeightNames(this.config.bitnet, { attention: !!this.attention, mamba: !!this.mamba }) : [];
+    // a packed weight's variable keeps its current value (a copy stands in for it) until it is freed below
+    const vars = this.allVariables();
+    const standIns: Record<string, Tensor> = {};
+    for (const k of internal) Object.assign(standIns, k === FUSED ? this.splitFused(vars[FUSED]) : { [k]: tf.clone(vars[k]) });
+    try {
+      this.loadFloat({ ...w, ...standIns }, where);
+    } finally {
+      tf.dispose(Object.values(standIns));
+    }
+    for (const k of internal) {
+      let p = packed[k];
+      if (k === FUSED) {
+        const parts = this.fusedNames().map((n): [string, PackedBitLinear] => [n, packed[n]]);
+        p = concatPackedColumns(parts, where);
+        if (parts.length > 1) for (const [, q] of parts) q.dispose();
+      }
+      this.packed.set(vars[k], p);
+      vars[k].dispose();
+    }
+  }
+
+  /** transformers' names of the fused projection's parts in this layer (o_proj, out_proj). */
+  private fusedNames(): string[] {
+    return [...(this.attention ? ['self_attn.o_proj.weight'] : []), ...(this.mamba ? ['mamba.out_proj.weight'] : [])];
+  }
+
+  /**
+   * What is wrong with a packed checkpoint's weights for this layer (empty: they fit): they must be
+   * exactly the weights the config makes BitNet, of the right shapes, o_proj's and out_proj's with
+   * one scale (the fused projection's).
+   * @param packed - by transformers name relative to `model.layers.{i}.`
+   * @param checkpointPacked - whether the checkpoint is packed at all (other layers' weights are;
+   *   default: whether `packed` holds any): then this layer's BitNet weights must be packed too
+   */
+  packedProblems(packed: Record<string, PackedBitLinear>, checkpointPacked = Object.keys(packed).length > 0): string[] {
+    const names = Object.keys(packed);
+    if (!checkpointPacked) return [];
+    const shapes = this.transformersShapes();
+    const internal = bitnetWeightNames(this.config.bitnet, { attention: !!this.attention, mamba: !!this.mamba });
+    const want = internal.flatMap((k) => (k === FUSED ? this.fusedNames() : [k]));
+    const problems: string[] = [];
+    for (const k of names) if (!want.includes(k)) problems.push(`'${k}' is packed, but the config does not make it a BitNet weight`);
+    for (const k of want) {
+      const p = packed[k];
+      if (!p) problems.push(`'${k}' is not packed, but the config makes it BitNet and other weights are packed`);
+      else if (p.outFeatures !== shapes[k][0] || p.inFeatures !== shapes[k][1]) problems.push(`packed '${k}' is [${p.outFeatures}, ${p.inFeatures}], expected [${shapes[k]}]`);
+    }
+    const fused = this.fusedNames().filter((n) => packed[n]);
+    if (fused.length === 2 && packed[fused[0]].weightScale !== packed[fused[1]].weightScale) {
+      problems.push(`packed o_proj and out_proj have weight_scale ${packed[fused[0]].weightScale} and ${packed[fused[1]].weightScale}; the fused projection is one BitNet matrix with one scale`);
+    }
+    return problems;
+  }
+
+  private loadFloat(w: Record<string, Tensor>, where: string): void {
     const attn: Record<string, Tensor> = {};
     const mamba: Record<string, Tensor> = {};
     const own: Record<string, Tensor> = {};
@@ -225,6 +327,7 @@ export class ParallelHybridLayer {
     const bitnet = this.config.bitnet;
     let cache: LayerCache | undefined;
     const rec = inputs.cache || inputs.cacheCapacity !== undefined ? 'none' : (inputs.recompute ?? 'none');
+    if (rec !== 'none' && this.isPacked) throw packedError(`layer ${this.index}: forward with recompute '${rec}' (training)`);
     if (rec === 'layer') {
       const whole = (t: Tensor, [positions, mask]: (Tensor | undefined)[]) => this.forward(t, { ...inputs, positions: positions!, mask, recompute: 'none' }).y;
       return { y: recomputed(whole, x, Object.values(this.variables()), [inputs.positions, inputs.mask]) };
@@ -270,7 +373,7 @@ export class ParallelHybridLayer {
         }
         parts.push(tf.mul(m, b.ssm_out_multiplier));
       }
-      let h = linear(parts.length === 1 ? parts[0] : tf.concat(parts, -1), this.own[FUSED], undefined, bitnet.outProj);
+      let h = linear(parts.length === 1 ? parts[0] : tf.concat(parts, -1), this.weight(this.own[FUSED]), undefined, bitnet.outProj);
       const ob = this.own['self_attn.o_proj.bias'];
       const mb = this.own['mamba.out_proj.bias'];
       if (ob) h = tf.add(h, tf.mul(ob, b.attention_out_multiplier));
@@ -283,14 +386,57 @@ export class ParallelHybridLayer {
     return { y, cache };
   }
 
-  private ffParams(): Record<string, Variable> {
-    const out: Record<string, Variable> = {};
-    for (const [k, p] of Object.entries(this.own)) if (k.startsWith('feed_forward.')) out[k.slice(13)] = p;
+  private ffParams(): MlpParams {
+    const out: MlpParams = {};
+    for (const [k, p] of Object.entries(this.own)) if (k.startsWith('feed_forward.')) out[k.slice(13)] = this.weight(p);
     return out;
   }
 
-  /** Free the layer's variables and its mixers' constants. */
+  /** The packed weights after {@link ParallelHybridLayer.packTernary}, by internal name (`fused_out_proj.weight`, `self_attn.q_proj.weight`, …); empty before. */
+  packedWeights(): Record<string, PackedBitLinear> {
+    const out: Record<string, PackedBitLinear> = {};
+    for (const [k, v] of Object.entries(this.allVariables())) {
+      const p = this.packed.get(v);
+      if (p) out[k] = p;
+    }
+    return out;
+  }
+
+  /** A weight as the products read it: its packed form once packed, else the float tensor itself. */
+  private weight(w: Tensor): LinearWeight {
+    return this.packed.get(w) ?? w;
+  }
+
+  /**
+   * Convert the layer for inference: every weight its config makes BitNet (attention's q/k/v,
+   * Mamba-2's in_proj, the fused output projection, the MLP's gate/up/down) is replaced by its
+   * packed 2-bit form with the whole matrix's weight scale, and its float variable is freed. The
+   * forward then runs those products as int8 activations × packed ternary weights.
+   * @returns the names (relative to `model.layers.{i}.`) of the packed weights
+   * @throws if the layer is already packed
+   */
+  async packTernary(): Promise<string[]> {
+    if (this.isPacked) throw new Error(`layer ${this.index}: packTernary: the layer is already packed`);
+    const vars = this.allVariables();
+    const names = bitnetWeightNames(this.config.bitnet, { attention: !!this.attention, mamba: !!this.mamba });
+    const packed = new Map<Tensor, PackedBitLinear>();
+    try {
+      for (const name of names) packed.set(vars[name], await packTernaryWeight(vars[name]));
+    } catch (e) {
+      for (const p of packed.values()) p.dispose();
+      throw e;
+    }
+    // all packed: now the float weights go (the mixers keep the disposed variables, which their projection never reads)
+    for (const [v, p] of packed) {
+      this.packed.set(v, p);
+      v.dispose();
+    }
+    return names;
+  }
+
+  /** Free the layer's variables (and packed weights) and its mixers' constants. */
   dispose(): void {
+    for (const p of this.packed.values()) p.dispose();
     for (const p of Object.values(this.own)) p.dispose();
     this.attention?.dispose(); // its variables and constants (ALiBi slopes)
     this.mamba?.dispose(); // its variables and constants (the μP multiplier vector)
