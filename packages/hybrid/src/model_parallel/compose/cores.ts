@@ -1,6 +1,6 @@
 /**
  * The context-parallel cores of a tensor-parallel rank's heads: ring attention over its local
- * query and KV heads, and Mamba-2 state passing over its local heads and groups (a view of its
+ * query and KV heads, and Mamba-2 state passing (or all-to-all) over its local heads and groups (a view of its
  * pieces with the sizes {@link statePassingScan} / {@link allToAllScan} read, its heads mapped to
  * its groups as the TP layout has them, unevenly under a routed split). Both run across the CP
  * group; TP ranks run them on their own heads independently.
