@@ -1,6 +1,7 @@
 // The composed layouts with real processes (Gloo over loopback, world 4): TP2×PP2, TP2×CP2,
 // DP2×TP2 and CP2×PP2, each with n_groups 1 and n_groups 2 (BitNet layers on in one of each,
-// SP in some; a left- and right-padded batch under TP2×CP2 and CP2×PP2): the loss, every rank's
+// SP in some; a left- and right-padded batch under TP2×CP2 and CP2×PP2; under TP2×CP2 a routed
+// head split whose Mamba-2 heads span a rank's groups unevenly, in both Mamba-2 modes): the loss, every rank's
 // gradient pieces and the global gradient norm equal the one-rank model's (each worker process
 // computes the one-rank result from the same seed and checks its own pieces). One launch of the
 // workers per layout runs its cases.

@@ -2,7 +2,7 @@
 // tiny configs: n_groups 1 with a gated norm and one KV head, n_groups 2 with every bias and an
 // untied head; BitNet layers on in some), shared by the worker processes and the tests.
 import { TokenBatches } from '../../src/index.js';
-import type { HybridConfig, TrainOptions } from '../../src/index.js';
+import type { ContextParallelMambaMode, HeadSplit, HybridConfig, TrainOptions } from '../../src/index.js';
 import { groups1, groups2 } from '../tp/cases.js';
 
 /** One case of a layout: a config, SP on/off, the microbatches. */
@@ -16,7 +16,23 @@ export interface MpCase {
   recompute?: 'layer' | 'attention' | 'mamba' | 'both';
   /** A padded batch ({@link PADDING}): the padding masked, its labels ignored. */
   pad?: boolean;
+  /** Head counts per TP rank of every layer (default even). */
+  splits?: HeadSplit[];
+  /** The Mamba-2 mode under CP (default state passing). */
+  mode?: ContextParallelMambaMode;
 }
+
+/**
+ * A routed-style split of the n_groups 2 config on t = 2 (6 Mamba-2 heads, 3 per group): layer 0's
+ * rank 1 holds heads 2–5 (1 head of group 0, 3 of group 1), layer 1's rank 0 heads 0–3 (3 of
+ * group 0, 1 of group 1), so a rank's heads span its groups unevenly; under the all-to-all mode
+ * with c = 2 one CP rank's heads then read groups 0 and 1, the other's group 1 only. The attention
+ * heads are uneven too (a KV head's query heads on both ranks).
+ */
+const ROUTED2: HeadSplit[] = [
+  { attention: [2, 4], mamba: [2, 4] },
+  { attention: [4, 2], mamba: [4, 2] },
+];
 
 /** A layout and the cases one launch of the workers runs under it. */
 export interface MpLayout {
@@ -35,6 +51,8 @@ export const LAYOUTS: Record<string, MpLayout> = {
     { name: 'n_groups 2, BitNet, layer recomputation', config: 'groups2', bitnet: true, sp: false, microbatches: 2, recompute: 'layer' },
     { name: 'n_groups 1, attention recomputed', config: 'groups1', bitnet: false, sp: false, microbatches: 1, recompute: 'attention' },
     { name: 'n_groups 2, left and right padding, SP', config: 'groups2', bitnet: false, sp: true, microbatches: 2, pad: true },
+    { name: 'n_groups 2, routed split uneven over groups, state passing, SP', config: 'groups2', bitnet: false, sp: true, microbatches: 1, splits: ROUTED2 },
+    { name: 'n_groups 2, routed split uneven over groups, all-to-all, left and right padding', config: 'groups2', bitnet: false, sp: false, microbatches: 1, splits: ROUTED2, mode: 'all-to-all', pad: true },
   ] },
   'DP2×TP2': { sizes: { tp: 2, cp: 1, pp: 1, dp: 2 }, cases: [
     { name: 'n_groups 1, BitNet', config: 'groups1', bitnet: true, sp: false, microbatches: 1 },

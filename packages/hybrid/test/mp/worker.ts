@@ -43,7 +43,7 @@ if (mode === 'grads') {
     // padded cases: a non-zero conv bias (padding's conv outputs are then non-zero unless masked), the same pieces in the composed model
     if (c.pad) for (const layer of ref.layers) tf.tidy(() => layer.mamba?.parameters()['conv1d.bias']?.assign(tf.mul(tf.sin(tf.range(1, layer.mamba.convDim + 1)), 0.5)));
     const want = ref.valueAndGrads(all, { labels: allLabels, attentionMask: allMask });
-    const model = new ComposedFalconH1(config, groups, { seed: SEED, sequenceParallel: c.sp });
+    const model = new ComposedFalconH1(config, groups, { seed: SEED, sequenceParallel: c.sp, splits: c.splits, mambaMode: c.mode });
     if (c.pad) {
       const full = ref.stateDict();
       const plan = model.shardPlan();

@@ -21,6 +21,7 @@ import type { TensorParallelContext } from '../tensor_parallel/layer.js';
 import { tensorParallelLayout } from '../tensor_parallel/layout.js';
 import { tensorParallelElementWeights } from '../tensor_parallel/element_weights.js';
 import type { HeadSplit, TensorParallelLayout } from '../tensor_parallel/layout.js';
+import type { ContextParallelMambaMode } from '../context_parallel/context_parallel_model.js';
 import { contextParallelCores } from './cores.js';
 import { composedStageEnds } from './ends.js';
 import { ComposedLayer } from './layer.js';
@@ -47,8 +48,10 @@ export interface ComposedModelOptions {
   layerCounts?: number[];
   /** Model chunks per stage (the interleaved schedule; default 1). */
   chunks?: number;
-  /** Head counts per TP rank of every layer (default even; e.g. `routeModel`'s). */
+  /** Head counts per TP rank of every layer (default even; e.g. `routeModel`'s, whose heads may span a rank's groups unevenly). */
   splits?: HeadSplit[];
+  /** The Mamba-2 mode under CP (default state passing; all-to-all needs every TP rank's Mamba-2 head count of every layer divisible by the CP size). */
+  mambaMode?: ContextParallelMambaMode;
 }
 
 /** One rank of a Falcon-H1 model under TP × CP × PP × DP. */
@@ -70,7 +73,7 @@ export class ComposedFalconH1 {
    * @param config - the model config
    * @param groups - this rank's TP, CP, PP and DP groups
    * @param options - SP, seed, pipeline split, head split
-   * @throws naming the problem when the layout does not fit the model (see {@link tensorParallelLayout}, {@link FalconH1PipelineStage})
+   * @throws naming the problem when the layout does not fit the model (see {@link tensorParallelLayout}, {@link FalconH1PipelineStage}), or when the all-to-all mode does not divide a TP rank's Mamba-2 heads by the CP size
    */
   constructor(
     readonly config: HybridConfig,
@@ -83,9 +86,12 @@ export class ComposedFalconH1 {
     this.seed = seed;
     const b = config.base;
     this.layout = tensorParallelLayout(config, { size: tp.size, rank: tp.rank, sequenceParallel: options.sequenceParallel, splits: options.splits });
-    if (cp.size > 1) {
-      for (const [i, l] of this.layout.layers.entries()) {
-        if (l.mamba && !l.mamba.uniform) throw new Error(`ComposedFalconH1: layer ${i}'s Mamba-2 heads on TP rank ${tp.rank} span groups unevenly; context parallelism needs an even head split`);
+    const mode = options.mambaMode ?? 'state-passing';
+    if (mode !== 'state-passing' && mode !== 'all-to-all') throw new Error(`ComposedFalconH1: mambaMode must be 'state-passing' or 'all-to-all', got '${String(mode)}'`);
+    if (cp.size > 1 && mode === 'all-to-all') {
+      for (const [i, s] of this.layout.splits.entries()) {
+        const bad = s.mamba.findIndex((n) => n % cp.size !== 0);
+        if (bad >= 0) throw new RangeError(`ComposedFalconH1 (all-to-all mode): layer ${i} puts ${s.mamba[bad]} Mamba-2 heads on TP rank ${bad}, which must be divisible by the CP size ${cp.size}; use the state-passing mode`);
       }
     }
     const hd = falconH1Dims(b).head_dim;
@@ -96,7 +102,7 @@ export class ComposedFalconH1 {
       group: tp,
       params,
       attention: { headDim: hd, keyMultiplier: b.key_multiplier, rope: ropeOf(b.rope_parameters as RopeParameters, hd, b.max_position_embeddings) },
-      ...(cp.size > 1 ? { contextParallel: contextParallelCores(config, cp) } : {}),
+      ...(cp.size > 1 ? { contextParallel: contextParallelCores(config, cp, mode) } : {}),
     };
     const layer = (i: number) => {
       const full = new ParallelHybridLayer(config, i, seed);

@@ -4,32 +4,34 @@
  * all positions for h/c heads (B and C, shared by heads, are all-gathered); the sequence is put in
  * order, the conv and the SSD run over the whole sequence for these heads, and a second all-to-all
  * brings the outputs back to this rank's positions for every head. Needs nheads divisible by the
- * group size. Gradients: the all-to-alls' inverses and the all-gather's reduce-scatter; the conv
+ * group size. Each head reads its own group's B and C (the mixer's head-to-group map: even, or a
+ * routed tensor-parallel rank's uneven one). Gradients: the all-to-alls' inverses and the all-gather's reduce-scatter; the conv
  * weights, A_log, D and dt_bias of other ranks' heads get no gradient here (summed over the group).
  */
-import type { Mamba2Mixer } from '@falcon/mamba2';
 import { causalConv1d, ssdChunkScan } from '@falcon/mamba2';
 import { allToAllMapping, contextParallelLayout, gatherFromSequence, naturalToRankMajor, rankMajorToNatural } from '@falcon/parallel';
 import type { ProcessGroup } from '@falcon/parallel';
 import { tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
-import { convWeight, perHead, stateMatrix } from './ssd_terms.js';
+import { convWeight, groupsOfHeads, headGroupsOf, stateMatrix } from './ssd_terms.js';
+import type { SsdMixerTerms } from './ssd_terms.js';
 
 /**
  * The conv + SSD with the heads spread over the group.
  * @param xBC - conv input `[batch, 2L, conv_dim]` (this rank's two chunks)
  * @param dt - raw time steps `[batch, 2L, nheads]`
- * @param mixer - the mixer whose parameters are used
+ * @param mixer - the mixer whose parameters are used (or a tensor-parallel rank's view of its heads)
  * @param seqlen - the whole sequence length
  * @param mask - padding mask of this rank's two chunks `[batch, 2L]` (1 real / 0 padding; default none), all-gathered here: as on one rank, the conv outputs of padding are zeroed (the mixer has zeroed its input)
  * @returns the SSD output `[batch, 2L, nheads, headdim]`
  */
-export function allToAllScan(xBC: Tensor, dt: Tensor, mixer: Mamba2Mixer, group: ProcessGroup, seqlen: number, mask?: Tensor): Tensor {
+export function allToAllScan(xBC: Tensor, dt: Tensor, mixer: SsdMixerTerms, group: ProcessGroup, seqlen: number, mask?: Tensor): Tensor {
   contextParallelLayout(seqlen, group.size, group.rank);
   const c = group.size;
   const { nHeads: h, headDim: p, nGroups: g, dState: n, dSsm } = mixer;
   if (h % c !== 0) throw new RangeError(`context parallelism (all-to-all mode): nheads ${h} must be divisible by the CP size ${c}; use the state-passing mode`);
   const hc = h / c;
+  const groupOf = headGroupsOf(mixer, 'context parallelism (all-to-all mode)');
   const r = group.rank;
   const [b, l2] = xBC.shape;
   if (mask && (mask.rank !== 2 || mask.shape[0] !== b || mask.shape[1] !== l2)) throw new RangeError(`context parallelism (all-to-all mode): the mask [${mask.shape.join(',')}] must be this rank's [batch ${b}, ${l2}]`);
@@ -58,8 +60,8 @@ export function allToAllScan(xBC: Tensor, dt: Tensor, mixer: Mamba2Mixer, group:
     const masked = whole ? tf.mul(conv, tf.expandDims(whole, 2)) : conv;
     const [xc, Bc, Cc] = tf.split(masked, [hc * p, g * n, g * n], -1);
     // B and C of this rank's heads: each head's group, or the whole groups when they align
-    const headB = groupsOf(tf.reshape(Bc, [b, seqlen, g, n]), r, hc, h);
-    const headC = groupsOf(tf.reshape(Cc, [b, seqlen, g, n]), r, hc, h);
+    const headB = groupsOfHeads(tf.reshape(Bc, [b, seqlen, g, n]), groupOf, r * hc, hc);
+    const headC = groupsOfHeads(tf.reshape(Cc, [b, seqlen, g, n]), groupOf, r * hc, hc);
     const mine = (t: Tensor) => tf.slice(t, [r * hc], [hc]);
     const y = ssdChunkScan(tf.reshape(xc, [b, seqlen, hc, p]), tf.reshape(dth, [b, seqlen, hc]), mine(stateMatrix(mixer)), headB, headC, {
       D: mine(P.D),
@@ -74,15 +76,3 @@ export function allToAllScan(xBC: Tensor, dt: Tensor, mixer: Mamba2Mixer, group:
   });
 }
 
-/**
- * The B (or C) that heads `[r·hc, (r+1)·hc)` read, as `[batch, seqlen, groups', dstate]` with
- * heads spread evenly over groups' (whole groups when they align with the heads, else one per head).
- */
-function groupsOf(t: Tensor, r: number, hc: number, h: number): Tensor {
-  const g = t.shape[2] as number;
-  const perGroup = h / g;
-  const h0 = r * hc;
-  if (hc % perGroup === 0) return tf.slice(t, [0, 0, h0 / perGroup, 0], [-1, -1, hc / perGroup, -1]);
-  if (perGroup % hc === 0) return tf.slice(t, [0, 0, Math.floor(h0 / perGroup), 0], [-1, -1, 1, -1]);
-  return tf.slice(perHead(t, h), [0, 0, h0, 0], [-1, -1, hc, -1]);
-}

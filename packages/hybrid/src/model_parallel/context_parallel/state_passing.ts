@@ -12,6 +12,9 @@
  * 4. the outputs get the correction `exp(cum_t) · (C_t · S_init)`, cum_t = Σ_{s≤t} Δ_s·A within
  *    the chunk (what S_init contributes to `y_t = S_t · C_t`).
  *
+ * Each head reads its own group's B and C (the mixer's head-to-group map: even, or a routed
+ * tensor-parallel rank's uneven one) in the scan and in the correction.
+ *
  * The backward is autodiff through these steps: the gradients of the initial states go back to
  * the earlier chunks' owners through the scan's reduce-scatter, the halos' gradients through the
  * exchanges.
@@ -21,7 +24,7 @@ import { contextParallelLayout, exchange, exclusiveChunkScan } from '@falcon/par
 import type { ProcessGroup } from '@falcon/parallel';
 import { tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
-import { convWeight, perHead, stateMatrix, timeStep } from './ssd_terms.js';
+import { convWeight, groupsOfHeads, headGroupsOf, perHead, stateMatrix, timeStep } from './ssd_terms.js';
 import type { SsdMixerTerms } from './ssd_terms.js';
 
 /**
@@ -43,6 +46,7 @@ export function statePassingScan(xBC: Tensor, dt: Tensor, mixer: SsdMixerTerms, 
   const { nHeads: h, headDim: p, nGroups: g, dState: n, dSsm } = mixer;
   const c = group.size;
   const r = group.rank;
+  const groupOf = headGroupsOf(mixer, 'context parallelism (state passing)');
   const P = mixer.parameters();
   const stackChunks = (t: Tensor) => tf.concat(tf.split(t, 2, 1), 0); // [b, 2L, …] → [2b, L, …]
   const unstackChunks = (t: Tensor) => tf.concat(tf.split(t, 2, 0), 1); // [2b, L, …] → [b, 2L, …]
@@ -66,7 +70,7 @@ export function statePassingScan(xBC: Tensor, dt: Tensor, mixer: SsdMixerTerms, 
     const A = stateMatrix(mixer);
     // 2. each chunk from a zero state
     const dts = stackChunks(dt);
-    const local = ssdChunkScan(tf.reshape(x, [2 * b, L, h, p]), dts, A, Bh, Ch, {
+    const local = ssdChunkScan(tf.reshape(x, [2 * b, L, h, p]), dts, A, groupsOfHeads(Bh, groupOf, 0, h), groupsOfHeads(Ch, groupOf, 0, h), {
       D: P.D,
       dtBias: P.dt_bias,
       dtSoftplus: true,
@@ -80,7 +84,7 @@ export function statePassingScan(xBC: Tensor, dt: Tensor, mixer: SsdMixerTerms, 
     const decay = tf.exp(tf.reshape(tf.slice(cum, [0, L - 1, 0], [-1, 1, -1]), [2, b, h, 1, 1]));
     const init = tf.reshape(exclusiveChunkScan(decay, tf.reshape(local.finalStates!, [2, b, h, p, n]), { group }), [2 * b, h, p, n]);
     // 4. y_t += exp(cum_t) · (S_init · C_t)
-    const Cph = tf.transpose(perHead(Ch, h), [0, 2, 3, 1]); // [2b, h, n, L]
+    const Cph = tf.transpose(perHead(Ch, groupOf), [0, 2, 3, 1]); // [2b, h, n, L], each head its group's C
     const sc = tf.transpose(tf.matMul(init, Cph), [0, 3, 1, 2]); // [2b, h, p, L] → [2b, L, h, p]
     const y = tf.add(local.y, tf.mul(sc, tf.expandDims(tf.exp(cum), 3)));
     return unstackChunks(y);

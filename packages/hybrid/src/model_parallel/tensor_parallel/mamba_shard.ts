@@ -105,7 +105,7 @@ export type MambaShardCore = (xBC: Tensor, dt: Tensor, p: MambaShardParams, bloc
 
 /**
  * {@link mambaShard}, also returning this rank's conv and SSM states after the last position when asked (prefill).
- * @param core - replaces the conv and the scan (given the mask; no cache; one group run: an even split)
+ * @param core - replaces the conv and the scan (given the mask and the block, whose segments map heads to groups; no cache)
  * @returns y `[batch, seqlen, localHeads·p]` and the cache
  */
 export function mambaShardPrefill(u: Tensor, project: (x: Tensor) => Tensor, p: MambaShardParams, block: BlockLayout, c: MambaShardConfig, group: ProcessGroup | undefined, mask: Tensor | undefined, returnCache: boolean, core?: MambaShardCore): { y: Tensor; cache?: MambaShardCache } {
@@ -117,7 +117,7 @@ export function mambaShardPrefill(u: Tensor, project: (x: Tensor) => Tensor, p: 
     const gn = g * c.dState;
     const { z, xBC, dt } = inProjection(u, project, block, c, mask);
     if (core) {
-      if (returnCache || !block.uniform) throw new Error('mambaShard: an outside core (context parallelism) runs without caches or uneven head splits');
+      if (returnCache) throw new Error('mambaShard: an outside core (context parallelism) runs without caches');
       return { y: gateOut(tf.reshape(core(xBC, dt, p, block, mask), [b, l, dSsm]), z, p, block, c, group) };
     }
     const conv = causalConv1d(xBC, tf.reshape(p['conv1d.weight'], [dSsm + 2 * gn, c.dConv]), { bias: p['conv1d.bias'], silu: true, returnFinalState: returnCache });
