@@ -194,7 +194,7 @@ export async function trainModelParallel(f: ModelParallelFlags, o: Record<string
     await barrier().wait();
     try {
       const model = new ComposedFalconH1(run.config, groups, { seed: run.seed, sequenceParallel: f.sp, splits: split.splits, mambaMode: split.mambaMode });
-      const trainer = new ComposedTrainer(model, run.data, run.options, { microbatches: f.microbatches }, run.dir, { ...run.info, router: split.source === 'routed' });
+      const trainer = new ComposedTrainer(model, run.data, run.options, { microbatches: f.microbatches }, run.dir, { ...run.info, router: split.source === 'routed' || (split.source === 'recorded' && !!run.recorded?.router) });
       if (run.resume) await trainer.restore();
       const metrics = await trainer.run((m) => rank0 && run.onStep(m));
       model.dispose();
