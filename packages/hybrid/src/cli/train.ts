@@ -27,6 +27,7 @@ import type { Command } from './command.js';
 import { parseOptions, UsageError } from './command.js';
 import { dataParallelSetup, DP_HELP, DP_OPTIONS } from './train_parallel.js';
 import { MP_HELP, MP_OPTIONS, modelParallelFlags, resumeModelParallel, trainModelParallel } from './train_model_parallel.js';
+import type { RecordedHeadSplit } from './head_splits.js';
 import { ProgressBar } from './progress.js';
 
 /** The corpus shipped with the package (used when --data is not given). */
@@ -162,10 +163,11 @@ export const trainCommand: Command = {
     let data: TokenBatches;
     let committed: CommittedCheckpoint | undefined;
     let info: Record<string, unknown>;
+    let recorded: RecordedHeadSplit | undefined;
     if (o.resume !== undefined && mp) {
       dir = String(o.resume);
       const r = await resumeModelParallel(dir, { batchSize, seqlen, seed, lr, data: o.data === undefined ? undefined : String(o.data), steps, saveEvery }, readTokens);
-      ({ config, data, options, info } = r);
+      ({ config, data, options, info, recorded } = r);
       tokens = data.tokens;
       if (r.step >= options.steps) {
         out(`the run in ${dir} is already complete (${r.step} of ${options.steps} steps); give --steps N to train it further`);
@@ -244,7 +246,7 @@ export const trainCommand: Command = {
       // the layout is checked against the processes, the model and the batch before any process starts
       const bar = { current: undefined as ProgressBar | undefined };
       const r = await trainModelParallel(mp, o, argv, {
-        config, data, options, dir, seed: seed ?? 0, overwrite: !!o.overwrite, backend, resume: o.resume !== undefined, info,
+        config, data, options, dir, seed: seed ?? 0, overwrite: !!o.overwrite, backend, resume: o.resume !== undefined, info, recorded,
         init: () => initBackend(backend),
         onStep: (m) => {
           if (o.json) out(JSON.stringify(m));

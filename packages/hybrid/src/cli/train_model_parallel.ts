@@ -1,6 +1,7 @@
 /**
  * The model-parallel side of `falcon train`: `--tp`, `--cp`, `--pp` (with `--dp`, their product the
- * number of processes), `--sp` and `--microbatches`. `--nproc-per-node N` re-runs the command in N
+ * number of processes), `--sp`, `--microbatches`, `--cp-mamba-mode` and `--router` (the head split,
+ * recorded in the checkpoints). `--nproc-per-node N` re-runs the command in N
  * worker processes; in a worker the ranks form Megatron's grid (`initializeModelParallel`: tp
  * fastest, then cp, dp, pp) and train with {@link ComposedTrainer}, saving distributed checkpoints
  * into the run directory (`falcon export --from DIR --out HF_DIR` makes one Hugging Face checkpoint
@@ -9,14 +10,18 @@
 import { barrier, destroyProcessGroup, initializeModelParallel, initProcessGroup } from '@falcon/parallel';
 import { hybridConfig } from '../config.js';
 import type { HybridConfig } from '../config.js';
+import type { HeadSplit } from '../model_parallel/tensor_parallel/layout.js';
 import { ComposedFalconH1 } from '../model_parallel/compose/model.js';
 import { ComposedTrainer } from '../model_parallel/compose/trainer.js';
+import type { ContextParallelMambaMode } from '../model_parallel/context_parallel/context_parallel_model.js';
 import { TokenBatches } from '../train/data.js';
 import { sha256 } from '../train/durable.js';
 import { readDistributedCheckpoint } from '../train/distributed_checkpoint/manifest.js';
 import { lockRunDirectory, removeRun } from '../train/run_directory.js';
 import type { StepMetrics, TrainOptions } from '../train/trainer.js';
 import { UsageError } from './command.js';
+import { chooseHeadSplits } from './head_splits.js';
+import type { ChosenHeadSplit, RecordedHeadSplit } from './head_splits.js';
 import { launchSelf } from './launch.js';
 
 /** The options `falcon train` adds for model parallelism (node:util parseArgs declarations). */
@@ -26,7 +31,12 @@ export const MP_OPTIONS = {
   pp: { type: 'string' },
   sp: { type: 'boolean' },
   microbatches: { type: 'string' },
+  'cp-mamba-mode': { type: 'string' },
+  router: { type: 'boolean' },
 } as const;
+
+/** The Mamba-2 modes of `--cp-mamba-mode`. */
+const MAMBA_MODES: readonly ContextParallelMambaMode[] = ['state-passing', 'all-to-all'];
 
 /** Their lines of `falcon train --help`. */
 export const MP_HELP = [
@@ -38,9 +48,14 @@ export const MP_HELP = [
   '  --dp N               with any of them: data-parallel replicas (default: processes / (tp·cp·pp))',
   '  --sp                 sequence parallelism under --tp (--seqlen / cp divisible by tp)',
   '  --microbatches M     microbatches per replica and step (default 1; the batch divides into dp·M)',
+  '  --cp-mamba-mode M    Mamba-2 under --cp: state-passing (default; states passed between the chunks)',
+  '                       or all-to-all (heads exchanged; each TP rank\'s Mamba-2 heads divisible by cp)',
+  '  --router             under --tp: assign heads to TP ranks by the router\'s cost model at --seqlen',
+  '                       (needed when a layer\'s head counts do not divide by --tp, e.g. --tp 3, 8 heads)',
   '  Ranks are Megatron\'s: rank = tp + TP·(cp + CP·(dp + DP·pp)). Checkpoints are distributed (each',
-  '  rank its shards, layout.json last); falcon export --from DIR --out HF makes one for generate.',
-  '  --resume DIR continues such a run under any layout (the checkpoint is re-sharded on loading).',
+  '  rank its shards, layout.json last, with the head split); falcon export --from DIR --out HF makes one.',
+  '  --resume DIR continues such a run under any layout (the checkpoint is re-sharded on loading); under',
+  '  the same --tp it keeps the run\'s head split and Mamba-2 mode unless --router / --cp-mamba-mode is given.',
   '  Example: falcon train --tp 2 --cp 2 --pp 2 --dp 1 --sp --microbatches 4 --nproc-per-node 8',
 ].join('\n');
 
@@ -53,6 +68,10 @@ export interface ModelParallelFlags {
   dp?: number;
   sp: boolean;
   microbatches: number;
+  /** `--cp-mamba-mode` (undefined: a resumed run's, else state passing). */
+  mambaMode?: ContextParallelMambaMode;
+  /** `--router`: the routed head split. */
+  router: boolean;
 }
 
 function count(v: unknown, name: string): number | undefined {
@@ -67,9 +86,16 @@ function count(v: unknown, name: string): number | undefined {
  * @throws UsageError for a malformed value
  */
 export function modelParallelFlags(o: Record<string, unknown>): ModelParallelFlags | undefined {
-  if (o.tp === undefined && o.cp === undefined && o.pp === undefined && !o.sp && o.microbatches === undefined) return undefined;
-  const f = { tp: count(o.tp, 'tp') ?? 1, cp: count(o.cp, 'cp') ?? 1, pp: count(o.pp, 'pp') ?? 1, dp: count(o.dp, 'dp'), sp: !!o.sp, microbatches: count(o.microbatches, 'microbatches') ?? 1 };
+  const mode = o['cp-mamba-mode'];
+  if (o.tp === undefined && o.cp === undefined && o.pp === undefined && !o.sp && o.microbatches === undefined && mode === undefined && !o.router) return undefined;
+  if (mode !== undefined && !MAMBA_MODES.includes(mode as ContextParallelMambaMode)) throw new UsageError(`--cp-mamba-mode must be ${MAMBA_MODES.join(' or ')}, got '${String(mode)}'`);
+  const f = {
+    tp: count(o.tp, 'tp') ?? 1, cp: count(o.cp, 'cp') ?? 1, pp: count(o.pp, 'pp') ?? 1, dp: count(o.dp, 'dp'), sp: !!o.sp, microbatches: count(o.microbatches, 'microbatches') ?? 1,
+    mambaMode: mode as ContextParallelMambaMode | undefined, router: !!o.router,
+  };
   if (f.sp && f.tp === 1) throw new UsageError('--sp (sequence parallelism) needs --tp 2 or more');
+  if (f.router && f.tp === 1) throw new UsageError('--router (the head router) assigns heads to tensor-parallel ranks: it needs --tp 2 or more');
+  if (mode !== undefined && f.cp === 1) throw new UsageError('--cp-mamba-mode chooses how Mamba-2 runs under context parallelism: it needs --cp 2 or more');
   return f;
 }
 
@@ -95,6 +121,18 @@ export function checkModelParallel(f: ModelParallelFlags, world: number, config:
   return dp;
 }
 
+/**
+ * The run's head split and Mamba-2 mode (checked; before any process starts).
+ * @param dp - the data-parallel size
+ * @param recorded - a resumed run's record
+ * @throws UsageError naming the problem and the flag to use
+ */
+export function modelParallelSplit(f: ModelParallelFlags, dp: number, config: HybridConfig, data: { batchSize: number; seqlen: number }, backend: string, recorded?: RecordedHeadSplit): ChosenHeadSplit & { mambaMode: ContextParallelMambaMode } {
+  const mambaMode = f.mambaMode ?? recorded?.mambaMode ?? 'state-passing';
+  const batch = data.batchSize / (dp * f.microbatches);
+  return { ...chooseHeadSplits(config, { tp: f.tp, cp: f.cp, router: f.router, mambaMode, seqlen: data.seqlen, batch, backend, recorded }), mambaMode };
+}
+
 /** argv without `--nproc-per-node N` / `--nproc-per-node=N`. */
 function withoutNproc(argv: string[]): string[] {
   const out: string[] = [];
@@ -118,6 +156,8 @@ export interface ModelParallelRun {
   /** Recorded in the checkpoints (config source, data path). */
   info: Record<string, unknown>;
   backend: string;
+  /** What a resumed run recorded of its head split and Mamba-2 mode. */
+  recorded?: RecordedHeadSplit;
   /** Starts the backend (in each worker, after the checks). */
   init(): Promise<unknown>;
   /** Called on rank 0 after every step. */
@@ -134,11 +174,13 @@ export async function trainModelParallel(f: ModelParallelFlags, o: Record<string
   const worldEnv = process.env.WORLD_SIZE;
   if (nproc !== undefined) {
     if (worldEnv !== undefined) throw new UsageError('--nproc-per-node: this process was started by a launcher already (WORLD_SIZE is set); leave --nproc-per-node out');
-    checkModelParallel(f, nproc, run.config, run.data, o);
+    const dp = checkModelParallel(f, nproc, run.config, run.data, o);
+    modelParallelSplit(f, dp, run.config, run.data, run.backend, run.recorded);
     return { code: await launchSelf(['train', ...withoutNproc(argv)], nproc) };
   }
   if (worldEnv === undefined) throw new UsageError(`--tp/--cp/--pp/--sp/--microbatches run in worker processes: add --nproc-per-node ${f.tp * f.cp * f.pp * (f.dp ?? 1)}, or start the command under falcon launch`);
   const dp = checkModelParallel(f, Number(worldEnv), run.config, run.data, o);
+  const split = modelParallelSplit(f, dp, run.config, run.data, run.backend, run.recorded);
   await run.init();
   await initProcessGroup({ backend: run.backend === 'cuda' ? 'nccl' : 'gloo' });
   try {
@@ -151,12 +193,13 @@ export async function trainModelParallel(f: ModelParallelFlags, o: Record<string
     }
     await barrier().wait();
     try {
-      const model = new ComposedFalconH1(run.config, groups, { seed: run.seed, sequenceParallel: f.sp });
-      const trainer = new ComposedTrainer(model, run.data, run.options, { microbatches: f.microbatches }, run.dir, run.info);
+      const model = new ComposedFalconH1(run.config, groups, { seed: run.seed, sequenceParallel: f.sp, splits: split.splits, mambaMode: split.mambaMode });
+      const trainer = new ComposedTrainer(model, run.data, run.options, { microbatches: f.microbatches }, run.dir, { ...run.info, router: split.source === 'routed' || (split.source === 'recorded' && !!run.recorded?.router) });
       if (run.resume) await trainer.restore();
       const metrics = await trainer.run((m) => rank0 && run.onStep(m));
       model.dispose();
-      const describe = ` (tp ${f.tp} × cp ${f.cp} × pp ${f.pp} × dp ${dp}${f.sp ? ', sequence-parallel' : ''}, ${f.microbatches} microbatches)`;
+      const heads = f.tp > 1 && split.source !== 'even' ? `, ${split.source === 'routed' ? 'routed' : "the run's"} head split` : '';
+      const describe = ` (tp ${f.tp} × cp ${f.cp} × pp ${f.pp} × dp ${dp}${f.sp ? ', sequence-parallel' : ''}${f.cp > 1 ? `, Mamba-2 ${split.mambaMode}` : ''}${heads}, ${f.microbatches} microbatches)`;
       return { code: 0, ...(rank0 ? { metrics, describe } : {}) };
     } finally {
       await unlock?.();
@@ -174,6 +217,8 @@ export interface ModelParallelResume {
   info: Record<string, unknown>;
   /** The step it continues from. */
   step: number;
+  /** Its head split and Mamba-2 mode (the split is kept when resumed under the same --tp). */
+  recorded: RecordedHeadSplit;
 }
 
 /**
@@ -192,7 +237,7 @@ export async function resumeModelParallel(
   });
   const saved = ckpt.manifest.state;
   const savedOpts = saved.options as unknown as TrainOptions;
-  const savedInfo = (saved.info ?? {}) as { data?: string };
+  const savedInfo = (saved.info ?? {}) as { data?: string; splits?: HeadSplit[]; router?: boolean; mambaMode?: ContextParallelMambaMode };
   const contradictions: string[] = [];
   const differs = (flag: string, v: unknown, was: unknown) => {
     if (v !== undefined && v !== was) contradictions.push(`--${flag} ${v} (the run's: ${was})`);
@@ -213,5 +258,6 @@ export async function resumeModelParallel(
     options: { ...savedOpts, steps: given.steps ?? savedOpts.steps, saveEvery: given.saveEvery ?? savedOpts.saveEvery },
     info: { ...savedInfo, data: dataPath },
     step: ckpt.manifest.step,
+    recorded: { tp: ckpt.manifest.sizes.tp, splits: savedInfo.splits, router: savedInfo.router, mambaMode: savedInfo.mambaMode },
   };
 }

@@ -66,6 +66,8 @@ export class ComposedFalconH1 {
   readonly stageNames: Set<string>;
   /** The initialisation seed. */
   readonly seed: number;
+  /** The Mamba-2 mode under CP. */
+  readonly mambaMode: ContextParallelMambaMode;
   private readonly ctx: TensorParallelContext;
   private weightsCache?: Record<string, number | Tensor | undefined>;
 
@@ -88,6 +90,7 @@ export class ComposedFalconH1 {
     this.layout = tensorParallelLayout(config, { size: tp.size, rank: tp.rank, sequenceParallel: options.sequenceParallel, splits: options.splits });
     const mode = options.mambaMode ?? 'state-passing';
     if (mode !== 'state-passing' && mode !== 'all-to-all') throw new Error(`ComposedFalconH1: mambaMode must be 'state-passing' or 'all-to-all', got '${String(mode)}'`);
+    this.mambaMode = mode;
     if (cp.size > 1 && mode === 'all-to-all') {
       for (const [i, s] of this.layout.splits.entries()) {
         const bad = s.mamba.findIndex((n) => n % cp.size !== 0);

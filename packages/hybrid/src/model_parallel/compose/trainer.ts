@@ -5,8 +5,9 @@
  * ({@link composedGradNorm}) and its clip coefficient, and AdamW on the pieces with the run's
  * schedule and μP groups (elementwise, so the pieces move as the one-rank tensors do). Distributed
  * checkpoints ({@link saveDistributedCheckpoint}: each (TP rank, stage) of the first CP and DP rank
- * writes its pieces and their moments, the manifest last) resume exactly under the same layout, and
- * load re-sharded under any other.
+ * writes its pieces and their moments, the manifest last; its `state.info` records the sizes, the
+ * head split of every layer and the Mamba-2 mode) resume exactly under the same layout, and load
+ * re-sharded under any other (another head split included).
  */
 import { PIPELINE_FREE_TAG, stageBroadcast } from '@falcon/parallel';
 import { clipCoefficient, tf } from '@falcon/tensor';
@@ -105,7 +106,7 @@ export class ComposedTrainer {
       options: { ...this.options } as Record<string, unknown>,
       data: { seed: d.seed, batchSize: d.batchSize, seqlen: d.seqlen, tokens: d.tokens.length, sha256: sha256(d.tokens) },
       rng: { dataSeed: d.seed, initSeed: this.model.seed },
-      info: { ...this.info, microbatches: this.parallel.microbatches, sequenceParallel: this.model.layout.sequenceParallel, sizes: { tp: s.tp.size, cp: s.cp.size, pp: s.pp.size, dp: s.dp.size } },
+      info: { ...this.info, microbatches: this.parallel.microbatches, sequenceParallel: this.model.layout.sequenceParallel, splits: this.model.layout.splits, mambaMode: this.model.mambaMode, sizes: { tp: s.tp.size, cp: s.cp.size, pp: s.pp.size, dp: s.dp.size } },
     };
   }
 
