@@ -5,7 +5,8 @@
 // timed rounds after a warm-up round. Shapes: a reduced Falcon-H1 mixer (d_model 128, 4 heads of
 // 16, 1 group, state 16, chunk 64; Falcon-H1-0.5B has d_model 1024, 24 heads of 64, state 128, chunk
 // 256 — the 32k/128k GPU figures are for later).
-// Run from the repo root: npx tsx benchmarks/context_parallel/modes.ts   (writes benchmarks/results/cp-modes-cpu.*)
+// Run from the repo root: npx tsx benchmarks/context_parallel/modes.ts   (writes benchmarks/results/cp-modes-cpu.*);
+// CP_BENCH_LENGTHS=32768,131072 CP_BENCH_NAME=cp-modes-cpu-long for the long rows (CP_BENCH_ROUNDS: timed rounds, 2).
 import { execSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -78,7 +79,7 @@ if (process.argv.includes('--worker')) {
   } catch {
     // not a git checkout
   }
-  writeResults('cp-modes-cpu', 'Mamba-2 under context parallelism on cpu: state passing vs all-to-all over heads (CP 2, Gloo over loopback) and one rank', rows, {
+  writeResults(process.env.CP_BENCH_NAME ?? 'cp-modes-cpu', 'Mamba-2 under context parallelism on cpu: state passing vs all-to-all over heads (CP 2, Gloo over loopback) and one rank', rows, {
     commit,
     shapes: SHAPE,
     method: `one Mamba2Mixer (gated RMSNorm, no out_proj) forward + backward (tf.variableGrads of sum(y²)), batch 1; the slowest rank's time, median of ${ROUNDS} rounds after a warm-up round; "one rank" runs the whole sequence in one process without CP`,
