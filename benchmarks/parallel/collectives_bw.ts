@@ -16,7 +16,8 @@
 //   npx tsx benchmarks/parallel/collectives_bw.ts --nproc-per-node 2 --backend gloo --max-mib 4
 //   node .device/collectives-bw.mjs --nproc-per-node 8 --backend nccl --out $OUT/bw   (tools/device/run-multigpu.sh)
 // Options: --min-mib (1), --max-mib (1024), --warmup (2), --iters (20 up to 16 MiB, 10 above),
-// --out (benchmarks/results), --name (collectives-bw-<backend>-<n>), --timeout-ms (120000).
+// --out (benchmarks/results), --name (collectives-bw-<backend>-<n>), --timeout-ms (120000), --emulate (nccl at
+// --nproc-per-node 1 over the host-memory emulations of the cuda and NCCL addons: this file's nccl path, checked here).
 import { execSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -40,6 +41,7 @@ const { values: o } = parseArgs({
     out: { type: 'string' },
     name: { type: 'string' },
     'timeout-ms': { type: 'string', default: '120000' },
+    emulate: { type: 'boolean', default: false },
   },
 });
 
@@ -93,7 +95,14 @@ function runner(op: CollectiveName, x: Float32Array, cuda: CudaBackend | undefin
 async function worker(): Promise<void> {
   const localRank = Number(process.env.LOCAL_RANK ?? 0);
   let cuda: CudaBackend | undefined;
-  if (backend === 'nccl') {
+  if (backend === 'nccl' && o.emulate) {
+    // world size 1 over the host-memory emulations of the cuda and NCCL addons: this file's nccl path, checked anywhere
+    const [{ registerEmulatedCudaBackend }, { createEmulatedNcclAddon, setNcclAddon }] = await Promise.all([import('@falcon/tensor/testing'), import('@falcon/parallel/testing')]);
+    registerEmulatedCudaBackend();
+    await tf.setBackend('cuda');
+    cuda = tf.backend() as CudaBackend;
+    setNcclAddon(createEmulatedNcclAddon(cuda.addon));
+  } else if (backend === 'nccl') {
     await initBackend('cuda', { device: localRank });
     cuda = tf.backend() as CudaBackend;
   }
@@ -146,11 +155,14 @@ async function worker(): Promise<void> {
     }
   }
   if (rank === 0) {
-    let commit = 'unknown';
-    try {
-      commit = execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    } catch {
-      commit = process.env.FALCON_COMMIT ?? 'unknown';
+    // the runner's record of the commit first (the device's tree may be another repository or none)
+    let commit = process.env.FALCON_COMMIT ?? 'unknown';
+    if (!process.env.FALCON_COMMIT) {
+      try {
+        commit = execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+      } catch {
+        // not a git checkout
+      }
     }
     const name = o.name ?? `collectives-bw-${backend}-${n}`;
     writeResults(name, `All-reduce / all-gather / reduce-scatter bus bandwidth, ${backend}, ${n} ranks`, rows, {
