@@ -16,7 +16,7 @@
 //   npx tsx benchmarks/parallel/collectives_bw.ts --nproc-per-node 2 --backend gloo --max-mib 4
 //   node .device/collectives-bw.mjs --nproc-per-node 8 --backend nccl --out $OUT/bw   (tools/device/run-multigpu.sh)
 // Options: --min-mib (1), --max-mib (1024), --warmup (2), --iters (20 up to 16 MiB, 10 above),
-// --out (benchmarks/results), --name (collectives-bw-<backend>-<n>), --timeout-ms (120000), --emulate (nccl at
+// --out (benchmarks/results), --name (collectives-bw-<backend>-<n>), --timeout-ms (120000), --note (a line for the results), --emulate (nccl at
 // --nproc-per-node 1 over the host-memory emulations of the cuda and NCCL addons: this file's nccl path, checked here).
 import { execSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +42,7 @@ const { values: o } = parseArgs({
     name: { type: 'string' },
     'timeout-ms': { type: 'string', default: '120000' },
     emulate: { type: 'boolean', default: false },
+    note: { type: 'string' },
   },
 });
 
@@ -172,6 +173,8 @@ async function worker(): Promise<void> {
       method: `${backend === 'nccl' ? 'cuda tensors (device = LOCAL_RANK), tensor API' : 'host Float32Arrays, buffer API'}; first warm-up result checked element for element against exact integer arithmetic; each sample = inner ops queued then ${backend === 'nccl' ? 'the stream synchronised' : 'awaited'}, divided by inner; slowest rank per sample; median of the timed samples after ${warmup} warm-up`,
       'busbw GB/s': 'size / time × 2(n−1)/n (all-reduce), × (n−1)/n (all-gather: size = the output; reduce-scatter: size = the input); GB = 1e9 bytes',
       NCCL: Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('NCCL_'))),
+      command: `collectives_bw.ts ${process.argv.slice(2).join(' ')}`,
+      ...(o.note ? { note: o.note } : {}),
     }, o.out);
   }
   await pg.destroyProcessGroup();
