@@ -173,7 +173,7 @@ async function worker(): Promise<void> {
       method: `${backend === 'nccl' ? 'cuda tensors (device = LOCAL_RANK), tensor API' : 'host Float32Arrays, buffer API'}; first warm-up result checked element for element against exact integer arithmetic; each sample = inner ops queued then ${backend === 'nccl' ? 'the stream synchronised' : 'awaited'}, divided by inner; slowest rank per sample; median of the timed samples after ${warmup} warm-up`,
       'busbw GB/s': 'size / time × 2(n−1)/n (all-reduce), × (n−1)/n (all-gather: size = the output; reduce-scatter: size = the input); GB = 1e9 bytes',
       NCCL: Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('NCCL_'))),
-      command: `collectives_bw.ts ${process.argv.slice(2).join(' ')}`,
+      command: `npx tsx benchmarks/parallel/collectives_bw.ts --nproc-per-node ${n} ${process.argv.slice(2).filter((a, i, all) => a !== '--note' && all[i - 1] !== '--note').join(' ')}`,
       ...(o.note ? { note: o.note } : {}),
     }, o.out);
   }
