@@ -69,11 +69,21 @@ async function worker(): Promise<void> {
         y = await pg.allReduce(x).wait();
       }
       if (world.rank === victim && round === 2) setTimeout(() => process.kill(process.pid, 'SIGKILL'), 2);
-      // read one element back without blocking the event loop; a hung stream is left to the watchdog
-      await Promise.race([y!.data(), sleep(timeoutMs + SLACK_MS)]);
+      // read the result back without blocking the event loop (a hung stream is the watchdog's: it aborts
+      // the group after the timeout); still not read by then: the group's error comes with a barrier
+      const read = await Promise.race([y!.data().then(() => true), sleep(timeoutMs + 2000).then(() => false)]);
+      if (!read) await pg.barrier().wait();
       y!.dispose();
     } catch (e) {
-      const c = e as pg.CollectiveError;
+      let c = e as pg.CollectiveError;
+      // another error first (a read of an aborted stream, say): the group's own error comes with its next op
+      if (!(c instanceof pg.CollectiveError)) {
+        try {
+          pg.allReduce(x);
+        } catch (e2) {
+          if (e2 instanceof pg.CollectiveError) c = Object.assign(e2, { message: `${e2.message} (after: ${(e as Error).message})` });
+        }
+      }
       report({ caught: c instanceof pg.CollectiveError, op: c.op, missingRank: c.missingRank, message: c.message, afterMs: Date.now() - t0 }, 1);
     }
     if (Date.now() - t0 > timeoutMs + SLACK_MS) report({ caught: false, message: `round ${round} took ${Date.now() - t0} ms and no collective failed`, afterMs: Date.now() - t0 }, 2);
