@@ -6,7 +6,9 @@
 // The workers ignore the launcher's SIGTERM (it stops the others once one fails) so that their own
 // error is seen; the launcher's grace before SIGKILL is longer than the timeout.
 // nccl: cuda tensors on device LOCAL_RANK, `burst` all-reduces queued per round and the last one read
-// back asynchronously (no host stream synchronisation, so the watchdog can run); gloo: cpu tensors.
+// back asynchronously (no host stream synchronisation, so the engine's watchdog runs and aborts the
+// group after the timeout); a result still unread 2 s after that gets the group's error through a
+// barrier. gloo: cpu tensors (the op itself fails).
 //   npx tsx benchmarks/parallel/killed_rank.ts --nproc-per-node 3 --backend gloo --out /tmp/k
 //   node .device/killed-rank.mjs --nproc-per-node 8 --backend nccl --out $OUT/parts   (tools/device/run-multigpu.sh)
 // Writes <out>/killed-rank-<backend>-<n>.json: the verdict, the launcher's message, every survivor's report.
