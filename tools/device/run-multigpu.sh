@@ -38,6 +38,7 @@ if [ -z "${FALCON_NCCL:-}" ] && ! ldconfig -p 2>/dev/null | grep -q 'libnccl\.so
   lib=$(python3 -c 'import nvidia.nccl, os; print(os.path.join(list(nvidia.nccl.__path__)[0], "lib", "libnccl.so.2"))' 2>/dev/null)
   [ -f "$lib" ] && export FALCON_NCCL=$lib && echo "libnccl: $lib (the nvidia-nccl wheel)"
 fi
+echo "libnccl for ours: ${FALCON_NCCL:-$(ldconfig -p 2>/dev/null | grep -m1 'libnccl\.so\.2' | sed 's/.*=> //')} (torch: its own)"
 
 W=/tmp/falcon-multigpu
 rm -rf "$W" && mkdir -p "$W/bw" "$W/parts"

@@ -85,7 +85,8 @@ for mib in [s for s in (1, 4, 16, 64, 256, 1024) if a.min_mib <= s <= a.max_mib]
     torch.cuda.empty_cache()
 
 if rank == 0:
-    nccl = ".".join(map(str, torch.cuda.nccl.version()))
+    v = torch.cuda.nccl.version()
+    nccl = ".".join(map(str, v)) if isinstance(v, tuple) else str(v)
     env = {k: v for k, v in os.environ.items() if k.startswith("NCCL_")}
     with open(a.out, "w") as f:
         json.dump({"name": f"torch-collectives-bw-{n}", "torch": torch.__version__, "nccl": nccl, "gpu": torch.cuda.get_device_name(local),
