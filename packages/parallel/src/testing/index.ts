@@ -8,4 +8,5 @@
 export { runNcclChecks } from './nccl_checks.js';
 export type { NcclCheck } from './nccl_checks.js';
 export { createEmulatedNcclAddon } from './nccl_emulator.js';
+export { setNcclAddon } from '../native/nccl_addon.js';
 export { randomSpecs, RANDOM_SPEC_KINDS } from '../sharding/random_plans.js';
