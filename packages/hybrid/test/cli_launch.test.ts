@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { workerBackendOptions } from '../src/cli/launch.js';
 import { main } from '../src/cli/main.js';
 
 async function run(argv: string[]) {
@@ -16,6 +17,13 @@ const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const TSCONFIG = fileURLToPath(new URL('../../../tsconfig.dev.json', import.meta.url));
 
 describe('falcon launch', () => {
+  it("a cuda worker's GPU is its LOCAL_RANK (torchrun's convention); other backends take none", () => {
+    expect(workerBackendOptions('cuda', { LOCAL_RANK: '3' })).toEqual({ device: 3 });
+    expect(workerBackendOptions('cuda', {})).toEqual({});
+    expect(workerBackendOptions('cpu', { LOCAL_RANK: '1' })).toEqual({});
+    expect(() => workerBackendOptions('cuda', { LOCAL_RANK: '-1' })).toThrow(/LOCAL_RANK must be a non-negative integer/);
+  });
+
   it('--help explains the options, the environment and several machines', async () => {
     const r = await run(['launch', '--help']);
     expect(r.code).toBe(0);

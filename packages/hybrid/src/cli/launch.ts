@@ -9,6 +9,19 @@ import { launch, LAUNCH_OPTIONS_HELP, LaunchArgsError, parseLaunchArgs } from '@
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 
+/**
+ * `initBackend` options of a worker started with torchrun's environment: on cuda, the worker's GPU
+ * is its `LOCAL_RANK` (one GPU per process, torchrun's convention); otherwise none.
+ * @param backend - the backend the worker starts
+ * @param env - the worker's environment
+ */
+export function workerBackendOptions(backend: string, env: NodeJS.ProcessEnv = process.env): { device?: number } {
+  if (backend !== 'cuda' || env.LOCAL_RANK === undefined) return {};
+  const device = Number(env.LOCAL_RANK);
+  if (!Number.isInteger(device) || device < 0) throw new UsageError(`LOCAL_RANK must be a non-negative integer (the worker's GPU), got '${env.LOCAL_RANK}'`);
+  return { device };
+}
+
 /** The `falcon launch` command. */
 export const launchCommand: Command = {
   summary: 'start a distributed job: one process per rank, torchrun-style',

@@ -25,6 +25,7 @@ import { TokenBatches } from '../train/data.js';
 import type { TrainOptions } from '../train/trainer.js';
 import type { Command } from './command.js';
 import { parseOptions, UsageError } from './command.js';
+import { workerBackendOptions } from './launch.js';
 import { dataParallelSetup, DP_HELP, DP_OPTIONS } from './train_parallel.js';
 import { MP_HELP, MP_OPTIONS, modelParallelFlags, resumeModelParallel, trainModelParallel } from './train_model_parallel.js';
 import type { RecordedHeadSplit } from './head_splits.js';
@@ -247,7 +248,7 @@ export const trainCommand: Command = {
       const bar = { current: undefined as ProgressBar | undefined };
       const r = await trainModelParallel(mp, o, argv, {
         config, data, options, dir, seed: seed ?? 0, overwrite: !!o.overwrite, backend, resume: o.resume !== undefined, info, recorded,
-        init: () => initBackend(backend),
+        init: () => initBackend(backend, workerBackendOptions(backend)),
         onStep: (m) => {
           if (o.json) out(JSON.stringify(m));
           bar.current ??= new ProgressBar(options.steps, { label: 'train' });
@@ -264,7 +265,7 @@ export const trainCommand: Command = {
     const dp = await dataParallelSetup(o, argv);
     if (dp.launched !== undefined) return dp.launched;
     try {
-      await initBackend(backend);
+      await initBackend(backend, workerBackendOptions(backend));
       if (o.overwrite && dp.reports) {
         const unlock = await lockRunDirectory(dir);
         await removeRun(dir).finally(unlock);
