@@ -57,9 +57,10 @@ export function bitnetMatMul(x: Tensor, w: LinearWeight): Tensor {
 export function linear(x: Tensor, w: LinearWeight, bias?: Tensor, bitnet = false): Tensor {
   return tf.tidy(() => {
     const [outF, inF] = weightShape(w);
-    const lead = x.shape.slice(0, -1);
-    let y = product(tf.reshape(x, [-1, inF]), w, bitnet);
+    // a [tokens, in] input needs no reshape (each is a kernel: the decode step stays 2-D)
+    const flat = x.rank === 2;
+    let y = product(flat ? x : tf.reshape(x, [-1, inF]), w, bitnet);
     if (bias) y = tf.add(y, bias);
-    return tf.reshape(y, [...lead, outF]);
+    return flat ? y : tf.reshape(y, [...x.shape.slice(0, -1), outF]);
   });
 }

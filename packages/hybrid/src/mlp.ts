@@ -14,7 +14,7 @@ export interface MlpParams {
 
 /**
  * Apply the MLP.
- * @param x - `[batch, seqlen, d]`
+ * @param x - `[batch, seqlen, d]` (or `[tokens, d]`: the output is then `[tokens, d]`)
  * @param p - `gate_proj.weight` `[f, d]`, `up_proj.weight` `[f, d]`, `down_proj.weight` `[d, f]` (and `.bias` `[f]`/`[d]` with mlp_bias)
  * @param multipliers - `[gate input, down output]`
  * @param bitnet - BitNet b1.58 projections
@@ -23,9 +23,11 @@ export interface MlpParams {
 export function mlp(x: Tensor, p: MlpParams, multipliers: readonly [number, number], bitnet = false): Tensor {
   const proj = (t: Tensor, n: string) => linear(t, p[`${n}_proj.weight`]!, p[`${n}_proj.bias`] as Tensor | undefined, bitnet);
   return tf.tidy(() => {
-    const gate = tf.mul(proj(x, 'gate'), multipliers[0]);
+    // a multiplier of exactly 1 is skipped (x·1 = x: one kernel less, same values)
+    const scaled = (t: Tensor, m: number) => (m === 1 ? t : tf.mul(t, m));
+    const gate = scaled(proj(x, 'gate'), multipliers[0]);
     const up = proj(x, 'up');
     const h = tf.mul(up, tf.mul(gate, tf.sigmoid(gate)));
-    return tf.mul(proj(h, 'down'), multipliers[1]);
+    return scaled(proj(h, 'down'), multipliers[1]);
   });
 }

@@ -14,7 +14,7 @@ import type { AttentionConfig, AttentionForwardOptions, KVCache } from '@falcon/
 import { Mamba2Mixer } from '@falcon/mamba2';
 import type { Mamba2Cache, Mamba2ForwardOptions } from '@falcon/mamba2';
 import { init, rmsNorm, tf, variableFrom } from '@falcon/tensor';
-import type { Tensor, Variable } from '@falcon/tensor';
+import type { Tensor, Tensor2D, Variable } from '@falcon/tensor';
 import type { PackedBitLinear, RawTensorData } from '@falcon/bitnet';
 import type { HybridConfig } from './config.js';
 import { layerDims } from './config.js';
@@ -66,6 +66,8 @@ export class ParallelHybridLayer {
   private readonly dSsm: number;
   /** After {@link ParallelHybridLayer.packTernary}: the packed form of each BitNet weight, by its (freed) float variable. */
   private readonly packed = new Map<Tensor, PackedBitLinear>();
+  /** The μP output multipliers per feature of `[a, m]` (decode step), made on first use. */
+  private mixerScale?: Tensor;
   /** The product of the mixers' BitNet projections: the packed form of their weight once packed. */
   private readonly bitnetProjection = (x: Tensor, w: Tensor): Tensor => bitnetMatMul(x, this.weight(w));
 
@@ -319,8 +321,9 @@ export class ParallelHybridLayer {
 
   /**
    * Run the layer over a sequence (training, prefill) or new tokens (decoding, when `inputs.cache` is given).
-   * @param x - residual stream `[batch, seqlen, d]`
-   * @returns the new residual stream `[batch, seqlen, d]` and, for prefill/decoding, the layer's cache
+   * @param x - residual stream `[batch, seqlen, d]`; in a decode step (with `inputs.cache`, no mask)
+   *   also `[batch, d]`, one token per sequence (positions `[batch, 1]`), the form with the fewest kernels
+   * @returns the new residual stream (the shape of x) and, for prefill/decoding, the layer's cache
    */
   forward(x: Tensor, inputs: LayerInputs): { y: Tensor; cache?: LayerCache } {
     const b = this.config.base;
@@ -331,6 +334,10 @@ export class ParallelHybridLayer {
     if (rec === 'layer') {
       const whole = (t: Tensor, [positions, mask]: (Tensor | undefined)[]) => this.forward(t, { ...inputs, positions: positions!, mask, recompute: 'none' }).y;
       return { y: recomputed(whole, x, Object.values(this.variables()), [inputs.positions, inputs.mask]) };
+    }
+    if (inputs.cache && x.rank === 2) {
+      if (inputs.mask) throw new Error(`layer ${this.index}: a 2-D decode step ([batch, d], one token per sequence) takes no padding mask; pass x as [batch, 1, d]`);
+      return this.stepFlat(x, inputs.positions, inputs.cache);
     }
     const y = tf.tidy(() => {
       const u = rmsNorm(x, this.own['input_layernorm.weight'], b.rms_norm_eps);
@@ -386,6 +393,53 @@ export class ParallelHybridLayer {
     return { y, cache };
   }
 
+  /**
+   * The decode step with one token per sequence kept 2-D (`[batch, d]`: no reshapes, each a kernel
+   * dispatch), the μP output multipliers applied as one product after the concat (the same values),
+   * multipliers of exactly 1 skipped. Same results as the 3-D path.
+   */
+  private stepFlat(x: Tensor, positions: Tensor, cache: LayerCache): { y: Tensor; cache: LayerCache } {
+    const b = this.config.base;
+    const bitnet = this.config.bitnet;
+    const scaled = (t: Tensor, m: number) => (m === 1 ? t : tf.mul(t, m));
+    const next: LayerCache = {};
+    const y = tf.tidy(() => {
+      const u = rmsNorm(x, this.own['input_layernorm.weight'], b.rms_norm_eps);
+      const parts: Tensor[] = [];
+      if (this.attention) {
+        parts.push(this.attention.stepPreProjection(scaled(u, b.attention_in_multiplier) as Tensor2D, cache.kv!, { positions }));
+        next.kv = cache.kv;
+      }
+      if (this.mamba) {
+        const r = this.mamba.stepPreProjection(u, cache.mamba!);
+        parts.push(r.y);
+        next.mamba = { convState: tf.keep(r.cache.convState), ssmState: tf.keep(r.cache.ssmState) };
+      }
+      const mixed = parts.length === 1 ? scaled(parts[0], this.attention ? b.attention_out_multiplier : b.ssm_out_multiplier) : this.scaleMixers(tf.concat(parts, -1));
+      let h = linear(mixed, this.weight(this.own[FUSED]), undefined, bitnet.outProj);
+      const ob = this.own['self_attn.o_proj.bias'];
+      const mb = this.own['mamba.out_proj.bias'];
+      if (ob) h = tf.add(h, tf.mul(ob, b.attention_out_multiplier));
+      if (mb) h = tf.add(h, tf.mul(mb, b.ssm_out_multiplier));
+      const x1 = tf.add(x, h);
+      const ff = mlp(rmsNorm(x1, this.own['pre_ff_layernorm.weight'], b.rms_norm_eps), this.ffParams(), b.mlp_multipliers, bitnet.mlp);
+      return tf.add(x1, ff);
+    });
+    return { y, cache: next };
+  }
+
+  /** `[a, m]` `[tokens, attnWidth + dSsm]` × `[α_attn_out…, α_ssm_out…]` (one kernel; a kept vector, made once). */
+  private scaleMixers(t: Tensor): Tensor {
+    const b = this.config.base;
+    const [ka, km] = [b.attention_out_multiplier, b.ssm_out_multiplier];
+    if (ka === km) return ka === 1 ? t : tf.mul(t, ka);
+    if (!this.mixerScale || this.mixerScale.isDisposed) {
+      const v = new Float32Array(this.attnWidth + this.dSsm).fill(km, this.attnWidth).fill(ka, 0, this.attnWidth);
+      this.mixerScale = tf.keep(tf.tensor1d(v));
+    }
+    return tf.mul(t, this.mixerScale);
+  }
+
   private ffParams(): MlpParams {
     const out: MlpParams = {};
     for (const [k, p] of Object.entries(this.own)) if (k.startsWith('feed_forward.')) out[k.slice(13)] = this.weight(p);
@@ -438,6 +492,7 @@ export class ParallelHybridLayer {
   dispose(): void {
     for (const p of this.packed.values()) p.dispose();
     for (const p of Object.values(this.own)) p.dispose();
+    this.mixerScale?.dispose();
     this.attention?.dispose(); // its variables and constants (ALiBi slopes)
     this.mamba?.dispose(); // its variables and constants (the μP multiplier vector)
   }

@@ -368,7 +368,7 @@ export class Mamba2Mixer {
     c.require(!!cache, 'a cache is required (from forward with returnCache, or emptyCache)');
     this.checkCache(c, cache, b);
     return this.tidyKeep(() => {
-      const zxbcdt = this.inProj(tf.reshape(u, [b, this.dModel]));
+      const zxbcdt = this.inProj(rank3 ? tf.reshape(u, [b, this.dModel]) : u);
       const [z, xBC, dt] = tf.split(zxbcdt, [this.dSsm, this.convDim, this.nHeads], -1);
       const conv = causalConv1d(tf.expandDims(xBC, 1), this.convWeight(), {
         bias: this.params['conv1d.bias'],
@@ -409,11 +409,12 @@ export class Mamba2Mixer {
 
   private inProj(u: Tensor): Tensor {
     const shape = u.shape as number[];
+    const flat = u.rank === 2; // [tokens, d_model]: no reshapes (each is a kernel of the decode step)
     let x = this.ssmInMultiplier !== 1 ? tf.mul(u, this.ssmInMultiplier) : u;
-    x = this.project(tf.reshape(x, [-1, this.dModel]), this.params['in_proj.weight']);
+    x = this.project(flat ? x : tf.reshape(x, [-1, this.dModel]), this.params['in_proj.weight']);
     if (this.params['in_proj.bias']) x = tf.add(x, this.params['in_proj.bias']);
     if (this.mup) x = tf.mul(x, this.mup);
-    return tf.reshape(x, [...shape.slice(0, -1), this.projSize]);
+    return flat ? x : tf.reshape(x, [...shape.slice(0, -1), this.projSize]);
   }
 
   private outProj(y: Tensor): Tensor {
