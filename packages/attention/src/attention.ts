@@ -50,6 +50,11 @@ export interface AttentionConfig {
    * BitNet b1.58 product of quantised activations and ternary weights.
    */
   projection?: (x: Tensor, weight: Tensor) => Tensor;
+  /**
+   * q, k and v of `x [tokens, in]` at once, from their weights `[out_i, in]` (default: `projection`
+   * of each); lets a projection share work done on the input (e.g. one activation quantisation).
+   */
+  projections?: (x: Tensor, weights: Tensor[]) => Tensor[];
 }
 
 /** Options of {@link Attention.forward}. */
@@ -116,11 +121,13 @@ export class Attention {
   private readonly windowLeft: number;
   private readonly params: Record<string, Variable> = {};
   private readonly matmul: (x: Tensor, weight: Tensor) => Tensor;
+  private readonly matmuls: (x: Tensor, weights: Tensor[]) => Tensor[];
 
   /** Build the block with freshly initialised parameters. */
   constructor(config: AttentionConfig) {
     const { hiddenSize, numHeads, numKvHeads } = config;
     this.matmul = config.projection ?? ((x, w) => tf.matMul(x, w, false, true));
+    this.matmuls = config.projections ?? ((x, ws) => ws.map((w) => this.matmul(x, w)));
     check(FN).attr('hiddenSize').int(hiddenSize, { min: 1 });
     check(FN).attr('numHeads').int(numHeads, { min: 1 });
     check(FN).attr('numKvHeads').int(numKvHeads, { min: 1 });
@@ -313,13 +320,21 @@ export class Attention {
   }
 
   private project(u: Tensor, positions: Tensor, maxPosition?: number): { q: Tensor; k: Tensor; v: Tensor } {
-    // u `[b, l, d]`, or `[b, d]` for one token per sequence
+    // u `[b, l, d]`, or `[b, d]` for one token per sequence: flattened once, the products reshaped
+    // straight into heads (each reshape is a kernel)
     const [b, l] = u.rank === 2 ? [u.shape[0], 1] : u.shape;
-    let q = tf.reshape(this.linear(u, 'q_proj'), [b, l, this.numHeads, this.headDim]);
-    let k = this.linear(u, 'k_proj');
-    if (this.keyMultiplier !== 1) k = tf.mul(k, this.keyMultiplier);
-    k = tf.reshape(k, [b, l, this.numKvHeads, this.headDim]);
-    const v = tf.reshape(this.linear(u, 'v_proj'), [b, l, this.numKvHeads, this.headDim]);
+    const x = u.rank === 2 ? u : tf.reshape(u, [b * l, this.hiddenSize]);
+    const names = ['q_proj', 'k_proj', 'v_proj'];
+    const [q2, k2, v2] = this.matmuls(
+      x,
+      names.map((n) => this.params[`${n}.weight`]),
+    ).map((y, i) => {
+      const bias = this.params[`${names[i]}.bias`];
+      return bias ? tf.add(y, bias) : y;
+    });
+    let q = tf.reshape(q2, [b, l, this.numHeads, this.headDim]);
+    let k = tf.reshape(this.keyMultiplier !== 1 ? tf.mul(k2, this.keyMultiplier) : k2, [b, l, this.numKvHeads, this.headDim]);
+    const v = tf.reshape(v2, [b, l, this.numKvHeads, this.headDim]);
     if (this.rope) {
       const f = this.frequencies(positions, maxPosition);
       q = applyRope(q, positions, f);

@@ -37,6 +37,21 @@ export function product(x: Tensor, w: LinearWeight, bitnet: boolean): Tensor {
 }
 
 /**
+ * The products of one input with several weights, each as {@link product}; when every weight is
+ * packed (with a plain input quantisation) they share one int8 quantisation of x, one kernel
+ * instead of one per weight (the same values: the quantisation is a function of x alone).
+ * @param x - `[tokens, in]`
+ * @param ws - weights `[out_i, in]`
+ * @returns `[tokens, out_i]` per weight
+ */
+export function products(x: Tensor, ws: LinearWeight[], bitnet: boolean): Tensor[] {
+  const packed = ws.filter((w): w is PackedBitLinear => w instanceof PackedBitLinear && w.plainQuantization);
+  if (ws.length < 2 || packed.length !== ws.length) return ws.map((w) => product(x, w, bitnet));
+  const { q, scale } = packed[0].quantize(x);
+  return packed.map((w) => w.forwardQuantized(q, scale));
+}
+
+/**
  * The BitNet b1.58 product `quant8(x) @ ternary(w)ᵀ` (straight-through in the backward for a float weight).
  * @param x - `[tokens, in]`
  * @param w - `[out, in]`
@@ -44,6 +59,26 @@ export function product(x: Tensor, w: LinearWeight, bitnet: boolean): Tensor {
  */
 export function bitnetMatMul(x: Tensor, w: LinearWeight): Tensor {
   return tf.tidy(() => product(x, w, true));
+}
+
+/**
+ * {@link linear} of one input with several weights (a packed set shares the input quantisation, see {@link products}).
+ * @param x - `[..., in]`
+ * @param ws - `[out_i, in]` each
+ * @param biases - `[out_i]` each (or undefined)
+ * @returns `[..., out_i]` per weight
+ */
+export function linears(x: Tensor, ws: LinearWeight[], biases: (Tensor | undefined)[], bitnet = false): Tensor[] {
+  return tf.tidy(() => {
+    const inF = weightShape(ws[0])[1];
+    const flat = x.rank === 2;
+    const ys = products(flat ? x : tf.reshape(x, [-1, inF]), ws, bitnet);
+    return ys.map((y, i) => {
+      const b = biases[i];
+      const yb = b ? tf.add(y, b) : y;
+      return flat ? yb : tf.reshape(yb, [...x.shape.slice(0, -1), weightShape(ws[i])[0]]);
+    });
+  });
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import { tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
-import { linear } from './linear.js';
+import { linear, linears } from './linear.js';
 import type { LinearWeight } from './linear.js';
 
 /** The MLP's weights (float or packed ternary) and optional biases, by name relative to `feed_forward.`. */
@@ -21,13 +21,14 @@ export interface MlpParams {
  * @returns `[batch, seqlen, d]`
  */
 export function mlp(x: Tensor, p: MlpParams, multipliers: readonly [number, number], bitnet = false): Tensor {
-  const proj = (t: Tensor, n: string) => linear(t, p[`${n}_proj.weight`]!, p[`${n}_proj.bias`] as Tensor | undefined, bitnet);
+  const bias = (n: string) => p[`${n}_proj.bias`] as Tensor | undefined;
   return tf.tidy(() => {
     // a multiplier of exactly 1 is skipped (x·1 = x: one kernel less, same values)
     const scaled = (t: Tensor, m: number) => (m === 1 ? t : tf.mul(t, m));
-    const gate = scaled(proj(x, 'gate'), multipliers[0]);
-    const up = proj(x, 'up');
+    // gate and up read the same x (packed: one input quantisation for both)
+    const [g, up] = linears(x, [p['gate_proj.weight']!, p['up_proj.weight']!], [bias('gate'), bias('up')], bitnet);
+    const gate = scaled(g, multipliers[0]);
     const h = tf.mul(up, tf.mul(gate, tf.sigmoid(gate)));
-    return scaled(proj(h, 'down'), multipliers[1]);
+    return scaled(linear(h, p['down_proj.weight']!, bias('down'), bitnet), multipliers[1]);
   });
 }

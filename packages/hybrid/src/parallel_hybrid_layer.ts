@@ -18,7 +18,7 @@ import type { Tensor, Tensor2D, Variable } from '@falcon/tensor';
 import type { PackedBitLinear, RawTensorData } from '@falcon/bitnet';
 import type { HybridConfig } from './config.js';
 import { layerDims } from './config.js';
-import { bitnetMatMul, linear } from './linear.js';
+import { bitnetMatMul, linear, products } from './linear.js';
 import type { LinearWeight } from './linear.js';
 import { mlp } from './mlp.js';
 import type { MlpParams } from './mlp.js';
@@ -70,6 +70,8 @@ export class ParallelHybridLayer {
   private mixerScale?: Tensor;
   /** The product of the mixers' BitNet projections: the packed form of their weight once packed. */
   private readonly bitnetProjection = (x: Tensor, w: Tensor): Tensor => bitnetMatMul(x, this.weight(w));
+  /** Attention's q/k/v products of one input: once packed, one shared input quantisation ({@link products}). */
+  private readonly bitnetProjections = (x: Tensor, ws: Tensor[]): Tensor[] => products(x, ws.map((w) => this.weight(w)), true);
 
   /**
    * @param config - the model config
@@ -101,7 +103,7 @@ export class ParallelHybridLayer {
         outputProjection: false,
         initializerRange: std,
         seed: s + 1,
-        ...(config.bitnet.attention ? { projection: this.bitnetProjection } : {}),
+        ...(config.bitnet.attention ? { projection: this.bitnetProjection, projections: this.bitnetProjections } : {}),
       });
     }
     if (heads.mambaHeads > 0) {
