@@ -246,8 +246,8 @@ export class Attention {
    * @param cache - this block's cache (from `forward` with cacheCapacity, or {@link Attention.createCache})
    * @returns `[batch, newTokens, nHeads·headDim]` (`[batch, nHeads·headDim]` for a 2-D u)
    */
-  stepPreProjection(u: Tensor, cache: KVCache, options: AttentionStepOptions = {}): Tensor3D;
   stepPreProjection(u: Tensor2D, cache: KVCache, options?: AttentionStepOptions): Tensor2D;
+  stepPreProjection(u: Tensor, cache: KVCache, options?: AttentionStepOptions): Tensor3D;
   stepPreProjection(u: Tensor, cache: KVCache, options: AttentionStepOptions = {}): Tensor3D | Tensor2D {
     const flat = u.rank === 2;
     if (flat) checkTensor(check(`${FN}.step`), 'u', u, 'batch, hiddenSize');
