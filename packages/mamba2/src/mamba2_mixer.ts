@@ -232,6 +232,9 @@ export class Mamba2Mixer {
       }
       this.mup = tf.keep(tf.tensor1d(v));
     }
+    // made now, so that a decode step after an assign replaces them instead of adding tensors
+    this.stepConstant('conv1d.weight', () => this.convWeight());
+    this.stepConstant('A_log', () => this.A());
   }
 
   /**
@@ -435,7 +438,8 @@ export class Mamba2Mixer {
    * A tensor computed from one parameter (the conv weight `[conv_dim, d_conv]`, A = −exp(A_log)),
    * kept between decode steps: recomputed when the parameter's data changes (`assign` gives a
    * variable new data), and not kept while a gradient is being recorded (the tape needs the ops).
-   * Saves the step its kernels (issue 17).
+   * Saves the step its kernels (issue 17). Made at construction (two tensors the mixer holds until
+   * disposed; the reshaped conv weight shares the variable's data, until an assign replaces it).
    */
   private stepConstant(param: string, make: () => Tensor): Tensor {
     if (isRecordingGradients()) return make();
@@ -443,7 +447,7 @@ export class Mamba2Mixer {
     const hit = this.stepConstants.get(param);
     if (hit && hit.data === data && !hit.t.isDisposed) return hit.t;
     hit?.t.dispose();
-    const t = tf.keep(make());
+    const t = tf.keep(tf.tidy(make));
     this.stepConstants.set(param, { data, t });
     return t;
   }
