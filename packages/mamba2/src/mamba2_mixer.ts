@@ -381,7 +381,8 @@ export class Mamba2Mixer {
         initialState: cache.convState,
         returnFinalState: true,
       });
-      const [x, B, C] = tf.split(tf.reshape(conv.y, [b, this.convDim]), [this.dSsm, this.nGroups * this.dState, this.nGroups * this.dState], -1);
+      // split conv.y [b, 1, conv_dim] as it is: each piece is reshaped into its heads anyway
+      const [x, B, C] = tf.split(conv.y, [this.dSsm, this.nGroups * this.dState, this.nGroups * this.dState], -1);
       const r = selectiveStateUpdate(
         cache.ssmState,
         tf.reshape(x, [b, this.nHeads, this.headDim]),
