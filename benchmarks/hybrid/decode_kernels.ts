@@ -84,8 +84,16 @@ async function stepKernels(config: HybridConfig, packed: boolean): Promise<{ tot
 }
 
 const shape = modelShape('0.5b', 2);
+// μP multipliers as a trained Falcon-H1 has them (none is 1; the values do not change the count, only
+// whether a multiplier is exactly 1 does: a ×1 is skipped)
+const MUP = {
+  attention_in_multiplier: 0.7, attention_out_multiplier: 1.3, ssm_out_multiplier: 0.45, ssm_in_multiplier: 1.1,
+  embedding_multiplier: 2.5, lm_head_multiplier: 0.3, mlp_multipliers: [0.8, 1.7], key_multiplier: 0.6, ssm_multipliers: [1.1, 0.9, 1.2, 0.8, 1.05],
+};
 const cases: [string, HybridConfig, boolean][] = [
   ['0.5b shape, 2 layers', hybridConfig(shape.config), false],
+  ['0.5b shape, 2 layers, μP multipliers ≠ 1', hybridConfig({ ...shape.config, ...MUP }), false],
+  ['0.5b shape, 2 layers, μP ≠ 1, BitNet packed', hybridConfig({ ...shape.config, ...MUP }, { bitnet: ALL_BITNET }), true],
   ['0.5b shape, 2 layers, BitNet packed', hybridConfig(shape.config, { bitnet: ALL_BITNET }), true],
   ['tiny preset', hybridConfig(PRESETS.tiny), false],
 ];
