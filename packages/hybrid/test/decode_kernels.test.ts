@@ -2,11 +2,11 @@
 // backend, so the count bounds the batch-1 decode speed), and the decode step's 2-D form
 // (`[batch, d]` through the layers) equal, value for value, to the 3-D layer step it replaces, with
 // μP multipliers that are not 1 (so the fused output-multiplier product and every skipped ×1 path are exercised).
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, recordKernels, tf } from '@falcon/tensor';
 import type { Tensor, Tensor2D } from '@falcon/tensor';
-import { backendsUnderTest } from '@falcon/tensor/testing';
-import { FalconH1ForCausalLM, hybridConfig, prefillPrompt, PRESETS, sampleTokens } from '../src/index.js';
+import { backendsUnderTest, registerEmulatedCudaBackend } from '@falcon/tensor/testing';
+import { embedTokens, FalconH1ForCausalLM, hybridConfig, prefillPrompt, PRESETS, sampleTokens } from '../src/index.js';
 import type { HybridConfig, LayerCache } from '../src/index.js';
 
 const MULTIPLIERS = {
@@ -123,5 +123,49 @@ describe.each(backendsUnderTest())('%s: the 2-D decode step', (backend) => {
     tf.dispose([prompt, logits, ids, out, ...caches.flatMap((c) => [c.mamba!.convState, c.mamba!.ssmState])]);
     caches.forEach((c) => c.kv!.dispose());
     model.dispose();
+  });
+});
+
+// The embedding and the greedy choice of the decode step use only tfjs kernels (int32 Maximum/Minimum/
+// Equal, bool → float32 Cast, RealDiv, GatherV2 of [batch, 1] ids, ArgMax): on the cuda backend's
+// TypeScript layer over the emulated addon they equal cpu.
+describe('cuda (the emulated addon, or the device when a cuda backend is registered): the decode step embedding and argMax', () => {
+  let previous = 'cpu';
+  let emulated = false;
+  beforeAll(async () => {
+    await initBackend('cpu');
+    previous = tf.getBackend();
+    emulated = !tf.findBackendFactory('cuda');
+    if (emulated) registerEmulatedCudaBackend('f32');
+    await tf.setBackend('cuda');
+  });
+  afterAll(async () => {
+    await tf.setBackend(previous);
+    if (emulated) tf.removeBackend('cuda');
+  });
+
+  it('embedTokens (flat and 3-D) and sampleTokens equal cpu, NaN rows for out-of-range ids', async () => {
+    const config = hybridConfig({ ...PRESETS.tiny, embedding_multiplier: 2.5 });
+    const [v, d] = [config.base.vocab_size, config.base.hidden_size];
+    const ids = [[v], [-1], [9], [v - 1], [0]];
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      const table = tf.tensor2d(Float32Array.from({ length: v * d }, (_, i) => Math.sin(i * 0.37)), [v, d]);
+      const t = tf.tensor2d(ids, [5, 1], 'int32');
+      const flat = embedTokens(t, table, config, { flat: true });
+      const full = embedTokens(t, table, config);
+      const pick = sampleTokens(tf.slice(flat, [2, 0], [3, -1]) as Tensor2D, {});
+      const out = { flat: Array.from(await flat.data()), shape: flat.shape, full: Array.from(await full.data()), fullShape: full.shape, pick: Array.from(await pick.data()), dtype: pick.dtype };
+      tf.dispose([table, t, flat, full, pick]);
+      return out;
+    };
+    const cuda = await run('cuda');
+    const cpu = await run('cpu');
+    expect(cuda).toEqual(cpu); // the same gather, compare, divide and product: equal to the bit (NaN equals NaN here)
+    expect(cpu.shape).toEqual([5, d]);
+    expect(cpu.fullShape).toEqual([5, 1, d]);
+    expect(cpu.flat.slice(0, 2 * d).every(Number.isNaN)).toBe(true);
+    expect(cpu.flat.slice(2 * d).every(Number.isFinite)).toBe(true);
+    expect(cpu.dtype).toBe('int32');
   });
 });
