@@ -22,7 +22,7 @@ describe('recordKernels (cpu)', () => {
   });
 
   it('a customGrad scope is not counted, its kernels are; nested recordings see their own part', () => {
-    const f = tf.customGrad((x: tf.Tensor) => ({ value: tf.exp(x as tf.Tensor), gradFunc: (dy: tf.Tensor) => dy }));
+    const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({ value: tf.exp(args[0] as tf.Tensor), gradFunc: (dy: tf.Tensor) => dy }));
     const x = tf.scalar(0.5);
     let inner: string[] = [];
     const { kernels } = recordKernels(() => {
