@@ -5,7 +5,7 @@
  * when BitNet) or, after `FalconH1ForCausalLM.packTernary`, a packed 2-bit ternary weight (the
  * inference form: int8 activations through `ternaryMatmul`). Both go through {@link product}.
  */
-import { activationQuant, PackedBitLinear, weightQuant } from '@falcon/bitnet';
+import { activationQuant, PackedBitLinear, ternaryMatmul, weightQuant } from '@falcon/bitnet';
 import { tf } from '@falcon/tensor';
 import type { Tensor } from '@falcon/tensor';
 
@@ -42,13 +42,38 @@ export function product(x: Tensor, w: LinearWeight, bitnet: boolean): Tensor {
  * instead of one per weight (the same values: the quantisation is a function of x alone).
  * @param x - `[tokens, in]`
  * @param ws - weights `[out_i, in]`
+ * @param groupScale - {@link groupScales} of ws (packed): the products share one rescale too
  * @returns `[tokens, out_i]` per weight
  */
-export function products(x: Tensor, ws: LinearWeight[], bitnet: boolean): Tensor[] {
+export function products(x: Tensor, ws: LinearWeight[], bitnet: boolean, groupScale?: Tensor): Tensor[] {
   const packed = ws.filter((w): w is PackedBitLinear => w instanceof PackedBitLinear && w.plainQuantization);
   if (ws.length < 2 || packed.length !== ws.length) return ws.map((w) => product(x, w, bitnet));
   const { q, scale } = packed[0].quantize(x);
-  return packed.map((w) => w.forwardQuantized(q, scale));
+  if (!groupScale) return packed.map((w) => w.forwardQuantized(q, scale));
+  // one rescale for the group: the int32 products side by side, divided by weight scale × token scale
+  // per column (the same f32 products and quotients as each layer's own rescale)
+  const acc = tf.cast(tf.concat(packed.map((w) => ternaryMatmul(q, w.packedWeight, w.outFeatures)), -1), 'float32');
+  return tf.split(tf.div(acc, tf.mul(groupScale, scale)), packed.map((w) => w.outFeatures), -1);
+}
+
+/**
+ * The per-column weight scales of packed weights that share an input, for {@link products}'s one
+ * rescale: `[Σ out_i]` holding each weight's scale over its columns; undefined unless every weight
+ * is packed with a plain quantisation, the `'bitlinear'` scale format and no bias.
+ * @param ws - the group's weights, in product order
+ * @returns a new float32 tensor (the caller keeps and disposes it)
+ */
+export function groupScales(ws: LinearWeight[]): Tensor | undefined {
+  const ok = ws.length > 1 && ws.every((w) => w instanceof PackedBitLinear && w.plainQuantization && w.scaleFormat === 'bitlinear' && !w.bias);
+  if (!ok) return undefined;
+  const packed = ws as PackedBitLinear[];
+  const v = new Float32Array(packed.reduce((n, w) => n + w.outFeatures, 0));
+  let at = 0;
+  for (const w of packed) {
+    v.fill(w.weightScale, at, at + w.outFeatures);
+    at += w.outFeatures;
+  }
+  return tf.tensor1d(v, 'float32');
 }
 
 /**
@@ -66,13 +91,14 @@ export function bitnetMatMul(x: Tensor, w: LinearWeight): Tensor {
  * @param x - `[..., in]`
  * @param ws - `[out_i, in]` each
  * @param biases - `[out_i]` each (or undefined)
+ * @param groupScale - from {@link groupScales} of ws: one rescale for the packed group
  * @returns `[..., out_i]` per weight
  */
-export function linears(x: Tensor, ws: LinearWeight[], biases: (Tensor | undefined)[], bitnet = false): Tensor[] {
+export function linears(x: Tensor, ws: LinearWeight[], biases: (Tensor | undefined)[], bitnet = false, groupScale?: Tensor): Tensor[] {
   return tf.tidy(() => {
     const inF = weightShape(ws[0])[1];
     const flat = x.rank === 2;
-    const ys = products(flat ? x : tf.reshape(x, [-1, inF]), ws, bitnet);
+    const ys = products(flat ? x : tf.reshape(x, [-1, inF]), ws, bitnet, groupScale);
     return ys.map((y, i) => {
       const b = biases[i];
       const yb = b ? tf.add(y, b) : y;

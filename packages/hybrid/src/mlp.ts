@@ -18,15 +18,16 @@ export interface MlpParams {
  * @param p - `gate_proj.weight` `[f, d]`, `up_proj.weight` `[f, d]`, `down_proj.weight` `[d, f]` (and `.bias` `[f]`/`[d]` with mlp_bias)
  * @param multipliers - `[gate input, down output]`
  * @param bitnet - BitNet b1.58 projections
+ * @param gateUpScale - packed gate/up: their `groupScales` (one rescale for both)
  * @returns `[batch, seqlen, d]`
  */
-export function mlp(x: Tensor, p: MlpParams, multipliers: readonly [number, number], bitnet = false): Tensor {
+export function mlp(x: Tensor, p: MlpParams, multipliers: readonly [number, number], bitnet = false, gateUpScale?: Tensor): Tensor {
   const bias = (n: string) => p[`${n}_proj.bias`] as Tensor | undefined;
   return tf.tidy(() => {
     // a multiplier of exactly 1 is skipped (x·1 = x: one kernel less, same values)
     const scaled = (t: Tensor, m: number) => (m === 1 ? t : tf.mul(t, m));
     // gate and up read the same x (packed: one input quantisation for both)
-    const [g, up] = linears(x, [p['gate_proj.weight']!, p['up_proj.weight']!], [bias('gate'), bias('up')], bitnet);
+    const [g, up] = linears(x, [p['gate_proj.weight']!, p['up_proj.weight']!], [bias('gate'), bias('up')], bitnet, gateUpScale);
     const gate = scaled(g, multipliers[0]);
     const h = tf.mul(up, tf.mul(gate, tf.sigmoid(gate)));
     return scaled(linear(h, p['down_proj.weight']!, bias('down'), bitnet), multipliers[1]);

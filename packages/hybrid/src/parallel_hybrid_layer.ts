@@ -15,10 +15,11 @@ import { Mamba2Mixer } from '@falcon/mamba2';
 import type { Mamba2Cache, Mamba2ForwardOptions } from '@falcon/mamba2';
 import { init, rmsNorm, tf, variableFrom } from '@falcon/tensor';
 import type { Tensor, Tensor2D, Variable } from '@falcon/tensor';
-import type { PackedBitLinear, RawTensorData } from '@falcon/bitnet';
+import { PackedBitLinear } from '@falcon/bitnet';
+import type { RawTensorData } from '@falcon/bitnet';
 import type { HybridConfig } from './config.js';
 import { layerDims } from './config.js';
-import { bitnetMatMul, linear, products } from './linear.js';
+import { bitnetMatMul, groupScales, linear, products } from './linear.js';
 import type { LinearWeight } from './linear.js';
 import { mlp } from './mlp.js';
 import type { MlpParams } from './mlp.js';
@@ -71,7 +72,12 @@ export class ParallelHybridLayer {
   /** The product of the mixers' BitNet projections: the packed form of their weight once packed. */
   private readonly bitnetProjection = (x: Tensor, w: Tensor): Tensor => bitnetMatMul(x, this.weight(w));
   /** Attention's q/k/v products of one input: once packed, one shared input quantisation ({@link products}). */
-  private readonly bitnetProjections = (x: Tensor, ws: Tensor[]): Tensor[] => products(x, ws.map((w) => this.weight(w)), true);
+  private readonly bitnetProjections = (x: Tensor, ws: Tensor[]): Tensor[] => {
+    const packed = ws.map((w) => this.weight(w));
+    return products(x, packed, true, packed[0] instanceof PackedBitLinear ? this.groupScale.get(packed[0]) : undefined);
+  };
+  /** Packed weight groups sharing an input (q|k|v, gate|up): their per-column scales, by the group's first weight (made when packed). */
+  private readonly groupScale = new Map<PackedBitLinear, Tensor>();
 
   /**
    * @param config - the model config
@@ -248,6 +254,22 @@ export class ParallelHybridLayer {
       this.packed.set(vars[k], p);
       vars[k].dispose();
     }
+    this.makeGroupScales();
+  }
+
+  /** The per-column scales of the packed groups that share an input (q|k|v, gate|up), kept until dispose. */
+  private makeGroupScales(): void {
+    const vars = this.allVariables();
+    const groups = [
+      ['self_attn.q_proj.weight', 'self_attn.k_proj.weight', 'self_attn.v_proj.weight'],
+      ['feed_forward.gate_proj.weight', 'feed_forward.up_proj.weight'],
+    ];
+    for (const names of groups) {
+      const ws = names.map((n) => (vars[n] ? this.packed.get(vars[n]) : undefined));
+      if (ws.some((w) => !w)) continue;
+      const t = groupScales(ws as PackedBitLinear[]);
+      if (t) this.groupScale.set(ws[0]!, tf.keep(t));
+    }
   }
 
   /** transformers' names of the fused projection's parts in this layer (o_proj, out_proj). */
@@ -388,7 +410,7 @@ export class ParallelHybridLayer {
       if (ob) h = tf.add(h, tf.mul(ob, b.attention_out_multiplier));
       if (mb) h = tf.add(h, tf.mul(mb, b.ssm_out_multiplier));
       const x1 = tf.add(x, h);
-      const ff = mlp(rmsNorm(x1, this.own['pre_ff_layernorm.weight'], b.rms_norm_eps), this.ffParams(), b.mlp_multipliers, bitnet.mlp);
+      const ff = mlp(rmsNorm(x1, this.own['pre_ff_layernorm.weight'], b.rms_norm_eps), this.ffParams(), b.mlp_multipliers, bitnet.mlp, this.gateUpScale());
       if (next.kv || next.mamba) cache = next;
       return tf.add(x1, ff);
     });
@@ -424,7 +446,7 @@ export class ParallelHybridLayer {
       if (ob) h = tf.add(h, tf.mul(ob, b.attention_out_multiplier));
       if (mb) h = tf.add(h, tf.mul(mb, b.ssm_out_multiplier));
       const x1 = tf.add(x, h);
-      const ff = mlp(rmsNorm(x1, this.own['pre_ff_layernorm.weight'], b.rms_norm_eps), this.ffParams(), b.mlp_multipliers, bitnet.mlp);
+      const ff = mlp(rmsNorm(x1, this.own['pre_ff_layernorm.weight'], b.rms_norm_eps), this.ffParams(), b.mlp_multipliers, bitnet.mlp, this.gateUpScale());
       return tf.add(x1, ff);
     });
     return { y, cache: next };
@@ -440,6 +462,11 @@ export class ParallelHybridLayer {
       this.mixerScale = tf.keep(tf.tensor1d(v));
     }
     return tf.mul(t, this.mixerScale);
+  }
+
+  private gateUpScale(): Tensor | undefined {
+    const gate = this.packed.get(this.own['feed_forward.gate_proj.weight']);
+    return gate ? this.groupScale.get(gate) : undefined;
   }
 
   private ffParams(): MlpParams {
@@ -487,6 +514,7 @@ export class ParallelHybridLayer {
       this.packed.set(v, p);
       v.dispose();
     }
+    this.makeGroupScales();
     return names;
   }
 
@@ -495,6 +523,7 @@ export class ParallelHybridLayer {
     for (const p of this.packed.values()) p.dispose();
     for (const p of Object.values(this.own)) p.dispose();
     this.mixerScale?.dispose();
+    for (const t of this.groupScale.values()) t.dispose();
     this.attention?.dispose(); // its variables and constants (ALiBi slopes)
     this.mamba?.dispose(); // its variables and constants (the μP multiplier vector)
   }
