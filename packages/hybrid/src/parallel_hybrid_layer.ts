@@ -67,8 +67,8 @@ export class ParallelHybridLayer {
   private readonly dSsm: number;
   /** After {@link ParallelHybridLayer.packTernary}: the packed form of each BitNet weight, by its (freed) float variable. */
   private readonly packed = new Map<Tensor, PackedBitLinear>();
-  /** The μP output multipliers per feature of `[a, m]` (decode step), made on first use. */
-  private mixerScale?: Tensor;
+  /** The μP output multipliers per feature of `[a, m]` (decode step), when the two differ and both mixers exist. */
+  private readonly mixerScale?: Tensor;
   /** The product of the mixers' BitNet projections: the packed form of their weight once packed. */
   private readonly bitnetProjection = (x: Tensor, w: Tensor): Tensor => bitnetMatMul(x, this.weight(w));
   /** Attention's q/k/v products of one input: once packed, one shared input quantisation ({@link products}). */
@@ -135,6 +135,10 @@ export class ParallelHybridLayer {
         seed: s + 2,
         ...(config.bitnet.mamba ? { projection: this.bitnetProjection } : {}),
       });
+    }
+    if (this.attention && this.mamba && b.attention_out_multiplier !== b.ssm_out_multiplier) {
+      const w = new Float32Array(attnWidth + dSsm).fill(b.ssm_out_multiplier, attnWidth).fill(b.attention_out_multiplier, 0, attnWidth);
+      this.mixerScale = tf.keep(tf.tensor1d(w));
     }
     const d = b.hidden_size;
     const f = b.intermediate_size;
@@ -452,16 +456,12 @@ export class ParallelHybridLayer {
     return { y, cache: next };
   }
 
-  /** `[a, m]` `[tokens, attnWidth + dSsm]` × `[α_attn_out…, α_ssm_out…]` (one kernel; a kept vector, made once). */
+  /** `[a, m]` `[tokens, attnWidth + dSsm]` × `[α_attn_out…, α_ssm_out…]` (one kernel; the vector is made with the layer). */
   private scaleMixers(t: Tensor): Tensor {
     const b = this.config.base;
     const [ka, km] = [b.attention_out_multiplier, b.ssm_out_multiplier];
     if (ka === km) return ka === 1 ? t : tf.mul(t, ka);
-    if (!this.mixerScale || this.mixerScale.isDisposed) {
-      const v = new Float32Array(this.attnWidth + this.dSsm).fill(km, this.attnWidth).fill(ka, 0, this.attnWidth);
-      this.mixerScale = tf.keep(tf.tensor1d(v));
-    }
-    return tf.mul(t, this.mixerScale);
+    return tf.mul(t, this.mixerScale!);
   }
 
   private gateUpScale(): Tensor | undefined {

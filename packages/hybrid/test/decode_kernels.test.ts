@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, recordKernels, tf } from '@falcon/tensor';
 import type { Tensor, Tensor2D } from '@falcon/tensor';
 import { backendsUnderTest, registerEmulatedCudaBackend } from '@falcon/tensor/testing';
-import { embedTokens, FalconH1ForCausalLM, hybridConfig, prefillPrompt, PRESETS, sampleTokens } from '../src/index.js';
+import { embedTokens, FalconH1ForCausalLM, generate, hybridConfig, prefillPrompt, PRESETS, sampleTokens } from '../src/index.js';
 import type { HybridConfig, LayerCache } from '../src/index.js';
 
 const MULTIPLIERS = {
@@ -97,6 +97,19 @@ describe.each(backendsUnderTest())('%s: the 2-D decode step', (backend) => {
     }
     tf.dispose([x, positions, prompt, a.logits, b.logits, ...[...a.caches, ...b.caches].flatMap((c) => [c.mamba!.convState, c.mamba!.ssmState])]);
     [...a.caches, ...b.caches].forEach((c) => c.kv!.dispose());
+    model.dispose();
+  });
+
+  it('μP ≠ 1, packed: a generation leaves no tensor behind (the step constants are made with the model)', async () => {
+    const model = new FalconH1ForCausalLM(hybridConfig({ ...PRESETS.tiny, ...MULTIPLIERS, eos_token_id: null }, { bitnet: BITNET }), 2);
+    await model.packTernary();
+    const prompt = tf.tensor2d([[5, 6, 7, 8]], [1, 4], 'int32') as Tensor2D;
+    const before = tf.memory().numTensors;
+    const out = await generate(model, prompt, { maxNewTokens: 4 });
+    expect(out.shape).toEqual([1, 8]);
+    out.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    prompt.dispose();
     model.dispose();
   });
 
