@@ -5,7 +5,7 @@
  * decoding. The `…PreProjection` methods stop before `o_proj`, for layers that fuse it.
  */
 import { init, tf, variableFrom } from '@falcon/tensor';
-import type { OpCheck, Tensor, Tensor1D, Tensor3D, Variable } from '@falcon/tensor';
+import type { OpCheck, Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from '@falcon/tensor';
 import { alibiSlopes } from './alibi_slopes.js';
 import { applyRope } from './apply_rope.js';
 import { decodeAttention } from './decode_attention.js';
@@ -50,6 +50,11 @@ export interface AttentionConfig {
    * BitNet b1.58 product of quantised activations and ternary weights.
    */
   projection?: (x: Tensor, weight: Tensor) => Tensor;
+  /**
+   * q, k and v of `x [tokens, in]` at once, from their weights `[out_i, in]` (default: `projection`
+   * of each); lets a projection share work done on the input (e.g. one activation quantisation).
+   */
+  projections?: (x: Tensor, weights: Tensor[]) => Tensor[];
 }
 
 /** Options of {@link Attention.forward}. */
@@ -116,11 +121,13 @@ export class Attention {
   private readonly windowLeft: number;
   private readonly params: Record<string, Variable> = {};
   private readonly matmul: (x: Tensor, weight: Tensor) => Tensor;
+  private readonly matmuls: (x: Tensor, weights: Tensor[]) => Tensor[];
 
   /** Build the block with freshly initialised parameters. */
   constructor(config: AttentionConfig) {
     const { hiddenSize, numHeads, numKvHeads } = config;
     this.matmul = config.projection ?? ((x, w) => tf.matMul(x, w, false, true));
+    this.matmuls = config.projections ?? ((x, ws) => ws.map((w) => this.matmul(x, w)));
     check(FN).attr('hiddenSize').int(hiddenSize, { min: 1 });
     check(FN).attr('numHeads').int(numHeads, { min: 1 });
     check(FN).attr('numKvHeads').int(numKvHeads, { min: 1 });
@@ -234,13 +241,19 @@ export class Attention {
   /**
    * One decode step (or a chunk of new tokens) before `o_proj`: project, rotate at the positions
    * after the cache's tokens, append k/v to the cache, attend to the whole cache.
-   * @param u - new tokens `[batch, newTokens, hiddenSize]`
+   * @param u - new tokens `[batch, newTokens, hiddenSize]`, or `[batch, hiddenSize]` for one token
+   *   per sequence (the decode step without the reshapes to and from 3-D)
    * @param cache - this block's cache (from `forward` with cacheCapacity, or {@link Attention.createCache})
-   * @returns `[batch, newTokens, nHeads·headDim]`
+   * @returns `[batch, newTokens, nHeads·headDim]` (`[batch, nHeads·headDim]` for a 2-D u)
    */
-  stepPreProjection(u: Tensor, cache: KVCache, options: AttentionStepOptions = {}): Tensor3D {
-    this.checkInput(`${FN}.step`, u);
-    const [batch, n] = u.shape;
+  stepPreProjection(u: Tensor2D, cache: KVCache, options?: AttentionStepOptions): Tensor2D;
+  stepPreProjection(u: Tensor, cache: KVCache, options?: AttentionStepOptions): Tensor3D;
+  stepPreProjection(u: Tensor, cache: KVCache, options: AttentionStepOptions = {}): Tensor3D | Tensor2D {
+    const flat = u.rank === 2;
+    if (flat) checkTensor(check(`${FN}.step`), 'u', u, 'batch, hiddenSize');
+    else this.checkInput(`${FN}.step`, u);
+    if (u.shape[u.rank - 1] !== this.hiddenSize) check(`${FN}.step`).fail(`u has hidden size ${u.shape[u.rank - 1]}, expected ${this.hiddenSize}`);
+    const [batch, n] = flat ? [u.shape[0], 1] : u.shape;
     if (cache.batch !== batch || cache.nKvHeads !== this.numKvHeads || cache.headDim !== this.headDim) {
       check(`${FN}.step`).fail(`the cache [batch ${cache.batch}, nKvHeads ${cache.nKvHeads}, headDim ${cache.headDim}] does not match this block and input (batch ${batch}, nKvHeads ${this.numKvHeads}, headDim ${this.headDim})`);
     }
@@ -250,7 +263,7 @@ export class Attention {
       const { q, k, v } = this.project(u, positions, options.positions ? undefined : cache.length + n - 1);
       cache.append(k, v, options.keyPaddingMask);
       const { out } = decodeAttention(q, cache, { softmaxScale: this.softmaxScale, alibiSlopes: this.slopes, windowLeft: this.windowLeft });
-      return tf.reshape(out, [batch, n, this.numHeads * this.headDim]) as Tensor3D;
+      return tf.reshape(out, flat ? [batch, this.numHeads * this.headDim] : [batch, n, this.numHeads * this.headDim]) as Tensor3D | Tensor2D;
     });
   }
 
@@ -277,13 +290,14 @@ export class Attention {
     if (u.shape[2] !== this.hiddenSize) check(fn).fail(`u has hidden size ${u.shape[2]}, expected ${this.hiddenSize}`);
   }
 
+  /** x `[b, l, d]` → `[b, l, out]`, or (no reshapes: each is a kernel) `[tokens, d]` → `[tokens, out]`. */
   private linear(x: Tensor, name: string): Tensor {
-    const [b, l, d] = x.shape;
     const w = this.params[`${name}.weight`];
-    let y = this.matmul(tf.reshape(x, [b * l, d]), w);
+    const flat = x.rank === 2;
+    let y = this.matmul(flat ? x : tf.reshape(x, [x.shape[0] * x.shape[1]!, x.shape[2]!]), w);
     const bias = this.params[`${name}.bias`];
     if (bias) y = tf.add(y, bias);
-    return tf.reshape(y, [b, l, w.shape[0]]);
+    return flat ? y : tf.reshape(y, [x.shape[0], x.shape[1]!, w.shape[0]]);
   }
 
   private frequencies(positions: Tensor, maxPosition?: number): RopeFrequencies {
@@ -306,12 +320,21 @@ export class Attention {
   }
 
   private project(u: Tensor, positions: Tensor, maxPosition?: number): { q: Tensor; k: Tensor; v: Tensor } {
-    const [b, l] = u.shape;
-    let q = tf.reshape(this.linear(u, 'q_proj'), [b, l, this.numHeads, this.headDim]);
-    let k = this.linear(u, 'k_proj');
-    if (this.keyMultiplier !== 1) k = tf.mul(k, this.keyMultiplier);
-    k = tf.reshape(k, [b, l, this.numKvHeads, this.headDim]);
-    const v = tf.reshape(this.linear(u, 'v_proj'), [b, l, this.numKvHeads, this.headDim]);
+    // u `[b, l, d]`, or `[b, d]` for one token per sequence: flattened once, the products reshaped
+    // straight into heads (each reshape is a kernel)
+    const [b, l] = u.rank === 2 ? [u.shape[0], 1] : u.shape;
+    const x = u.rank === 2 ? u : tf.reshape(u, [b * l, this.hiddenSize]);
+    const names = ['q_proj', 'k_proj', 'v_proj'];
+    const [q2, k2, v2] = this.matmuls(
+      x,
+      names.map((n) => this.params[`${n}.weight`]),
+    ).map((y, i) => {
+      const bias = this.params[`${names[i]}.bias`];
+      return bias ? tf.add(y, bias) : y;
+    });
+    let q = tf.reshape(q2, [b, l, this.numHeads, this.headDim]);
+    let k = tf.reshape(this.keyMultiplier !== 1 ? tf.mul(k2, this.keyMultiplier) : k2, [b, l, this.numKvHeads, this.headDim]);
+    const v = tf.reshape(v2, [b, l, this.numKvHeads, this.headDim]);
     if (this.rope) {
       const f = this.frequencies(positions, maxPosition);
       q = applyRope(q, positions, f);

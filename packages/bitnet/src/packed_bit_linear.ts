@@ -127,8 +127,45 @@ export class PackedBitLinear {
   forward(x: Tensor): Tensor {
     checkLayerInput('PackedBitLinear.forward', x, this.inFeatures);
     return tf.tidy(() => {
+      const { q, scale } = this.quantize(x);
+      return this.forwardQuantized(q, scale);
+    });
+  }
+
+  /**
+   * Whether this layer quantises its input as a plain per-token int8 quantisation (no input
+   * RMSNorm, no absMax hook): then layers reading the same input can share one {@link PackedBitLinear.quantize}.
+   */
+  get plainQuantization(): boolean {
+    return !this.rmsNormWeight && !this.activationAbsMax;
+  }
+
+  /**
+   * The input side of {@link PackedBitLinear.forward}: optional input RMSNorm, then per-token int8
+   * quantisation (one kernel without the norm).
+   * @param x - float32 `[..., K]`
+   * @returns q int32 `[..., K]` (int8 values) and scale float32 `[..., 1]`
+   */
+  quantize(x: Tensor): { q: Tensor; scale: Tensor } {
+    checkLayerInput('PackedBitLinear.quantize', x, this.inFeatures);
+    return tf.tidy(() => {
       const xn = this.rmsNormWeight ? rmsNorm(x, this.rmsNormWeight, this.rmsNormEps) : x;
-      const { q, scale } = activationQuantInt8(xn, { absMax: this.activationAbsMax?.(xn) });
+      return activationQuantInt8(xn, { absMax: this.activationAbsMax?.(xn) });
+    });
+  }
+
+  /**
+   * The rest of {@link PackedBitLinear.forward} from {@link PackedBitLinear.quantize}'s output
+   * (of this layer, or of a layer with {@link PackedBitLinear.plainQuantization} of the same input
+   * when this one has it too): {@link ternaryMatmul}, scales, bias.
+   * @param q - int32 `[..., K]` (int8 values)
+   * @param scale - float32 `[..., 1]`
+   * @returns float32 `[..., N]`
+   */
+  forwardQuantized(q: Tensor, scale: Tensor): Tensor {
+    if (q.dtype !== 'int32' || q.shape[q.rank - 1] !== this.inFeatures) opCheck('PackedBitLinear.forwardQuantized').arg('q').fail(`must be int32 [..., ${this.inFeatures}], got ${q.dtype} [${q.shape}]`);
+    if (!tf.util.arraysEqual(scale.shape, [...q.shape.slice(0, -1), 1])) opCheck('PackedBitLinear.forwardQuantized').arg('scale').fail(`must be [${[...q.shape.slice(0, -1), 1]}] (one per token of q), got [${scale.shape}]`);
+    return tf.tidy(() => {
       const acc = tf.cast(ternaryMatmul(q, this.packedWeight, this.outFeatures), 'float32');
       if (this.scaleFormat === 'bitlinear') {
         const y = tf.div(acc, tf.mul(this.scaleTensor, scale));

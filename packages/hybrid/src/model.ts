@@ -80,20 +80,24 @@ export function topWeights(config: HybridConfig, seed = 0): Record<string, Varia
 
 /**
  * Embeddings of `[batch, seqlen]` ids × `embedding_multiplier`, computed on the device without
- * reading the ids back: an id outside `[0, vocab_size)` gathers row 0 (never memory past the
- * table) and its embedding is NaN.
+ * reading the ids back: an id outside `[0, vocab_size)` gathers a clamped row (never memory past
+ * the table) and its embedding is NaN. Nine kernels whatever the shape (the decode step's count).
  * @param ids - int32 `[batch, seqlen]`
  * @param table - `[vocab_size, d]`
- * @returns `[batch, seqlen, d]`
+ * @param options - `flat`: ids `[batch, 1]` give `[batch, d]` (one token per sequence, the decode step)
+ * @returns `[batch, seqlen, d]` (`[batch, d]` with flat)
  */
-export function embedTokens(ids: Tensor, table: Tensor, config: HybridConfig): Tensor {
+export function embedTokens(ids: Tensor, table: Tensor, config: HybridConfig, options: { flat?: boolean } = {}): Tensor {
   const v = config.base.vocab_size;
-  const i = tf.cast(ids, 'int32');
-  const inRange = tf.logicalAnd(tf.greaterEqual(i, 0), tf.less(i, v));
-  const rows = tf.gather(table, tf.where(inRange, i, tf.zerosLike(i)));
-  // + 0 for valid ids (exact), + NaN for the others
-  const poison = tf.expandDims(tf.where(inRange, tf.zeros(i.shape), tf.fill(i.shape, NaN)), -1);
-  return tf.mul(tf.add(rows, poison), config.base.embedding_multiplier);
+  const i = ids.dtype === 'int32' ? ids : tf.cast(ids, 'int32');
+  const clamped = tf.minimum(tf.maximum(i, tf.scalar(0, 'int32')), tf.scalar(v - 1, 'int32'));
+  const rows = tf.gather(table, clamped);
+  // + 0 / 1 = 0 for valid ids (exact), + 0 / 0 = NaN for the others
+  const inRange = tf.cast(tf.equal(clamped, i), 'float32');
+  const poison = tf.div(tf.scalar(0), options.flat ? inRange : tf.expandDims(inRange, -1));
+  const r = options.flat ? tf.reshape(rows, [ids.shape[0], table.shape[1]!]) : rows;
+  const m = config.base.embedding_multiplier;
+  return m === 1 ? tf.add(r, poison) : tf.mul(tf.add(r, poison), m);
 }
 
 /** The Falcon-H1 causal language model. */
@@ -252,6 +256,14 @@ export class FalconH1ForCausalLM implements CausalLm {
     return tf.mul(tf.reshape(tf.matMul(tf.reshape(h, [bs * l, d]), w, false, true), [bs, l, b.vocab_size]), b.lm_head_multiplier) as Tensor3D;
   }
 
+  /** lm_head of `[tokens, d]`: `[tokens, vocab]` (no reshapes; a multiplier of exactly 1 skipped). */
+  private flatHead(h: Tensor): Tensor {
+    const w = this.top['lm_head.weight'] ?? this.top['model.embed_tokens.weight'];
+    const m = this.config.base.lm_head_multiplier;
+    const logits = tf.matMul(h, w, false, true);
+    return m === 1 ? logits : tf.mul(logits, m);
+  }
+
   private checkIds(where: string, ids: Tensor, mask?: Tensor): void {
     checkInputIds(where, ids, this.config.base, mask);
   }
@@ -386,8 +398,10 @@ export class FalconH1ForCausalLM implements CausalLm {
    */
   extend(ids: Tensor2D, positions: Tensor2D, caches: LayerCache[], mask?: Tensor2D): Tensor2D {
     const n = ids.shape[1];
+    // one token per sequence: the residual stream stays [batch, d] (no reshapes: each is a kernel)
+    const flat = n === 1 && !mask;
     return tf.tidy(() => {
-      let x = this.embed(ids);
+      let x = flat ? embedTokens(ids, this.top['model.embed_tokens.weight'], this.config, { flat }) : this.embed(ids);
       this.layers.forEach((layer, i) => {
         const r = layer.forward(x, { positions, mask, cache: caches[i] });
         x = r.y;
@@ -398,7 +412,7 @@ export class FalconH1ForCausalLM implements CausalLm {
       });
       if (n > 1) x = tf.slice(x, [0, n - 1, 0], [-1, 1, -1]);
       x = rmsNorm(x, this.top['model.final_layernorm.weight'], this.config.base.rms_norm_eps);
-      return tf.squeeze(this.head(x), [1]) as Tensor2D;
+      return (flat ? this.flatHead(x) : tf.squeeze(this.head(x), [1])) as Tensor2D;
     });
   }
 

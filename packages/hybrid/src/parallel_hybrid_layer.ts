@@ -14,11 +14,12 @@ import type { AttentionConfig, AttentionForwardOptions, KVCache } from '@falcon/
 import { Mamba2Mixer } from '@falcon/mamba2';
 import type { Mamba2Cache, Mamba2ForwardOptions } from '@falcon/mamba2';
 import { init, rmsNorm, tf, variableFrom } from '@falcon/tensor';
-import type { Tensor, Variable } from '@falcon/tensor';
-import type { PackedBitLinear, RawTensorData } from '@falcon/bitnet';
+import type { Tensor, Tensor2D, Variable } from '@falcon/tensor';
+import { PackedBitLinear } from '@falcon/bitnet';
+import type { RawTensorData } from '@falcon/bitnet';
 import type { HybridConfig } from './config.js';
 import { layerDims } from './config.js';
-import { bitnetMatMul, linear } from './linear.js';
+import { bitnetMatMul, groupScales, linear, products } from './linear.js';
 import type { LinearWeight } from './linear.js';
 import { mlp } from './mlp.js';
 import type { MlpParams } from './mlp.js';
@@ -66,8 +67,17 @@ export class ParallelHybridLayer {
   private readonly dSsm: number;
   /** After {@link ParallelHybridLayer.packTernary}: the packed form of each BitNet weight, by its (freed) float variable. */
   private readonly packed = new Map<Tensor, PackedBitLinear>();
+  /** The μP output multipliers per feature of `[a, m]` (decode step), when the two differ and both mixers exist. */
+  private readonly mixerScale?: Tensor;
   /** The product of the mixers' BitNet projections: the packed form of their weight once packed. */
   private readonly bitnetProjection = (x: Tensor, w: Tensor): Tensor => bitnetMatMul(x, this.weight(w));
+  /** Attention's q/k/v products of one input: once packed, one shared input quantisation ({@link products}). */
+  private readonly bitnetProjections = (x: Tensor, ws: Tensor[]): Tensor[] => {
+    const packed = ws.map((w) => this.weight(w));
+    return products(x, packed, true, packed[0] instanceof PackedBitLinear ? this.groupScale.get(packed[0]) : undefined);
+  };
+  /** Packed weight groups sharing an input (q|k|v, gate|up): their per-column scales, by the group's first weight (made when packed). */
+  private readonly groupScale = new Map<PackedBitLinear, Tensor>();
 
   /**
    * @param config - the model config
@@ -99,7 +109,7 @@ export class ParallelHybridLayer {
         outputProjection: false,
         initializerRange: std,
         seed: s + 1,
-        ...(config.bitnet.attention ? { projection: this.bitnetProjection } : {}),
+        ...(config.bitnet.attention ? { projection: this.bitnetProjection, projections: this.bitnetProjections } : {}),
       });
     }
     if (heads.mambaHeads > 0) {
@@ -125,6 +135,10 @@ export class ParallelHybridLayer {
         seed: s + 2,
         ...(config.bitnet.mamba ? { projection: this.bitnetProjection } : {}),
       });
+    }
+    if (this.attention && this.mamba && b.attention_out_multiplier !== b.ssm_out_multiplier) {
+      const w = new Float32Array(attnWidth + dSsm).fill(b.ssm_out_multiplier, attnWidth).fill(b.attention_out_multiplier, 0, attnWidth);
+      this.mixerScale = tf.keep(tf.tensor1d(w));
     }
     const d = b.hidden_size;
     const f = b.intermediate_size;
@@ -244,6 +258,22 @@ export class ParallelHybridLayer {
       this.packed.set(vars[k], p);
       vars[k].dispose();
     }
+    this.makeGroupScales();
+  }
+
+  /** The per-column scales of the packed groups that share an input (q|k|v, gate|up), kept until dispose. */
+  private makeGroupScales(): void {
+    const vars = this.allVariables();
+    const groups = [
+      ['self_attn.q_proj.weight', 'self_attn.k_proj.weight', 'self_attn.v_proj.weight'],
+      ['feed_forward.gate_proj.weight', 'feed_forward.up_proj.weight'],
+    ];
+    for (const names of groups) {
+      const ws = names.map((n) => (vars[n] ? this.packed.get(vars[n]) : undefined));
+      if (ws.some((w) => !w)) continue;
+      const t = groupScales(ws as PackedBitLinear[]);
+      if (t) this.groupScale.set(ws[0]!, tf.keep(t));
+    }
   }
 
   /** transformers' names of the fused projection's parts in this layer (o_proj, out_proj). */
@@ -319,8 +349,9 @@ export class ParallelHybridLayer {
 
   /**
    * Run the layer over a sequence (training, prefill) or new tokens (decoding, when `inputs.cache` is given).
-   * @param x - residual stream `[batch, seqlen, d]`
-   * @returns the new residual stream `[batch, seqlen, d]` and, for prefill/decoding, the layer's cache
+   * @param x - residual stream `[batch, seqlen, d]`; in a decode step (with `inputs.cache`, no mask)
+   *   also `[batch, d]`, one token per sequence (positions `[batch, 1]`), the form with the fewest kernels
+   * @returns the new residual stream (the shape of x) and, for prefill/decoding, the layer's cache
    */
   forward(x: Tensor, inputs: LayerInputs): { y: Tensor; cache?: LayerCache } {
     const b = this.config.base;
@@ -331,6 +362,10 @@ export class ParallelHybridLayer {
     if (rec === 'layer') {
       const whole = (t: Tensor, [positions, mask]: (Tensor | undefined)[]) => this.forward(t, { ...inputs, positions: positions!, mask, recompute: 'none' }).y;
       return { y: recomputed(whole, x, Object.values(this.variables()), [inputs.positions, inputs.mask]) };
+    }
+    if (inputs.cache && x.rank === 2) {
+      if (inputs.mask) throw new Error(`layer ${this.index}: a 2-D decode step ([batch, d], one token per sequence) takes no padding mask; pass x as [batch, 1, d]`);
+      return this.stepFlat(x, inputs.positions, inputs.cache);
     }
     const y = tf.tidy(() => {
       const u = rmsNorm(x, this.own['input_layernorm.weight'], b.rms_norm_eps);
@@ -379,11 +414,59 @@ export class ParallelHybridLayer {
       if (ob) h = tf.add(h, tf.mul(ob, b.attention_out_multiplier));
       if (mb) h = tf.add(h, tf.mul(mb, b.ssm_out_multiplier));
       const x1 = tf.add(x, h);
-      const ff = mlp(rmsNorm(x1, this.own['pre_ff_layernorm.weight'], b.rms_norm_eps), this.ffParams(), b.mlp_multipliers, bitnet.mlp);
+      const ff = mlp(rmsNorm(x1, this.own['pre_ff_layernorm.weight'], b.rms_norm_eps), this.ffParams(), b.mlp_multipliers, bitnet.mlp, this.gateUpScale());
       if (next.kv || next.mamba) cache = next;
       return tf.add(x1, ff);
     });
     return { y, cache };
+  }
+
+  /**
+   * The decode step with one token per sequence kept 2-D (`[batch, d]`: no reshapes, each a kernel
+   * dispatch), the μP output multipliers applied as one product after the concat (the same values),
+   * multipliers of exactly 1 skipped. Same results as the 3-D path.
+   */
+  private stepFlat(x: Tensor, positions: Tensor, cache: LayerCache): { y: Tensor; cache: LayerCache } {
+    const b = this.config.base;
+    const bitnet = this.config.bitnet;
+    const scaled = (t: Tensor, m: number) => (m === 1 ? t : tf.mul(t, m));
+    const next: LayerCache = {};
+    const y = tf.tidy(() => {
+      const u = rmsNorm(x, this.own['input_layernorm.weight'], b.rms_norm_eps);
+      const parts: Tensor[] = [];
+      if (this.attention) {
+        parts.push(this.attention.stepPreProjection(scaled(u, b.attention_in_multiplier) as Tensor2D, cache.kv!, { positions }));
+        next.kv = cache.kv;
+      }
+      if (this.mamba) {
+        const r = this.mamba.stepPreProjection(u, cache.mamba!);
+        parts.push(r.y);
+        next.mamba = { convState: tf.keep(r.cache.convState), ssmState: tf.keep(r.cache.ssmState) };
+      }
+      const mixed = parts.length === 1 ? scaled(parts[0], this.attention ? b.attention_out_multiplier : b.ssm_out_multiplier) : this.scaleMixers(tf.concat(parts, -1));
+      let h = linear(mixed, this.weight(this.own[FUSED]), undefined, bitnet.outProj);
+      const ob = this.own['self_attn.o_proj.bias'];
+      const mb = this.own['mamba.out_proj.bias'];
+      if (ob) h = tf.add(h, tf.mul(ob, b.attention_out_multiplier));
+      if (mb) h = tf.add(h, tf.mul(mb, b.ssm_out_multiplier));
+      const x1 = tf.add(x, h);
+      const ff = mlp(rmsNorm(x1, this.own['pre_ff_layernorm.weight'], b.rms_norm_eps), this.ffParams(), b.mlp_multipliers, bitnet.mlp, this.gateUpScale());
+      return tf.add(x1, ff);
+    });
+    return { y, cache: next };
+  }
+
+  /** `[a, m]` `[tokens, attnWidth + dSsm]` × `[α_attn_out…, α_ssm_out…]` (one kernel; the vector is made with the layer). */
+  private scaleMixers(t: Tensor): Tensor {
+    const b = this.config.base;
+    const [ka, km] = [b.attention_out_multiplier, b.ssm_out_multiplier];
+    if (ka === km) return ka === 1 ? t : tf.mul(t, ka);
+    return tf.mul(t, this.mixerScale!);
+  }
+
+  private gateUpScale(): Tensor | undefined {
+    const gate = this.packed.get(this.own['feed_forward.gate_proj.weight']);
+    return gate ? this.groupScale.get(gate) : undefined;
   }
 
   private ffParams(): MlpParams {
@@ -431,6 +514,7 @@ export class ParallelHybridLayer {
       this.packed.set(v, p);
       v.dispose();
     }
+    this.makeGroupScales();
     return names;
   }
 
@@ -438,6 +522,8 @@ export class ParallelHybridLayer {
   dispose(): void {
     for (const p of this.packed.values()) p.dispose();
     for (const p of Object.values(this.own)) p.dispose();
+    this.mixerScale?.dispose();
+    for (const t of this.groupScale.values()) t.dispose();
     this.attention?.dispose(); // its variables and constants (ALiBi slopes)
     this.mamba?.dispose(); // its variables and constants (the μP multiplier vector)
   }

@@ -92,7 +92,7 @@ export function sampleTokens(logits: Tensor2D, o: SamplingOptions, uniforms?: Te
   checkSamplingOptions(o, 'sampleTokens');
   if (logits.rank !== 2) throw new Error(`sampleTokens: logits must be [batch, vocab], got shape [${logits.shape}]`);
   const [batch, vocab] = logits.shape;
-  if (!o.doSample) return tf.tidy(() => tf.cast(tf.argMax(logits, 1), 'int32') as Tensor1D);
+  if (!o.doSample) return tf.argMax(logits, 1) as Tensor1D; // int32 already (no Cast kernel)
   if (!uniforms || !tf.util.arraysEqual(uniforms.shape, [batch])) throw new Error(`sampleTokens: sampling needs one uniform draw per row, float32 [${batch}], got ${uniforms ? `[${uniforms.shape}]` : 'none'}`);
   const t = o.temperature ?? 1;
   const k = o.topK ? Math.min(o.topK, vocab) : 0;

@@ -115,8 +115,12 @@ describe('packTernary', () => {
     await m.packTernary();
     const after = tf.memory().numBytes;
     let packedBytes = 0;
+    let groupBytes = 0; // the per-column scales of q|k|v and gate|up (one rescale per group in the decode step)
     m.layers.forEach((l, i) => {
       const packed = l.packedWeights();
+      for (const group of [['self_attn.q_proj.weight', 'self_attn.k_proj.weight', 'self_attn.v_proj.weight'], ['feed_forward.gate_proj.weight', 'feed_forward.up_proj.weight']]) {
+        if (group.every((n) => packed[n])) groupBytes += 4 * group.reduce((s, n) => s + packed[n].outFeatures, 0);
+      }
       expect(Object.keys(packed).sort()).toEqual(bitnetWeightNames(ALL, { attention: !!l.attention, mamba: !!l.mamba }).sort());
       for (const [n, p] of Object.entries(packed)) {
         const w = copies[`model.layers.${i}.${n}`];
@@ -133,8 +137,9 @@ describe('packTernary', () => {
     const fused = copies['model.layers.0.fused_out_proj.weight'];
     const oProj = tf.slice(fused, [0, 0], [-1, 28]);
     expect(m.layers[0].packedWeights()['fused_out_proj.weight'].weightScale).not.toBe(ternarize(oProj).scale.dataSync()[0]);
-    // the float weights are freed and the packed ones take their place, byte for byte
-    expect(after).toBe(before - floatBytes + packedBytes);
+    // the float weights are freed and the packed ones (and the groups' scale vectors) take their place, byte for byte
+    expect(groupBytes).toBeGreaterThan(0);
+    expect(after).toBe(before - floatBytes + packedBytes + groupBytes);
     // 2 bits per weight (1/16 of f32), plus rows padded to a multiple of 4 (k/v's 14 rows take 16) and one scale each
     expect(packedBytes / floatBytes).toBeGreaterThan(1 / 16);
     expect(packedBytes / floatBytes).toBeLessThan(1.1 / 16); // measured 1.049/16

@@ -4,7 +4,7 @@
  * conv, the SSD scan, the gated RMSNorm (or a SiLU gate) and out_proj — over a whole sequence
  * (training, prefill) or one token at a time from a cache (decoding).
  */
-import { init, tf, variableFrom } from '@falcon/tensor';
+import { init, isRecordingGradients, tf, variableFrom } from '@falcon/tensor';
 import type { OpCheck, Tensor, Tensor3D, Tensor4D, Variable } from '@falcon/tensor';
 import { causalConv1d } from './causal_conv1d.js';
 import { gatedRmsNorm } from './gated_rms_norm.js';
@@ -160,6 +160,8 @@ export class Mamba2Mixer {
 
   private readonly params: Record<string, Variable>;
   private readonly mup: Tensor | undefined;
+  /** Tensors derived from a parameter, kept across decode steps (see {@link Mamba2Mixer.stepConstant}). */
+  private readonly stepConstants = new Map<string, { data: object; t: Tensor }>();
   private readonly project: (x: Tensor, weight: Tensor) => Tensor;
 
   /** @param options - sizes, multipliers, biases and initialisation (see {@link Mamba2MixerOptions}) */
@@ -230,6 +232,9 @@ export class Mamba2Mixer {
       }
       this.mup = tf.keep(tf.tensor1d(v));
     }
+    // made now, so that a decode step after an assign replaces them instead of adding tensors
+    this.stepConstant('conv1d.weight', () => this.convWeight());
+    this.stepConstant('A_log', () => this.A());
   }
 
   /**
@@ -368,20 +373,21 @@ export class Mamba2Mixer {
     c.require(!!cache, 'a cache is required (from forward with returnCache, or emptyCache)');
     this.checkCache(c, cache, b);
     return this.tidyKeep(() => {
-      const zxbcdt = this.inProj(tf.reshape(u, [b, this.dModel]));
+      const zxbcdt = this.inProj(rank3 ? tf.reshape(u, [b, this.dModel]) : u);
       const [z, xBC, dt] = tf.split(zxbcdt, [this.dSsm, this.convDim, this.nHeads], -1);
-      const conv = causalConv1d(tf.expandDims(xBC, 1), this.convWeight(), {
+      const conv = causalConv1d(tf.expandDims(xBC, 1), this.stepConstant('conv1d.weight', () => this.convWeight()), {
         bias: this.params['conv1d.bias'],
         silu: true,
         initialState: cache.convState,
         returnFinalState: true,
       });
-      const [x, B, C] = tf.split(tf.reshape(conv.y, [b, this.convDim]), [this.dSsm, this.nGroups * this.dState, this.nGroups * this.dState], -1);
+      // split conv.y [b, 1, conv_dim] as it is: each piece is reshaped into its heads anyway
+      const [x, B, C] = tf.split(conv.y, [this.dSsm, this.nGroups * this.dState, this.nGroups * this.dState], -1);
       const r = selectiveStateUpdate(
         cache.ssmState,
         tf.reshape(x, [b, this.nHeads, this.headDim]),
         dt,
-        this.A(),
+        this.stepConstant('A_log', () => this.A()),
         tf.reshape(B, [b, this.nGroups, this.dState]),
         tf.reshape(C, [b, this.nGroups, this.dState]),
         { D: this.params.D, dtBias: this.params.dt_bias, dtSoftplus: true, dtLimit: this.timeStepLimit },
@@ -395,6 +401,8 @@ export class Mamba2Mixer {
   dispose(): void {
     for (const v of Object.values(this.params)) v.dispose();
     this.mup?.dispose();
+    for (const { t } of this.stepConstants.values()) t.dispose();
+    this.stepConstants.clear();
   }
 
   private checkCache(c: OpCheck, cache: Mamba2Cache, b: number): void {
@@ -409,11 +417,12 @@ export class Mamba2Mixer {
 
   private inProj(u: Tensor): Tensor {
     const shape = u.shape as number[];
+    const flat = u.rank === 2; // [tokens, d_model]: no reshapes (each is a kernel of the decode step)
     let x = this.ssmInMultiplier !== 1 ? tf.mul(u, this.ssmInMultiplier) : u;
-    x = this.project(tf.reshape(x, [-1, this.dModel]), this.params['in_proj.weight']);
+    x = this.project(flat ? x : tf.reshape(x, [-1, this.dModel]), this.params['in_proj.weight']);
     if (this.params['in_proj.bias']) x = tf.add(x, this.params['in_proj.bias']);
     if (this.mup) x = tf.mul(x, this.mup);
-    return tf.reshape(x, [...shape.slice(0, -1), this.projSize]);
+    return flat ? x : tf.reshape(x, [...shape.slice(0, -1), this.projSize]);
   }
 
   private outProj(y: Tensor): Tensor {
@@ -424,6 +433,24 @@ export class Mamba2Mixer {
       if (this.params['out_proj.bias']) o = tf.add(o, this.params['out_proj.bias']);
       return tf.reshape(o, [...shape.slice(0, -1), this.dModel]);
     });
+  }
+
+  /**
+   * A tensor computed from one parameter (the conv weight `[conv_dim, d_conv]`, A = −exp(A_log)),
+   * kept between decode steps: recomputed when the parameter's data changes (`assign` gives a
+   * variable new data), and not kept while a gradient is being recorded (the tape needs the ops).
+   * Saves the step its kernels (issue 17). Made at construction (two tensors the mixer holds until
+   * disposed; the reshaped conv weight shares the variable's data, until an assign replaces it).
+   */
+  private stepConstant(param: string, make: () => Tensor): Tensor {
+    if (isRecordingGradients()) return make();
+    const data = (this.params[param] as unknown as { dataId: object }).dataId;
+    const hit = this.stepConstants.get(param);
+    if (hit && hit.data === data && !hit.t.isDisposed) return hit.t;
+    hit?.t.dispose();
+    const t = tf.keep(tf.tidy(make));
+    this.stepConstants.set(param, { data, t });
+    return t;
   }
 
   private convWeight(): Tensor {

@@ -43,6 +43,8 @@ export { Rng } from './random.js';
 export { variableFrom } from './variable_from.js';
 export { sumInOrder } from './sum_in_order.js';
 export { isolatedGradients, isRecordingGradients } from './recording.js';
+export { recordKernels } from './kernel_log.js';
+export type { KernelLog } from './kernel_log.js';
 export * as init from './init.js';
 export type { InitOptions } from './init.js';
 export { VERSION } from './version.js';
