@@ -56,8 +56,8 @@ export async function readPretrained<M extends CausalLm>(dir: string, options: F
     for (const name of reader.names) {
       const { dtype } = reader.info(name);
       if (packedNames.has(name) ? dtype !== 'U8' : !FLOAT_DTYPES.has(dtype)) {
-        const want = packedNames.has(name) ? 'U8 (a packed ternary weight, as it has a weight_scale)' : `floats (${[...FLOAT_DTYPES].join(', ')})`;
-        throw new Error(`checkpoint in ${dir}: tensor '${name}' is stored as ${dtype}, but it must be ${want}`);
+        const want = packedNames.has(name) ? 'it must be U8 (a packed ternary weight, as it has a weight_scale)' : `the model's weights are floats (${[...FLOAT_DTYPES].join(', ')})`;
+        throw new Error(`checkpoint in ${dir}: tensor '${name}' is stored as ${dtype}, but ${want}`);
       }
     }
     const model = create(config);
