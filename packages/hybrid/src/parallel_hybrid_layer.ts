@@ -355,7 +355,6 @@ export class ParallelHybridLayer {
    */
   forward(x: Tensor, inputs: LayerInputs): { y: Tensor; cache?: LayerCache } {
     const b = this.config.base;
-    const bitnet = this.config.bitnet;
     let cache: LayerCache | undefined;
     const rec = inputs.cache || inputs.cacheCapacity !== undefined ? 'none' : (inputs.recompute ?? 'none');
     if (rec !== 'none' && this.isPacked) throw packedError(`layer ${this.index}: forward with recompute '${rec}' (training)`);
@@ -408,17 +407,29 @@ export class ParallelHybridLayer {
         }
         parts.push(tf.mul(m, b.ssm_out_multiplier));
       }
-      let h = linear(parts.length === 1 ? parts[0] : tf.concat(parts, -1), this.weight(this.own[FUSED]), undefined, bitnet.outProj);
-      const ob = this.own['self_attn.o_proj.bias'];
-      const mb = this.own['mamba.out_proj.bias'];
-      if (ob) h = tf.add(h, tf.mul(ob, b.attention_out_multiplier));
-      if (mb) h = tf.add(h, tf.mul(mb, b.ssm_out_multiplier));
-      const x1 = tf.add(x, h);
-      const ff = mlp(rmsNorm(x1, this.own['pre_ff_layernorm.weight'], b.rms_norm_eps), this.ffParams(), b.mlp_multipliers, bitnet.mlp, this.gateUpScale());
       if (next.kv || next.mamba) cache = next;
-      return tf.add(x1, ff);
+      return this.projectAndMlp(x, parts.length === 1 ? parts[0] : tf.concat(parts, -1));
     });
     return { y, cache };
+  }
+
+  /**
+   * The layer's tail, shared by the forward and the decode step: the fused output projection of the
+   * mixed heads (plus the branches' biases), the residual, the MLP and its residual.
+   * @param x - the layer input `[..., d]`
+   * @param mixed - the scaled attention | Mamba-2 head outputs `[..., heads·dims]`
+   * @returns `[..., d]`
+   */
+  private projectAndMlp(x: Tensor, mixed: Tensor): Tensor {
+    const b = this.config.base;
+    let h = linear(mixed, this.weight(this.own[FUSED]), undefined, this.config.bitnet.outProj);
+    const ob = this.own['self_attn.o_proj.bias'];
+    const mb = this.own['mamba.out_proj.bias'];
+    if (ob) h = tf.add(h, tf.mul(ob, b.attention_out_multiplier));
+    if (mb) h = tf.add(h, tf.mul(mb, b.ssm_out_multiplier));
+    const x1 = tf.add(x, h);
+    const ff = mlp(rmsNorm(x1, this.own['pre_ff_layernorm.weight'], b.rms_norm_eps), this.ffParams(), b.mlp_multipliers, this.config.bitnet.mlp, this.gateUpScale());
+    return tf.add(x1, ff);
   }
 
   /**
@@ -428,7 +439,6 @@ export class ParallelHybridLayer {
    */
   private stepFlat(x: Tensor, positions: Tensor, cache: LayerCache): { y: Tensor; cache: LayerCache } {
     const b = this.config.base;
-    const bitnet = this.config.bitnet;
     const scaled = (t: Tensor, m: number) => (m === 1 ? t : tf.mul(t, m));
     const next: LayerCache = {};
     const y = tf.tidy(() => {
@@ -444,14 +454,7 @@ export class ParallelHybridLayer {
         next.mamba = { convState: tf.keep(r.cache.convState), ssmState: tf.keep(r.cache.ssmState) };
       }
       const mixed = parts.length === 1 ? scaled(parts[0], this.attention ? b.attention_out_multiplier : b.ssm_out_multiplier) : this.scaleMixers(tf.concat(parts, -1));
-      let h = linear(mixed, this.weight(this.own[FUSED]), undefined, bitnet.outProj);
-      const ob = this.own['self_attn.o_proj.bias'];
-      const mb = this.own['mamba.out_proj.bias'];
-      if (ob) h = tf.add(h, tf.mul(ob, b.attention_out_multiplier));
-      if (mb) h = tf.add(h, tf.mul(mb, b.ssm_out_multiplier));
-      const x1 = tf.add(x, h);
-      const ff = mlp(rmsNorm(x1, this.own['pre_ff_layernorm.weight'], b.rms_norm_eps), this.ffParams(), b.mlp_multipliers, bitnet.mlp, this.gateUpScale());
-      return tf.add(x1, ff);
+      return this.projectAndMlp(x, mixed);
     });
     return { y, cache: next };
   }
