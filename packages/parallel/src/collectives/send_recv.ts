@@ -35,6 +35,25 @@ function checkTag(op: string, tag: number): number {
   return tag;
 }
 
+/** The checks of a send (`send`, `isend`): the group, its engine, the destination's group rank and the tag. */
+function sendArgs(op: string, x: Tensor, opts: SendOptions) {
+  const { group, engine } = prepare(op, opts, x);
+  const dst = group.groupRank(opts.dst);
+  if (dst === group.rank) throw new CollectiveError(`${op} on rank ${group.globalRank}: cannot send to itself`, group.globalRank, op);
+  return { group, engine, dst, tag: checkTag(op, opts.tag ?? 0) };
+}
+
+/** The checks of a receive (`recv`, `irecv`): the group, its engine, the source's group rank and the tag. */
+function recvArgs(op: string, shape: number[], dtype: 'float32' | 'int32', opts: RecvOptions) {
+  const group = opts?.group ?? getWorld();
+  const { engine } = prepare(op, opts);
+  if (dtype !== 'float32' && dtype !== 'int32') throw new TypeError(`${op}: dtype must be float32 or int32, got ${String(dtype)}`);
+  if (!shape.every((s) => Number.isInteger(s) && s >= 0)) throw new RangeError(`${op}: bad shape [${shape.join(',')}]`);
+  const src = group.groupRank(opts.src);
+  if (src === group.rank) throw new CollectiveError(`${op} on rank ${group.globalRank}: cannot receive from itself`, group.globalRank, op);
+  return { group, engine, src, tag: checkTag(op, opts.tag ?? 0) };
+}
+
 /** A handle whose errors (posting or waiting) are CollectiveErrors naming this rank. */
 function guarded<T>(group: ProcessGroup, op: string, post: () => P2PHandle<T>): P2PHandle<T> {
   let h: P2PHandle<T>;
@@ -63,10 +82,7 @@ function guarded<T>(group: ProcessGroup, op: string, post: () => P2PHandle<T>): 
  * @returns a Work that completes when the data has been handed to the receiver
  */
 export function send(x: Tensor, opts: SendOptions): Work<void> {
-  const { group, engine } = prepare('send', opts, x);
-  const dst = group.groupRank(opts.dst);
-  if (dst === group.rank) throw new CollectiveError(`send on rank ${group.globalRank}: cannot send to itself`, group.globalRank, 'send');
-  const tag = checkTag('send', opts.tag ?? 0);
+  const { group, engine, dst, tag } = sendArgs('send', x, opts);
   return work(group, 'send', () => engine.send(x, dst, tag, false));
 }
 
@@ -79,13 +95,7 @@ export function send(x: Tensor, opts: SendOptions): Work<void> {
  * @returns a Work giving the received tensor `[...shape]`
  */
 export function recv(shape: number[], dtype: 'float32' | 'int32', opts: RecvOptions): Work<Tensor> {
-  const group = opts?.group ?? getWorld();
-  const { engine } = prepare('recv', opts);
-  if (dtype !== 'float32' && dtype !== 'int32') throw new TypeError(`recv: dtype must be float32 or int32, got ${String(dtype)}`);
-  if (!shape.every((s) => Number.isInteger(s) && s >= 0)) throw new RangeError(`recv: bad shape [${shape.join(',')}]`);
-  const src = group.groupRank(opts.src);
-  if (src === group.rank) throw new CollectiveError(`recv on rank ${group.globalRank}: cannot receive from itself`, group.globalRank, 'recv');
-  const tag = checkTag('recv', opts.tag ?? 0);
+  const { group, engine, src, tag } = recvArgs('recv', shape, dtype, opts);
   return work(group, 'recv', () => engine.recv(shape, dtype, src, tag, false));
 }
 
@@ -98,10 +108,7 @@ export function recv(shape: number[], dtype: 'float32' | 'int32', opts: RecvOpti
  * @returns a handle; wait it exactly once
  */
 export function isend(x: Tensor, opts: SendOptions): P2PHandle<void> {
-  const { group, engine } = prepare('isend', opts, x);
-  const dst = group.groupRank(opts.dst);
-  if (dst === group.rank) throw new CollectiveError(`isend on rank ${group.globalRank}: cannot send to itself`, group.globalRank, 'isend');
-  const tag = checkTag('isend', opts.tag ?? 0);
+  const { group, engine, dst, tag } = sendArgs('isend', x, opts);
   return guarded(group, 'isend', () => engine.isend(x, dst, tag));
 }
 
@@ -115,12 +122,6 @@ export function isend(x: Tensor, opts: SendOptions): P2PHandle<void> {
  * @returns a handle whose `wait()` gives the received tensor `[...shape]`; wait it exactly once
  */
 export function irecv(shape: number[], dtype: 'float32' | 'int32', opts: RecvOptions): P2PHandle<Tensor> {
-  const group = opts?.group ?? getWorld();
-  const { engine } = prepare('irecv', opts);
-  if (dtype !== 'float32' && dtype !== 'int32') throw new TypeError(`irecv: dtype must be float32 or int32, got ${String(dtype)}`);
-  if (!shape.every((s) => Number.isInteger(s) && s >= 0)) throw new RangeError(`irecv: bad shape [${shape.join(',')}]`);
-  const src = group.groupRank(opts.src);
-  if (src === group.rank) throw new CollectiveError(`irecv on rank ${group.globalRank}: cannot receive from itself`, group.globalRank, 'irecv');
-  const tag = checkTag('irecv', opts.tag ?? 0);
+  const { group, engine, src, tag } = recvArgs('irecv', shape, dtype, opts);
   return guarded(group, 'irecv', () => engine.irecv(shape, dtype, src, tag));
 }
